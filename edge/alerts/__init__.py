@@ -1,0 +1,1 @@
+"""MQTT publishing of events, staff alerts and component status."""

@@ -1,0 +1,1 @@
+"""FastAPI app for tablets, staff devices and the dashboard."""

@@ -1,0 +1,1 @@
+"""Benchmarks behind `o2o-edge bench ...`; each prints one JSON object."""

@@ -1,0 +1,66 @@
+"""The root of STORE.yaml: one store, its broker, zones, readers and thresholds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from edge.config.base import StrictModel
+from edge.config.mqtt import MqttConfig
+from edge.config.readers import ReaderConfig
+from edge.config.tracker import TrackerConfig
+from edge.config.zones import ZoneConfig, ZoneKind
+
+
+class AlertThrottleConfig(StrictModel):
+    repeat_interval_s: float = Field(
+        default=300.0, ge=0, title="The same alert for the same subject at most once per interval"
+    )
+
+
+class StoreConfig(StrictModel):
+    store_id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", title="Store id (used in topics)")
+    name: str = Field(default="", title="Display name")
+    data_dir: Path = Field(
+        default=Path("var"),
+        title="Where the edge keeps its state (outbox, gallery)",
+        description="Relative paths are resolved against the configuration file's folder",
+    )
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    zones: list[ZoneConfig] = Field(min_length=1)
+    readers: list[ReaderConfig] = Field(default_factory=list)
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig)
+    alerts: AlertThrottleConfig = Field(default_factory=AlertThrottleConfig)
+
+    @model_validator(mode="after")
+    def _references(self) -> StoreConfig:
+        zone_ids = [zone.id for zone in self.zones]
+        duplicates = sorted({z for z in zone_ids if zone_ids.count(z) > 1})
+        if duplicates:
+            raise ValueError(f"zone ids must be unique; repeated: {', '.join(duplicates)}")
+        reader_ids = [reader.id for reader in self.readers]
+        repeated = sorted({r for r in reader_ids if reader_ids.count(r) > 1})
+        if repeated:
+            raise ValueError(f"reader ids must be unique; repeated: {', '.join(repeated)}")
+        known = set(zone_ids)
+        for reader in self.readers:
+            for port, zone in reader.antennas.items():
+                if zone not in known:
+                    raise ValueError(
+                        f"Reader {reader.id} antenna {port} maps to zone '{zone}', "
+                        "which is not defined."
+                    )
+        return self
+
+    def zone_kind(self, zone_id: str) -> ZoneKind:
+        return self.zones_by_id()[zone_id].kind
+
+    def zones_by_id(self) -> dict[str, ZoneConfig]:
+        return {zone.id: zone for zone in self.zones}
+
+    def resolve_paths(self, base: Path) -> StoreConfig:
+        if self.data_dir.is_absolute():
+            return self
+        return self.model_copy(update={"data_dir": (base / self.data_dir).resolve()})

@@ -1,0 +1,80 @@
+"""Staff alerts and component status, published on ``o2o/{store}/alerts/{kind}``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.events.base import Event, UtcMs
+
+
+class AlertKind(StrEnum):
+    EXIT_UNSOLD = "exit_unsold"
+    READER_OFFLINE = "reader_offline"
+    CAMERA_OFFLINE = "camera_offline"
+    MEMBER_ARRIVED = "member_arrived"
+    SIZE_REQUEST = "size_request"
+    SHELF_EMPTY = "shelf_empty"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertState(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class AlertPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert_id: str = Field(description="Unique alert id (the event_id of the alert.raised event)")
+    kind: AlertKind
+    severity: Severity
+    zone: str | None = Field(default=None, description="Zone concerned, if any")
+    subject: str = Field(description="What the alert is about (EPC, reader id, ...); throttle key")
+    text: str = Field(description="One sentence a person can read on a handheld")
+    created: UtcMs
+    state: AlertState = AlertState.OPEN
+    cause: dict[str, Any] | None = Field(default=None, description="The event that caused it")
+
+
+class AlertRaised(Event):
+    type: Literal["alert.raised"] = "alert.raised"
+    payload: AlertPayload
+
+
+class AlertAckPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert_id: str
+    staff_id: str
+    acknowledged: UtcMs
+
+
+class AlertAcknowledged(Event):
+    type: Literal["alert.acknowledged"] = "alert.acknowledged"
+    payload: AlertAckPayload
+
+
+class ComponentState(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPED = "stopped"
+
+
+class ComponentStatus(BaseModel):
+    """Retained on ``o2o/{store}/status/{component}``; the edge's last will says offline."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    component: str
+    state: ComponentState
+    ts: UtcMs | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)

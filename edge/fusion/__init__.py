@@ -1,0 +1,1 @@
+"""Fusion: zone sessions (visits, try-ons, exits) joining members to products."""

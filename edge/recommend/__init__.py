@@ -1,0 +1,1 @@
+"""Recommendations: ONNX recommender runtime with in-stock and size filters."""

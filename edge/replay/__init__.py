@@ -1,0 +1,1 @@
+"""Capture format, recorder, replayer and store simulator (hardware in the loop)."""

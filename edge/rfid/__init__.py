@@ -1,0 +1,1 @@
+"""RFID: reader drivers, EPC decoding, the tag tracker and the live stock view."""

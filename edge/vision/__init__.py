@@ -1,0 +1,1 @@
+"""Vision: frame sources, face backends, member gallery, face tracking."""
