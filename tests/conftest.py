@@ -83,7 +83,9 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_cli(*args: str, timeout: float = 300, check: bool = False) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, timeout: float = 300, check: bool = False
+) -> subprocess.CompletedProcess[str]:
     """Run ``o2o-edge ARGS`` in a child process, as a user would."""
     result = subprocess.run(
         [sys.executable, "-m", "edge.cli", *args],
@@ -95,7 +97,8 @@ def run_cli(*args: str, timeout: float = 300, check: bool = False) -> subprocess
     )
     if check and result.returncode != 0:
         raise AssertionError(
-            f"o2o-edge {' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+            f"o2o-edge {' '.join(args)} exited {result.returncode}\n"
+            f"{result.stdout}\n{result.stderr}"
         )
     return result
 

@@ -16,7 +16,7 @@ import os
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
@@ -73,6 +73,10 @@ class EventIdGenerator:
         return str(uuid.UUID(int=value))
 
 
+EVENT_TYPES: dict[str, type[Event]] = {}
+"""Every concrete event class by its ``type``, filled as the classes are defined."""
+
+
 class Event(BaseModel):
     """Base of every event. Subclasses fix ``type`` with a ``Literal`` and type ``payload``."""
 
@@ -86,15 +90,13 @@ class Event(BaseModel):
     source: str = Field(description="Component that produced it, e.g. rfid/tracker, reader:dock-1")
     payload: Any = Field(description="Type-specific payload")
 
-    registry: ClassVar[dict[str, type[Event]]] = {}
-
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
         field = cls.model_fields.get("type")
         default = field.default if field is not None else None
         if isinstance(default, str) and cls is not EventEnvelope:
-            Event.registry[default] = cls
+            EVENT_TYPES[default] = cls
 
     @field_validator("ts", mode="after")
     @classmethod
@@ -119,7 +121,7 @@ E = TypeVar("E", bound=Event)
 
 
 def event_class(event_type: str) -> type[Event]:
-    return Event.registry.get(event_type, EventEnvelope)
+    return EVENT_TYPES.get(event_type, EventEnvelope)
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> Event:
