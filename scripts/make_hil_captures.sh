@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Regenerate the simulated captures shipped under tests/hil/<scenario>/ (deterministic: the
+# same simulator and seed give byte-identical files). Afterwards regenerate each capture's
+# expected_events.jsonl with the real replay, and review the diff before committing.
+# Usage: scripts/make_hil_captures.sh [SCENARIO...]   (default: every scenario)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-.venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON=python3
+SEED=1  # tests/replay/test_simulator.py checks the shipped captures against this seed
+
+if [ "$#" -gt 0 ]; then
+  scenarios=("$@")
+else
+  mapfile -t scenarios < <("$PYTHON" -m edge.cli simulate --list | cut -d: -f1)
+fi
+for scenario in "${scenarios[@]}"; do
+  "$PYTHON" -m edge.cli simulate "$scenario" --out "tests/hil/$scenario" --seed "$SEED"
+done

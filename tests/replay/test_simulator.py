@@ -1,0 +1,336 @@
+"""The store simulator: deterministic captures whose wire formats parse back to the story."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from edge.config import load_store_config
+from edge.config.store import StoreConfig
+from edge.replay.capture import Capture, MqttMessage, SerialChunk
+from edge.replay.scenarios import GONE, SCENARIOS, get_scenario
+from edge.replay.simulator import STORY_FILE, Story, simulate
+from edge.rfid.impinj import parse_impinj
+from edge.rfid.r2000 import InventoryDone, R2000Parser, TagFrame
+from edge.rfid.reads import TagRead
+from edge.rfid.zebra import parse_zebra
+from tests.conftest import REPO_ROOT, run_cli
+
+DEMO = REPO_ROOT / "firmware_configs" / "demo_store.yaml"
+HIL = REPO_ROOT / "tests" / "hil"
+SHIPPED_SEED = 1
+"""The seed scripts/make_hil_captures.sh uses."""
+STRONG_DBM = -60.0
+"""Reads above this come from an antenna of the item's own zone (-55 dBm), not from a
+cross-read (-72 dBm; 12 dB is almost 4 standard deviations of jitter and orientation)."""
+MAX_DRIFT_MS = 5_000
+
+
+@pytest.fixture(scope="module")
+def demo() -> StoreConfig:
+    return load_store_config(DEMO)
+
+
+@pytest.fixture(scope="module")
+def simulated(
+    demo: StoreConfig, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[Path, Story]]:
+    out = {}
+    for name in SCENARIOS:
+        directory = tmp_path_factory.mktemp(name)
+        out[name] = directory, simulate(get_scenario(name), demo, directory, seed=SHIPPED_SEED)
+    return out
+
+
+def _reads(capture: Capture, config: StoreConfig) -> tuple[list[TagRead], dict[str, R2000Parser]]:
+    """Every tag read in the capture, through the real protocol parsers."""
+    readers = {reader.id: reader for reader in config.readers}
+    topics = {reader.topic: reader for reader in config.readers if reader.kind != "r2000_serial"}
+    parsers: dict[str, R2000Parser] = {}
+    reads: list[TagRead] = []
+    for record in capture.records():
+        if isinstance(record, SerialChunk):
+            reader = readers[record.reader_id]
+            parser = parsers.setdefault(record.reader_id, R2000Parser(reader.address))
+            for frame in parser.feed(record.data):
+                if isinstance(frame, TagFrame):
+                    reads.append(
+                        TagRead(
+                            record.reader_id,
+                            frame.antenna,
+                            frame.epc_hex,
+                            frame.rssi_dbm,
+                            record.t_ms,
+                        )
+                    )
+        elif isinstance(record, MqttMessage):
+            reader = topics[record.topic]
+            parse = parse_zebra if reader.kind == "zebra_mqtt" else parse_impinj
+            result = parse(record.payload, reader.id, record.t_ms, MAX_DRIFT_MS)
+            assert result.errors == [], result.errors
+            assert result.clock_drift_corrected == 0
+            reads.extend(result.reads)
+    return reads, parsers
+
+
+def test_same_seed_gives_byte_identical_files(demo: StoreConfig, tmp_path: Path) -> None:
+    scenario = get_scenario("serial_garbage")
+    first = tmp_path / "first"
+    second = tmp_path / "second"
+    other = tmp_path / "other"
+    simulate(scenario, demo, first, seed=7)
+    simulate(scenario, demo, second, seed=7)
+    simulate(scenario, demo, other, seed=8)
+
+    names = sorted(path.name for path in first.iterdir())
+    assert names == sorted(path.name for path in second.iterdir())
+    assert {"manifest.yaml", "shelf-reader.jsonl", "mqtt-readers.jsonl", STORY_FILE} == set(names)
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    assert (first / "shelf-reader.jsonl").read_bytes() != (
+        other / "shelf-reader.jsonl"
+    ).read_bytes()
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_captures_are_valid_and_small(name: str, simulated: dict[str, tuple[Path, Story]]) -> None:
+    directory, story = simulated[name]
+    capture = Capture.open(directory)
+
+    assert capture.store_id == "demo"
+    assert capture.manifest.duration_s == story.duration_s
+    assert capture.manifest.start.isoformat() == "2026-03-07T10:00:00+00:00"
+    assert [source.id for source in capture.sources] == ["shelf-reader", "mqtt-readers"]
+    size = sum(path.stat().st_size for path in directory.iterdir())
+    assert size < 1_000_000
+    end_ms = story.start_ms + round(story.duration_s * 1000)
+    times = [record.t_ms for record in capture.records()]
+    assert story.start_ms <= times[0] and times[-1] <= end_ms
+    assert json.loads((directory / STORY_FILE).read_text()) == story.to_dict()
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_stream_parses_to_the_story_items(
+    name: str, simulated: dict[str, tuple[Path, Story]], demo: StoreConfig
+) -> None:
+    directory, story = simulated[name]
+    capture = Capture.open(directory)
+    reads, parsers = _reads(capture, demo)
+
+    epcs = {item.epc for item in story.items}
+    assert {read.epc for read in reads} == epcs
+    stats = parsers["shelf-reader"].stats
+    counts = story.serial["shelf-reader"]
+    # Exactly the intact frames come through, whatever the noise and chunking.
+    assert stats["tag_frames"] == counts.tag_frames
+    assert stats["inventory_done"] == counts.inventory_done
+    assert stats["error_responses"] == counts.error_frames
+    chunks = [r for r in capture.records() if isinstance(r, SerialChunk)]
+    assert len(chunks) == counts.chunks
+    assert max(len(chunk.data) for chunk in chunks) <= 64
+    assert sum(len(chunk.data) for chunk in chunks) == counts.bytes
+    for read in reads:
+        assert 1 <= read.antenna <= 4
+        assert -90 < read.rssi_dbm < -40
+
+
+def test_serial_garbage_is_counted_by_the_parser(
+    simulated: dict[str, tuple[Path, Story]], demo: StoreConfig
+) -> None:
+    directory, story = simulated["serial_garbage"]
+    _, parsers = _reads(Capture.open(directory), demo)
+    stats = parsers["shelf-reader"].stats
+    counts = story.serial["shelf-reader"]
+
+    assert counts.garbage_bytes > 0 and counts.corrupted_frames > 0
+    assert counts.truncated_frames > 0 and counts.error_frames > 0
+    assert stats["garbage_bytes"] >= counts.garbage_bytes
+    assert stats["checksum_errors"] + stats["bad_length"] > 0
+
+
+def test_frames_are_split_across_chunks(simulated: dict[str, tuple[Path, Story]]) -> None:
+    directory, _ = simulated["shopper_tryon_exit"]
+    parser = R2000Parser(1)
+    split = 0
+    for record in Capture.open(directory).records():
+        if isinstance(record, SerialChunk):
+            parser.feed(record.data)
+            split += parser.pending_bytes > 0
+    assert split > 100
+
+
+def test_one_completion_frame_per_round_of_about_200_ms(
+    simulated: dict[str, tuple[Path, Story]],
+) -> None:
+    directory, story = simulated["shopper_tryon_exit"]
+    parser = R2000Parser(1)
+    done_ms = []
+    for record in Capture.open(directory).records():
+        if isinstance(record, SerialChunk):
+            done_ms += [
+                record.t_ms for f in parser.feed(record.data) if isinstance(f, InventoryDone)
+            ]
+    gaps = [b - a for a, b in itertools.pairwise(done_ms)]
+    assert 190 <= statistics.median(gaps) <= 210
+    assert len(done_ms) == story.serial["shelf-reader"].inventory_done
+
+
+def test_the_unplugged_reader_is_silent_for_40_s(
+    simulated: dict[str, tuple[Path, Story]],
+) -> None:
+    directory, story = simulated["reader_unplugged"]
+    (outage,) = story.outages
+    records = list(Capture.open(directory).records())
+    serial_ms = [r.t_ms for r in records if isinstance(r, SerialChunk)]
+    mqtt_ms = [r.t_ms for r in records if isinstance(r, MqttMessage)]
+
+    assert outage["to_ms"] - outage["from_ms"] == 40_000
+    assert not [t for t in serial_ms if outage["from_ms"] <= t < outage["to_ms"]]
+    last_before = max(t for t in serial_ms if t < outage["from_ms"])
+    first_after = min(t for t in serial_ms if t >= outage["to_ms"])
+    assert outage["from_ms"] - last_before < 1000 and first_after - outage["to_ms"] < 1000
+    # The other readers keep publishing meanwhile.
+    assert any(outage["from_ms"] <= t < outage["to_ms"] for t in mqtt_ms)
+    assert story.serial["shelf-reader"].truncated_frames == 1  # the frame on the wire
+
+
+def test_mqtt_payloads_have_the_documented_shapes(
+    simulated: dict[str, tuple[Path, Story]],
+) -> None:
+    directory, _ = simulated["shopper_tryon_exit"]
+    zebra_batches = zebra_singles = impinj_tags = impinj_other = 0
+    for record in Capture.open(directory).records():
+        if not isinstance(record, MqttMessage):
+            continue
+        if record.topic == "zebra/fx9600-room/data":
+            body = json.loads(record.payload)
+            events = body if isinstance(body, list) else [body]
+            zebra_batches += isinstance(body, list)
+            zebra_singles += isinstance(body, dict)
+            for event in events:
+                assert set(event) == {"data", "timestamp", "type"}
+                assert event["type"] == "INVENTORY"
+                assert event["timestamp"].endswith("+0000") and len(event["timestamp"]) == 28
+                assert set(event["data"]) == {
+                    "CRC", "PC", "antenna", "channel", "eventNum", "format", "idHex",
+                    "peakRssi", "phase", "reads",
+                }  # fmt: skip
+                assert event["data"]["format"] == "epc"
+        else:
+            assert record.topic == "impinj/r700-door/events"
+            for line in record.payload.splitlines():
+                event = json.loads(line)
+                assert {"timestamp", "hostname", "eventType"} <= set(event)
+                if event["eventType"] != "tagInventory":
+                    impinj_other += 1
+                    continue
+                impinj_tags += 1
+                tag = event["tagInventoryEvent"]
+                assert base64.b64decode(tag["epc"]).hex().upper() == tag["epcHex"]
+                assert isinstance(tag["peakRssiCdbm"], int) and -9000 < tag["peakRssiCdbm"] < -4000
+                assert {"antennaPort", "antennaName", "frequency", "transmitPowerCdbm"} <= set(tag)
+                assert tag["lastSeenTime"].endswith("Z")
+    assert zebra_batches > 10 and zebra_singles > 10
+    assert impinj_tags >= 2 and impinj_other == 1
+
+
+def test_strong_reads_come_from_the_items_zone(
+    simulated: dict[str, tuple[Path, Story]], demo: StoreConfig
+) -> None:
+    directory, story = simulated["shopper_tryon_exit"]
+    reads, _ = _reads(Capture.open(directory), demo)
+    zone_of = {(r.id, port): zone for r in demo.readers for port, zone in r.antennas.items()}
+    items = {item.epc: item for item in story.items}
+
+    per_zone: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for read in reads:
+        item = items[read.epc]
+        zone = zone_of[(read.reader_id, read.antenna)]
+        if read.rssi_dbm > STRONG_DBM:
+            # Serial reads carry the time of the chunk that completed them: allow 1 s.
+            assert zone in (item.zone_at(read.ts_ms), item.zone_at(read.ts_ms - 1000)), read
+        per_zone[(read.epc, zone)].append(read.ts_ms)
+
+    # Every stay of 3 s or more in a read zone is seen, at 2-4 reads per second per antenna.
+    for item in story.items:
+        ends = [t for t, _ in item.path[1:]] + [story.start_ms + round(story.duration_s * 1000)]
+        for (begin, zone), end in zip(item.path, ends, strict=True):
+            if zone == GONE or end - begin < 3000:
+                continue
+            seen = [t for t in per_zone[(item.epc, zone)] if begin <= t < end]
+            antennas = sum(1 for (rid, _), z in zone_of.items() if z == zone)
+            rate = len(seen) / ((end - begin) / 1000) / antennas
+            assert 1.2 <= rate <= 4.5, (item.label, zone, rate)
+
+
+def test_the_story_of_the_shopper(simulated: dict[str, tuple[Path, Story]]) -> None:
+    _, story = simulated["shopper_tryon_exit"]
+    start = story.start_ms
+
+    def moves(label: str) -> list[tuple[float, str, str]]:
+        return [((m["t_ms"] - start) / 1000, m["from"], m["to"]) for m in story.item(label).moves()]
+
+    assert moves("sweater-navy-m") == [(30, "shelf-a", "fitting-1"), (130, "fitting-1", "shelf-a")]
+    assert moves("sweater-red-m") == [
+        (30, "shelf-a", "fitting-1"),
+        (135, "fitting-1", "exit"),
+        (138, "exit", GONE),
+    ]
+    assert moves("cardigan-grey-m") == [(25, "shelf-a", "shelf-b")]
+    still = [item for item in story.items if not item.moves()]
+    assert len(still) == 5
+    assert {item.path[0][1] for item in still} == {"shelf-a", "shelf-b", "backroom"}
+    for item in story.items:
+        assert item.epc.startswith("30") and len(item.gtin) == 14
+
+
+def test_a_scenario_zone_missing_from_the_store_is_an_error(
+    demo: StoreConfig, tmp_path: Path
+) -> None:
+    zones = [zone for zone in demo.zones if zone.id != "fitting-1"]
+    readers = [
+        reader.model_copy(update={"antennas": {1: "fitting-2"}})
+        if reader.id == "room-reader"
+        else reader
+        for reader in demo.readers
+    ]
+    config = demo.model_copy(update={"zones": zones, "readers": readers})
+
+    with pytest.raises(ValueError, match="item sweater-navy-m goes to zone 'fitting-1'"):
+        simulate(get_scenario("shopper_tryon_exit"), config, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_shipped_captures_are_what_the_script_generates(
+    name: str, simulated: dict[str, tuple[Path, Story]]
+) -> None:
+    directory, _ = simulated[name]
+    shipped = HIL / name
+    if not (shipped / "manifest.yaml").is_file():
+        pytest.fail(f"{shipped} is missing: run scripts/make_hil_captures.sh")
+    for path in sorted(directory.iterdir()):
+        assert (shipped / path.name).read_bytes() == path.read_bytes(), (
+            f"{shipped / path.name} is stale: run scripts/make_hil_captures.sh "
+            "(and regenerate the expected events)"
+        )
+
+
+def test_simulate_command(tmp_path: Path) -> None:
+    listed = run_cli("simulate", "--list", check=True)
+    assert [line.split(":")[0] for line in listed.stdout.splitlines()] == list(SCENARIOS)
+
+    out = tmp_path / "capture"
+    result = run_cli("simulate", "serial_garbage", "--out", str(out), "--seed", "3", check=True)
+    summary = json.loads(result.stdout)
+    assert summary["scenario"] == "serial_garbage" and summary["seed"] == 3
+    assert Capture.open(out).store_id == "demo"
+
+    unknown = run_cli("simulate", "no_such_thing", "--out", str(out))
+    assert unknown.returncode == 2
+    assert "unknown scenario 'no_such_thing'" in unknown.stderr
