@@ -63,6 +63,28 @@ class AlertAcknowledged(Event):
     payload: AlertAckPayload
 
 
+class AlertResolvedPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: AlertKind
+    subject: str = Field(description="Subject of the alert it ends; (kind, subject) names it")
+    zone: str | None = None
+    text: str = Field(description="One sentence a person can read on a handheld")
+    raised: UtcMs = Field(description="When the alert it ends was raised")
+    resolved: UtcMs
+
+
+class AlertResolved(Event):
+    """The condition behind an open alert is over (e.g. the offline reader is back).
+
+    Published on ``alerts/{kind}`` beside the ``alert.raised`` it ends. A condition raises at
+    most one open alert per (kind, subject), so that pair identifies it.
+    """
+
+    type: Literal["alert.resolved"] = "alert.resolved"
+    payload: AlertResolvedPayload
+
+
 class ComponentState(StrEnum):
     ONLINE = "online"
     OFFLINE = "offline"

@@ -1,0 +1,49 @@
+"""Events, staff alerts and component status onto the topic contract (docs/mqtt.md).
+
+``alert.raised`` and ``alert.resolved`` go to ``alerts/{kind}`` so that a handheld subscribed
+to ``alerts/+`` sees an alert open and close; every other event goes to ``events/{type}``.
+All with QoS 1 (at least once: subscribers de-duplicate on ``event_id``), none retained.
+Status goes to ``status/{component}``, retained, so a new subscriber sees it at once.
+"""
+
+from __future__ import annotations
+
+from edge.events.alerts import AlertRaised, AlertResolved, ComponentStatus
+from edge.events.base import Event
+from edge.mqtt.client import MqttConnection
+from edge.mqtt.topics import alert_topic, event_topic, status_topic
+
+EVENT_QOS = 1
+STATUS_QOS = 1
+
+ALERT_EVENTS = (AlertRaised, AlertResolved)
+"""Event classes published on ``alerts/{kind}`` instead of ``events/{type}``."""
+
+
+class EventPublisher:
+    def __init__(self, connection: MqttConnection, store_id: str, prefix: str) -> None:
+        self._connection = connection
+        self.store_id = store_id
+        self.prefix = prefix
+
+    def topic_for(self, event: Event) -> str:
+        if isinstance(event, ALERT_EVENTS):
+            return alert_topic(self.prefix, self.store_id, event.payload.kind.value)
+        return event_topic(self.prefix, self.store_id, event.type)
+
+    def publish(self, event: Event) -> bool:
+        """False when the connection had to drop the message (its queue is full)."""
+        if event.store_id != self.store_id:
+            raise ValueError(
+                f"event {event.event_id} belongs to store {event.store_id!r}, "
+                f"not to {self.store_id!r}: not published"
+            )
+        return self._connection.publish(self.topic_for(event), event.to_json(), qos=EVENT_QOS)
+
+    def publish_status(self, component: str, status: ComponentStatus) -> bool:
+        return self._connection.publish(
+            status_topic(self.prefix, self.store_id, component),
+            status.model_dump_json(),
+            qos=STATUS_QOS,
+            retain=True,
+        )

@@ -1,0 +1,304 @@
+"""Staff alert rules: a pure state machine on timestamped inputs (no I/O, no clock of its own).
+
+Two kinds so far:
+
+- ``exit_unsold``: a ``tag.departed`` with ``via_exit`` for an EPC with no recorded sale
+  (:meth:`AlertRules.mark_sold`; the fusion stage records sales).
+- ``reader_offline``: a reader gave no sign of life, i.e. neither a read nor a "connected"
+  status (drivers also report heartbeats that way), for its ``offline_after_s``. Raised once
+  per outage. When the reader is heard from again, an :class:`AlertResolution` ends the
+  outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic). A
+  reader that reads nothing and sends no heartbeat (an empty exit at night) looks offline
+  too: give such readers a longer ``offline_after_s``.
+
+Throttling: an alert of one kind for one subject (EPC, reader id) is raised at most once per
+``alerts.repeat_interval_s``. An outage whose alert is held back by the throttle is raised
+when the interval has passed, if the reader is still offline by then; if it comes back first,
+nothing was raised and nothing is resolved.
+
+Every method returns a list of notices (:class:`AlertDraft` or :class:`AlertResolution`),
+turned into events by :func:`to_event` in the runtime's owner loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, overload
+
+from edge.config.store import StoreConfig
+from edge.events.alerts import (
+    AlertKind,
+    AlertPayload,
+    AlertRaised,
+    AlertResolved,
+    AlertResolvedPayload,
+    Severity,
+)
+from edge.events.base import EventFactory, ms_to_datetime
+from edge.events.rfid import TagDeparted
+from edge.rfid.reads import ReaderStatus
+
+SOURCE = "alerts/rules"
+
+SOLD_MEMORY_MS = 24 * 3600 * 1000
+"""How long a sale keeps its EPC out of exit_unsold; a sold item leaves within minutes."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDraft:
+    """An alert to raise; :func:`to_event` makes it an ``alert.raised`` event."""
+
+    kind: AlertKind
+    severity: Severity
+    zone: str | None
+    subject: str
+    text: str
+    ts_ms: int
+    cause: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertResolution:
+    """The condition behind a raised alert is over; becomes an ``alert.resolved`` event."""
+
+    kind: AlertKind
+    subject: str
+    zone: str | None
+    text: str
+    raised_ms: int
+    ts_ms: int
+
+
+AlertNotice = AlertDraft | AlertResolution
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderWatch:
+    """What the rules need to know about one reader."""
+
+    reader_id: str
+    offline_after_ms: int
+    zone: str | None
+    """The reader's zone when all its antennas read one zone, else None."""
+
+
+@dataclass(slots=True)
+class _ReaderState:
+    watch: ReaderWatch
+    last_alive_ms: int | None = None
+    connected: bool | None = None
+    offline_since_ms: int | None = None
+    raised_ms: int | None = None
+
+
+def _clock_text(ts_ms: int) -> str:
+    return f"{ms_to_datetime(ts_ms):%H:%M:%S} UTC"
+
+
+def _iso(ts_ms: int) -> str:
+    """The events' own time format, ``2026-11-22T08:12:52.123Z``."""
+    return f"{ms_to_datetime(ts_ms):%Y-%m-%dT%H:%M:%S}.{ts_ms % 1000:03d}Z"
+
+
+class AlertRules:
+    def __init__(
+        self,
+        readers: Iterable[ReaderWatch],
+        *,
+        repeat_interval_s: float,
+        zone_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self._readers = {watch.reader_id: _ReaderState(watch) for watch in readers}
+        self._repeat_interval_ms = round(repeat_interval_s * 1000)
+        self._zone_names = dict(zone_names or {})
+        self._last_raised_ms: dict[tuple[AlertKind, str], int] = {}
+        self._sold_ms: dict[str, int] = {}
+
+    @classmethod
+    def from_store_config(cls, config: StoreConfig) -> AlertRules:
+        watches = []
+        for reader in config.readers:
+            zones = set(reader.antennas.values())
+            watches.append(
+                ReaderWatch(
+                    reader_id=reader.id,
+                    offline_after_ms=round(reader.offline_after_s * 1000),
+                    zone=zones.pop() if len(zones) == 1 else None,
+                )
+            )
+        return cls(
+            watches,
+            repeat_interval_s=config.alerts.repeat_interval_s,
+            zone_names={zone.id: zone.name or zone.id for zone in config.zones},
+        )
+
+    # -- exit_unsold -----------------------------------------------------------------------
+
+    def mark_sold(self, epc: str, ts_ms: int) -> None:
+        """A sale of this EPC was recorded: its departure through the exit is no alert."""
+        self._sold_ms[epc.upper()] = ts_ms
+
+    def on_tag_departed(self, event: TagDeparted) -> list[AlertNotice]:
+        payload = event.payload
+        if not payload.via_exit or payload.epc.upper() in self._sold_ms:
+            return []
+        ts_ms = event.ts_ms
+        if not self._may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):
+            return []
+        exit_zone = payload.last_zone or payload.zone
+        gtin = f" (GTIN {payload.gtin})" if payload.gtin else ""
+        return [
+            AlertDraft(
+                kind=AlertKind.EXIT_UNSOLD,
+                severity=Severity.CRITICAL,
+                zone=exit_zone,
+                subject=payload.epc,
+                text=(
+                    f"Item 'EPC {payload.epc}'{gtin} left through exit "
+                    f"'{self._zone_names.get(exit_zone, exit_zone)}' unsold"
+                ),
+                ts_ms=ts_ms,
+                cause=event.model_dump(mode="json"),
+            )
+        ]
+
+    # -- reader_offline --------------------------------------------------------------------
+
+    def on_reader_data(self, reader_id: str, ts_ms: int) -> list[AlertNotice]:
+        """A read from the reader (called for every read: keep it cheap)."""
+        state = self._readers.get(reader_id)
+        if state is None:
+            return []
+        if state.last_alive_ms is None or ts_ms > state.last_alive_ms:
+            state.last_alive_ms = ts_ms
+        return self._back(state, ts_ms) if state.offline_since_ms is not None else []
+
+    def on_reader_status(self, status: ReaderStatus) -> list[AlertNotice]:
+        state = self._readers.get(status.reader_id)
+        if state is None:
+            return []
+        state.connected = status.connected
+        if not status.connected:
+            return []
+        return self.on_reader_data(status.reader_id, status.ts_ms)
+
+    def tick(self, now_ms: int) -> list[AlertNotice]:
+        """Raise what time alone decides; readers never heard from count from the first tick."""
+        self._forget_before(now_ms)
+        notices: list[AlertNotice] = []
+        for state in self._readers.values():
+            if state.last_alive_ms is None:
+                state.last_alive_ms = now_ms
+                continue
+            if (
+                state.offline_since_ms is None
+                and now_ms - state.last_alive_ms >= state.watch.offline_after_ms
+            ):
+                state.offline_since_ms = state.last_alive_ms
+            if state.offline_since_ms is not None and state.raised_ms is None:
+                notices.extend(self._offline(state, now_ms))
+        return notices
+
+    def _offline(self, state: _ReaderState, now_ms: int) -> list[AlertNotice]:
+        reader_id = state.watch.reader_id
+        if not self._may_raise(AlertKind.READER_OFFLINE, reader_id, now_ms):
+            return []
+        since_ms = state.offline_since_ms
+        assert since_ms is not None
+        state.raised_ms = now_ms
+        why = (
+            "connection lost"
+            if state.connected is False
+            else f"no data for {(now_ms - since_ms) // 1000} s"
+        )
+        return [
+            AlertDraft(
+                kind=AlertKind.READER_OFFLINE,
+                severity=Severity.WARNING,
+                zone=state.watch.zone,
+                subject=reader_id,
+                text=f"Reader {reader_id} offline since {_clock_text(since_ms)} ({why})",
+                ts_ms=now_ms,
+                cause={
+                    "reader_id": reader_id,
+                    "last_seen": _iso(since_ms),
+                    "offline_after_s": state.watch.offline_after_ms / 1000,
+                    "connected": state.connected,
+                },
+            )
+        ]
+
+    def _back(self, state: _ReaderState, ts_ms: int) -> list[AlertNotice]:
+        since_ms, raised_ms = state.offline_since_ms, state.raised_ms
+        state.offline_since_ms = state.raised_ms = None
+        if raised_ms is None or since_ms is None:
+            return []  # the throttle held the alert back: nothing to resolve
+        reader_id = state.watch.reader_id
+        return [
+            AlertResolution(
+                kind=AlertKind.READER_OFFLINE,
+                subject=reader_id,
+                zone=state.watch.zone,
+                text=(
+                    f"Reader {reader_id} back online at {_clock_text(ts_ms)} after "
+                    f"{max(ts_ms - since_ms, 0) // 1000} s"
+                ),
+                raised_ms=raised_ms,
+                ts_ms=ts_ms,
+            )
+        ]
+
+    # -- throttle and memory ---------------------------------------------------------------
+
+    def _may_raise(self, kind: AlertKind, subject: str, ts_ms: int) -> bool:
+        key = (kind, subject)
+        last = self._last_raised_ms.get(key)
+        if last is not None and ts_ms - last < self._repeat_interval_ms:
+            return False
+        self._last_raised_ms[key] = ts_ms
+        return True
+
+    def _forget_before(self, now_ms: int) -> None:
+        """Drop throttle entries that no longer hold anything back, and old sales."""
+        interval = self._repeat_interval_ms
+        for key in [k for k, t in self._last_raised_ms.items() if now_ms - t >= interval]:
+            del self._last_raised_ms[key]
+        for epc in [e for e, t in self._sold_ms.items() if now_ms - t > SOLD_MEMORY_MS]:
+            del self._sold_ms[epc]
+
+
+@overload
+def to_event(notice: AlertDraft, factory: EventFactory) -> AlertRaised: ...
+@overload
+def to_event(notice: AlertResolution, factory: EventFactory) -> AlertResolved: ...
+def to_event(notice: AlertNotice, factory: EventFactory) -> AlertRaised | AlertResolved:
+    """The event for a notice; an alert's ``alert_id`` is its ``alert.raised`` event id."""
+    if isinstance(notice, AlertResolution):
+        return factory.make(
+            AlertResolved,
+            ts_ms=notice.ts_ms,
+            source=SOURCE,
+            payload=AlertResolvedPayload(
+                kind=notice.kind,
+                subject=notice.subject,
+                zone=notice.zone,
+                text=notice.text,
+                raised=ms_to_datetime(notice.raised_ms),
+                resolved=ms_to_datetime(notice.ts_ms),
+            ),
+        )
+    payload = AlertPayload(
+        alert_id="",  # set below: the id exists once the event does
+        kind=notice.kind,
+        severity=notice.severity,
+        zone=notice.zone,
+        subject=notice.subject,
+        text=notice.text,
+        created=ms_to_datetime(notice.ts_ms),
+        cause=notice.cause,
+    )
+    event = factory.make(AlertRaised, ts_ms=notice.ts_ms, source=SOURCE, payload=payload)
+    return event.model_copy(
+        update={"payload": payload.model_copy(update={"alert_id": event.event_id})}
+    )
