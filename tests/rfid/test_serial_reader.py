@@ -1,0 +1,269 @@
+"""The R2000 serial driver against real ports: a pseudo-terminal (the reader on the master
+side) and a TCP server behind ``socket://`` that is stopped and restarted."""
+
+from __future__ import annotations
+
+import os
+import random
+import select
+import socket
+import threading
+import time
+import tty
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from edge.clock import VirtualClock
+from edge.config.readers import R2000SerialReader
+from edge.rfid.r2000 import (
+    build_realtime_inventory,
+    encode_completion_frame,
+    encode_error_frame,
+    encode_tag_frame,
+)
+from edge.rfid.reads import ReaderStatus, TagRead
+from edge.rfid.serial_reader import R2000SerialDriver, backoff_delay_s
+
+COMMAND = bytes.fromhex("A0 04 01 89 01 D1")
+TAG = bytes.fromhex("A0 13 01 89 04 30 00 E2 00 30 16 66 13 01 21 15 50 74 EF 45 BF")
+EPC = "E200301666130121155074EF"
+START_MS = 1_700_000_000_000
+
+
+def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+class Sinks:
+    """Thread-safe collectors for what the driver hands out."""
+
+    def __init__(self) -> None:
+        self.reads: list[TagRead] = []
+        self.statuses: list[ReaderStatus] = []
+        self.chunks: list[tuple[int, bytes]] = []
+        self.lock = threading.Lock()
+
+    def on_read(self, read: TagRead) -> None:
+        with self.lock:
+            self.reads.append(read)
+
+    def on_status(self, status: ReaderStatus) -> None:
+        with self.lock:
+            self.statuses.append(status)
+
+    def on_chunk(self, ts_ms: int, chunk: bytes) -> None:
+        with self.lock:
+            self.chunks.append((ts_ms, chunk))
+
+
+def make_config(port: str, **overrides: object) -> R2000SerialReader:
+    return R2000SerialReader.model_validate(
+        {
+            "id": "dock-1",
+            "kind": "r2000_serial",
+            "antennas": {1: "shelf-a", 2: "shelf-b"},
+            "port": port,
+            "reconnect_max_s": 0.2,
+            **overrides,
+        }
+    )
+
+
+def read_exactly(fd: int, count: int, timeout_s: float = 5.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout_s
+    while len(data) < count:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError(f"expected {count} bytes, got {data.hex(' ')}")
+        data += os.read(fd, count - len(data))
+    return data
+
+
+@pytest.fixture
+def pty_pair() -> Iterator[tuple[int, str]]:
+    master, slave = os.openpty()
+    tty.setraw(slave)  # no echo or line editing before the driver configures the port
+    yield master, os.ttyname(slave)
+    os.close(master)
+    os.close(slave)
+
+
+def test_pty_reader_sends_inventory_and_delivers_reads(pty_pair: tuple[int, str]) -> None:
+    master, path = pty_pair
+    clock = VirtualClock(START_MS)
+    sinks = Sinks()
+    driver = R2000SerialDriver(
+        make_config(path),
+        clock,
+        sinks.on_read,
+        sinks.on_status,
+        on_chunk=sinks.on_chunk,
+        resend_after_s=60.0,  # only a completed round may trigger the next command here
+    )
+    driver.start()
+    try:
+        assert read_exactly(master, len(COMMAND)) == COMMAND
+        wait_for(lambda: bool(sinks.statuses), "connected status")
+        assert [(s.reader_id, s.connected) for s in sinks.statuses] == [("dock-1", True)]
+
+        second = encode_tag_frame(1, 2, 0x3000, bytes.fromhex(EPC), 0x50)
+        os.write(master, TAG + b"\x13\x37" + second[:9])  # garbage, and a frame cut in two
+        wait_for(lambda: len(sinks.reads) == 1, "first read")
+        clock.set_ms(START_MS + 250)
+        os.write(master, second[9:])
+        wait_for(lambda: driver.bytes_received == len(TAG) + 2 + len(second), "all bytes")
+        # bytes_received counts a chunk only after its reads were delivered.
+        assert sinks.reads == [
+            TagRead("dock-1", 1, EPC, -60.0, START_MS),
+            TagRead("dock-1", 2, EPC, float(0x50 - 129), START_MS + 250),
+        ]
+        assert b"".join(chunk for _, chunk in sinks.chunks) == TAG + b"\x13\x37" + second
+        assert sinks.chunks[0][0] == START_MS
+
+        # A completed round makes the driver start the next one at once.
+        os.write(master, encode_completion_frame(1, 1, 100, 2))
+        assert read_exactly(master, len(COMMAND)) == COMMAND
+        wait_for(lambda: driver.stats()["commands_sent"] == 2, "second command counted")
+        stats = driver.stats()
+        assert stats["tag_frames"] == 2
+        assert stats["garbage_bytes"] == 2
+        assert stats["inventory_done"] == 1
+        assert stats["reads"] == 2
+    finally:
+        driver.stop()
+    assert "r2000-dock-1" not in [thread.name for thread in threading.enumerate()]
+
+
+def test_pty_reader_resends_after_silence_and_after_errors(pty_pair: tuple[int, str]) -> None:
+    master, path = pty_pair
+    sinks = Sinks()
+    command = build_realtime_inventory(7, 3)
+    driver = R2000SerialDriver(
+        make_config(path, address=7, inventory_repeat=3),
+        VirtualClock(START_MS),
+        sinks.on_read,
+        sinks.on_status,
+        resend_after_s=0.1,
+    )
+    driver.start()
+    try:
+        assert read_exactly(master, len(command)) == command
+        assert read_exactly(master, len(command)) == command  # nobody answered
+        os.write(master, encode_error_frame(7, 0x89, 0x22))  # antenna missing
+        assert read_exactly(master, len(command)) == command
+        wait_for(lambda: driver.stats()["error_responses"] == 1, "error response counted")
+        assert sinks.reads == []
+    finally:
+        driver.stop()
+
+
+class TcpReader:
+    """A reader behind a TCP serial server (``socket://``) that can be unplugged."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(5.0)
+        self.port = self.server.getsockname()[1]
+        self.conn: socket.socket | None = None
+
+    def accept(self) -> socket.socket:
+        self.conn, _ = self.server.accept()
+        self.conn.settimeout(5.0)
+        return self.conn
+
+    def read_command(self) -> bytes:
+        assert self.conn is not None
+        data = b""
+        while len(data) < len(COMMAND):
+            data += self.conn.recv(len(COMMAND) - len(data))
+        return data
+
+    def unplug(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+        self.server.close()
+
+
+def test_socket_reader_reconnects_when_the_port_comes_back() -> None:
+    reader = TcpReader()
+    sinks = Sinks()
+    driver = R2000SerialDriver(
+        make_config(f"socket://127.0.0.1:{reader.port}"),
+        VirtualClock(START_MS),
+        sinks.on_read,
+        sinks.on_status,
+    )
+    driver.start()
+    try:
+        conn = reader.accept()
+        assert reader.read_command() == COMMAND
+        conn.sendall(TAG)
+        wait_for(lambda: len(sinks.reads) == 1, "read before unplugging")
+
+        reader.unplug()
+        wait_for(lambda: len(sinks.statuses) == 2, "disconnected status")
+        wait_for(lambda: driver.stats()["open_errors"] >= 2, "failed reconnect attempts")
+
+        reader = TcpReader(reader.port)
+        conn = reader.accept()
+        assert reader.read_command() == COMMAND
+        conn.sendall(TAG)
+        wait_for(lambda: len(sinks.reads) == 2, "read after reconnecting")
+        assert [s.connected for s in sinks.statuses] == [True, False, True]
+        assert "port failed" in sinks.statuses[1].detail
+        assert driver.stats()["reconnects"] == 1
+        assert driver.stats()["read_errors"] == 1
+    finally:
+        driver.stop()
+        reader.unplug()
+
+
+def test_missing_port_reports_offline_and_keeps_trying() -> None:
+    sinks = Sinks()
+    driver = R2000SerialDriver(
+        make_config("/dev/o2o-no-such-tty"), VirtualClock(START_MS), sinks.on_read, sinks.on_status
+    )
+    driver.start()
+    try:
+        wait_for(lambda: driver.stats()["open_errors"] >= 3, "repeated open attempts")
+        assert [s.connected for s in sinks.statuses] == [False]
+        assert "cannot open /dev/o2o-no-such-tty" in sinks.statuses[0].detail
+    finally:
+        driver.stop()
+    assert not driver.connected
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    rng = random.Random("dock-1")
+    delays = [backoff_delay_s(attempt, 4.0, rng) for attempt in range(1, 9)]
+    ceilings = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0, 4.0]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert len(set(delays)) == len(delays)
+    again = random.Random("dock-1")
+    assert [backoff_delay_s(a, 4.0, again) for a in range(1, 9)] == delays
+
+
+def test_loop_url_without_file_descriptor_is_polled() -> None:
+    # loop:// echoes what the driver writes: its own command comes back, and parses as a
+    # 0x89 reply of Len 4, i.e. an error response with code 0x01.
+    sinks = Sinks()
+    driver = R2000SerialDriver(
+        make_config("loop://"),
+        VirtualClock(START_MS),
+        sinks.on_read,
+        sinks.on_status,
+        resend_after_s=0.05,
+    )
+    driver.start()
+    try:
+        wait_for(lambda: driver.stats()["error_responses"] >= 2, "echoed commands")
+        assert driver.bytes_received >= 2 * len(COMMAND)
+        assert [s.connected for s in sinks.statuses] == [True]
+    finally:
+        driver.stop()
