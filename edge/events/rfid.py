@@ -32,10 +32,17 @@ class TagMovedPayload(TagPayload):
 class TagDepartedPayload(TagPayload):
     via_exit: bool = Field(description="True when the last zone that read it was an exit")
     last_seen: UtcMs = Field(description="Time of the last read")
+    last_zone: str | None = Field(
+        default=None,
+        description="Zone of the last read (the exit when via_exit); `zone` is where the "
+        "tag was placed, which a few exit reads do not change",
+    )
 
 
 class TagReturnedPayload(TagPayload):
-    absent_s: float = Field(ge=0, description="Seconds between departure and the new read")
+    absent_s: float = Field(
+        ge=0, description="Seconds between the last read before the departure and this read"
+    )
 
 
 class TagArrived(Event):

@@ -42,6 +42,9 @@ RECONNECT_BASE_S = 0.5
 READ_CHUNK_BYTES = 65536
 POLL_INTERVAL_S = 0.05
 """Longest wait for data in one go, so that ``stop()`` is honoured quickly."""
+HEARTBEAT_MS = 5000
+"""A reader with no tags in view still answers each round; such answers are reported as a sign
+of life (a ``connected`` status) at most this often, so quiet shelves are not taken for offline."""
 IDLE_POLL_S = 0.01
 """Sleep between polls of ports without a file descriptor (``loop://``, ``rfc2217://``)."""
 
@@ -83,6 +86,7 @@ class R2000SerialDriver:
         self._connected: bool | None = None
         self._errors_logged: set[int] = set()
         self._bytes_received = 0
+        self._last_heartbeat_ms: int | None = None
         self._counters = {
             "reconnects": 0,
             "open_errors": 0,
@@ -223,9 +227,17 @@ class R2000SerialDriver:
             else:
                 self._log.info("reader %s: ignoring response %r", reader_id, frame)
         self._counters["reads"] += reads
+        if frames and not reads:
+            self._heartbeat(ts_ms)
         # Only now: whoever waits on bytes_received (the replayer) sees every read delivered.
         self._bytes_received += len(chunk)
         return round_done, bool(frames)
+
+    def _heartbeat(self, ts_ms: int) -> None:
+        if self._last_heartbeat_ms is not None and ts_ms - self._last_heartbeat_ms < HEARTBEAT_MS:
+            return
+        self._last_heartbeat_ms = ts_ms
+        self._on_status(ReaderStatus(self._config.id, True, ts_ms, "answering, no tags in view"))
 
     def _send(self, port: Any) -> None:
         port.write(self._command)
