@@ -6,9 +6,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.events.base import Event, UtcMs
+from edge.rfid.epc import gtin_of
 
 
 class _Payload(BaseModel):
@@ -56,6 +57,9 @@ class TryOnOutcome(StrEnum):
     PURCHASED = "purchased"
     RETURNED_TO_FLOOR = "returned_to_floor"
     LEFT_IN_ROOM = "left_in_room"
+    UNRESOLVED = "unresolved"
+    """Not bought, not back on a shelf, not in the room when the window closed (at the till,
+    carried out unsold, in another room): a try-on without a purchase all the same."""
 
 
 class TryOnPayload(_Payload):
@@ -101,22 +105,118 @@ class TryOnOutcomeEvent(Event):
 
 
 class SaleLine(_Payload):
-    epc: str | None = Field(default=None, description="EPC of the item sold, when scanned")
-    gtin: str | None = Field(default=None, description="GTIN-14 (derived from the EPC if absent)")
+    epc: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-Fa-f]{8,64}$",
+        description="EPC of the item sold, when scanned",
+    )
+    gtin: str | None = Field(
+        default=None,
+        pattern=r"^(\d{8}|\d{12,14})$",
+        description="GTIN-14 (GTIN-8/12/13 are padded; derived from the EPC if absent)",
+    )
     quantity: int = Field(default=1, ge=1)
     amount: float = Field(ge=0, description="Line amount, in the sale currency")
 
+    @field_validator("epc")
+    @classmethod
+    def _upper(cls, value: str | None) -> str | None:
+        return value.upper() if value is not None else None
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin14(cls, value: str | None) -> str | None:
+        return value.zfill(14) if value is not None else None
+
+    @model_validator(mode="after")
+    def _item(self) -> SaleLine:
+        if self.epc is None and self.gtin is None:
+            raise ValueError("a sale line needs an epc or a gtin (with quantity)")
+        if self.epc is not None and self.gtin is None:
+            # Frozen model: fill the derived value once, during validation.
+            object.__setattr__(self, "gtin", gtin_of(self.epc))
+        return self
+
 
 class SalePayload(_Payload):
-    sale_id: str
-    till_id: str
-    lines: list[SaleLine] = Field(min_length=1)
+    sale_id: str = Field(min_length=1, max_length=100)
+    till_id: str = Field(min_length=1, max_length=100)
+    lines: list[SaleLine] = Field(min_length=1, max_length=1000)
     total: float = Field(ge=0)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    member_id: str | None = None
+    member_id: str | None = Field(default=None, min_length=1, max_length=100)
     returned: bool = Field(default=False, description="A return (refund) of an earlier sale")
 
 
 class Sale(Event):
     type: Literal["sale"] = "sale"
     payload: SalePayload
+
+
+# --- recommendations and tablet requests ------------------------------------------------------
+
+
+class StockPlace(_Payload):
+    zone: str
+    kind: str = Field(description="Zone kind: shelf (the shop floor) or backroom")
+    count: int = Field(ge=1)
+
+
+class RecommendedItem(_Payload):
+    """One recommended product as the tablet shows it (``Recommendation.to_dict`` of
+    edge/recommend/runtime.py)."""
+
+    gtin: str
+    name: str
+    category: str
+    colour: str
+    size: str
+    price: float
+    image: str = Field(description="Image path on the edge's web server")
+    score: float = Field(description="Model score, higher is better; 0 for catalog fallbacks")
+    reason: str = Field(description="goes_with, member_history, complements or in_stock")
+    because_gtin: str | None = Field(default=None, description="The item it goes with")
+    text: str = Field(description="One line for the tablet")
+    sizes_in_stock: dict[str, list[StockPlace]] = Field(
+        description="Sizes of this style and colour available now, and where"
+    )
+
+
+class RecommendationPayload(_Payload):
+    session_id: str
+    zone: str = Field(description="Fitting room; the tablet of this zone shows it")
+    member_id: str | None = Field(
+        default=None, description="Recognised, consented member; null for anonymous shoppers"
+    )
+    items: list[str] = Field(description="GTINs of the items in the room, in arrival order")
+    recommendations: list[RecommendedItem]
+
+
+class Recommendation(Event):
+    """Companions for what is in a fitting room, after every change of the room's session.
+
+    Also published on ``o2o/{store_id}/tablets/{zone}/recommendations``.
+    """
+
+    type: Literal["recommendation"] = "recommendation"
+    payload: RecommendationPayload
+
+
+class SizeRequestPayload(_Payload):
+    zone: str = Field(description="Room (or zone) of the tablet that asked")
+    session_id: str | None = None
+    member_id: str | None = None
+    gtin: str = Field(description="The item the shopper has")
+    size: str | None = Field(default=None, description="Wanted size (default: the item's)")
+    colour: str | None = Field(default=None, description="Wanted colour (default: the item's)")
+    wanted_gtin: str | None = Field(
+        default=None, description="The catalog variant asked for; null when there is none"
+    )
+    available: list[StockPlace] = Field(description="Where the wanted variant is right now")
+
+
+class SizeRequest(Event):
+    """A shopper asked, from a fitting-room tablet, for another size or colour of an item."""
+
+    type: Literal["size_request"] = "size_request"
+    payload: SizeRequestPayload

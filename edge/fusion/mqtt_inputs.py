@@ -1,0 +1,114 @@
+"""What the fusion stage takes from MQTT: staff acknowledgements and sales from the tills.
+
+- ``o2o/{store}/alerts/ack``: ``{"alert_id": "...", "staff_id": "..."}``, timed on receipt.
+- ``o2o/{store}/pos/sales``: a :class:`~edge.fusion.sales.SaleSubmission`, the same JSON as
+  ``POST /api/v1/sales``, handed to the same ``submit_sale`` as the HTTP route.
+
+A malformed message is counted by reason, logged with what is wrong and dropped; the next one
+is processed as usual. Handlers run on paho's network thread and only hand their input on:
+``submit_ack`` should enqueue; ``submit_sale`` waits for the owner loop's answer (a few
+milliseconds), because a refused sale (conflict) must be logged here, there being no reply
+channel to the till.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from edge.clock import Clock
+from edge.events.fusion import SalePayload
+from edge.fusion.sales import SaleResult, SaleStatus, SaleSubmission, validation_problems
+from edge.mqtt.client import MqttConnection, worth_logging
+from edge.mqtt.topics import alert_ack_topic, pos_sales_topic
+
+SubmitAck = Callable[[str, str, int], None]
+"""``submit_ack(alert_id, staff_id, ts_ms)``."""
+
+SubmitSale = Callable[[SalePayload], SaleResult]
+
+
+class AckMessage(BaseModel):
+    """An acknowledgement from a handheld."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alert_id: str = Field(min_length=1, max_length=100)
+    staff_id: str = Field(min_length=1, max_length=100)
+
+
+class FusionMqttInputs:
+    def __init__(
+        self,
+        connection: MqttConnection,
+        prefix: str,
+        store_id: str,
+        *,
+        clock: Clock,
+        submit_ack: SubmitAck,
+        submit_sale: SubmitSale,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.ack_topic = alert_ack_topic(prefix, store_id)
+        self.sales_topic = pos_sales_topic(prefix, store_id)
+        self.rejected: Counter[str] = Counter()
+        """Dropped messages by reason: ``ack_invalid``, ``sale_invalid``, ``sale_conflict``."""
+        self.accepted: Counter[str] = Counter()
+        self._connection = connection
+        self._clock = clock
+        self._submit_ack = submit_ack
+        self._submit_sale = submit_sale
+        self._log = logger or logging.getLogger(__name__)
+
+    @property
+    def handled(self) -> int:
+        """Messages taken so far, accepted or rejected (the replayer waits on it)."""
+        return sum(self.accepted.values()) + sum(self.rejected.values())
+
+    def start(self) -> None:
+        self._connection.subscribe(self.ack_topic, self._on_ack)
+        self._connection.subscribe(self.sales_topic, self._on_sale)
+
+    def wait_subscribed(self, timeout_s: float) -> bool:
+        return all(
+            self._connection.wait_subscribed(topic, timeout_s)
+            for topic in (self.ack_topic, self.sales_topic)
+        )
+
+    def stop(self) -> None:
+        self._connection.unsubscribe(self.ack_topic)
+        self._connection.unsubscribe(self.sales_topic)
+
+    def _on_ack(self, topic: str, payload: bytes) -> None:
+        try:
+            ack = AckMessage.model_validate_json(payload)
+        except ValidationError as error:
+            self._reject("ack_invalid", _invalid(topic, error))
+            return
+        self.accepted["ack"] += 1
+        self._submit_ack(ack.alert_id, ack.staff_id, self._clock.now_ms())
+
+    def _on_sale(self, topic: str, payload: bytes) -> None:
+        try:
+            sale = SaleSubmission.model_validate_json(payload)
+        except ValidationError as error:
+            self._reject("sale_invalid", _invalid(topic, error))
+            return
+        result = self._submit_sale(sale.to_payload())
+        if result.status is SaleStatus.CONFLICT:
+            self._reject("sale_conflict", f"{topic}: {result.message}")
+            return
+        self.accepted[f"sale_{result.status.value}"] += 1
+
+    def _reject(self, reason: str, message: str) -> None:
+        self.rejected[reason] += 1
+        count = self.rejected[reason]
+        if worth_logging(count):
+            self._log.warning("%s; message dropped (%s: %d so far)", message, reason, count)
+
+
+def _invalid(topic: str, error: ValidationError) -> str:
+    return f"{topic}: invalid message: {'; '.join(validation_problems(error))}"
