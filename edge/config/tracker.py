@@ -36,6 +36,15 @@ class TrackerConfig(StrictModel):
         title="A new zone must beat the current one by this much (dB)",
         description="EdgeX mobility profile threshold; scaled down by the hysteresis decay",
     )
+    arrival_settle_s: float = Field(
+        default=1.0,
+        ge=0,
+        title="A tag first seen (or seen again after departing) is placed after this long",
+        description=(
+            "Weak cross-reads from a neighbouring antenna may come before the tag's own zone "
+            "reads it: waiting lets the strongest zone win the first placement"
+        ),
+    )
     hysteresis_holdoff_s: float = Field(
         default=1.0,
         ge=0,

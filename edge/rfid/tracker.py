@@ -128,6 +128,7 @@ class _Tag:
         "last_read",
         "last_seen_ms",
         "last_zone",
+        "sighting_ms",
         "state",
         "windows",
         "zone",
@@ -144,6 +145,8 @@ class _Tag:
         self.last_read = read
         self.last_zone = zone
         self.gone_since_ms = 0
+        self.sighting_ms = read.ts_ms
+        """First read of the current sighting (since creation or the last departure)."""
 
 
 class TagTracker:
@@ -182,6 +185,7 @@ class TagTracker:
         self._stale_ms = round(config.read_stale_s * 1000)
         self._threshold_db = config.move_threshold_db
         self._holdoff_ms = config.hysteresis_holdoff_s * 1000
+        self._settle_ms = round(config.arrival_settle_s * 1000)
         self._decay_ms = config.hysteresis_decay_s * 1000
         self._forget_ms = round(config.forget_departed_after_s * 1000)
         # Tags read more recently than this need no look in a tick.
@@ -241,6 +245,11 @@ class TagTracker:
             tag.last_zone = zone
         if zone == tag.zone or count < self._min_reads:
             return []
+        if tag.state is not TagState.PRESENT:
+            if tag.state is TagState.DEPARTED and tag.sighting_ms <= tag.gone_since_ms:
+                tag.sighting_ms = ts_ms
+            if ts_ms - tag.sighting_ms < self._settle_ms:
+                return []
         return self._place(tag, zone, window, read)
 
     def _place(self, tag: _Tag, zone: str, window: _Window, read: TagRead) -> list[TagChange]:

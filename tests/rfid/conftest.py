@@ -61,7 +61,10 @@ def gtin(item: int) -> str:
 
 
 def make_tracker(**overrides: Any) -> TagTracker:
-    """A tracker over the test store with default thresholds, except those overridden."""
+    """A tracker over the test store with default thresholds, except those overridden, and
+    no arrival settle time (scenarios place tags at their first reads; the settle time has
+    its own tests)."""
+    overrides.setdefault("arrival_settle_s", 0.0)
     return TagTracker(TrackerConfig(**overrides), ZONES, ANTENNAS)
 
 

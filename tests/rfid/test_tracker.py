@@ -34,9 +34,27 @@ ARRIVED, MOVED, DEPARTED, RETURNED = (
 )
 EPC = epc_of(1, 1)
 SMALL_THRESHOLDS: dict[str, object] = {
-    "departed_after_s": {kind.value: 20.0 for kind in ZoneKind} | {"exit": 8.0}
+    "departed_after_s": {kind.value: 20.0 for kind in ZoneKind} | {"exit": 8.0},
+    "arrival_settle_s": 0.0,
 }
 """Departures within seconds, so that short random scenarios see every kind of change."""
+
+
+def test_first_cross_reads_do_not_place_a_new_tag_in_the_neighbouring_zone() -> None:
+    # The neighbour's antenna happens to read the new tag first, weakly; its own zone's
+    # antenna reads it strongly a moment later. With the settle time it arrives in its own
+    # zone only; without it, it arrives next door and then moves.
+    stream = [
+        *reads(EPC, "shelf-b", start_ms=T0_MS, count=3, every_ms=100, rssi=-72.0),
+        *reads(EPC, "shelf-a", start_ms=T0_MS + 400, count=6, every_ms=200, rssi=-55.0),
+    ]
+    stream.sort(key=lambda read: read.ts_ms)
+    settled = read_all(make_tracker(arrival_settle_s=1.0), stream)
+    assert [(c.kind, c.zone) for c in settled] == [(ARRIVED, "shelf-a")]
+    assert settled[0].ts_ms == T0_MS + 1000
+
+    hasty = read_all(make_tracker(arrival_settle_s=0.0), stream)
+    assert [(c.kind, c.zone) for c in hasty][0] == (ARRIVED, "shelf-b")
 
 
 def test_a_tag_arrives_once_it_has_two_reads_in_a_zone(tracker: TagTracker) -> None:
@@ -372,7 +390,7 @@ def test_from_store_config_maps_every_reader_antenna() -> None:
                 },
                 {"id": "z1", "kind": "zebra_mqtt", "topic": "zebra/tags", "antennas": {3: "door"}},
             ],
-            "tracker": {"departed_after_s": {"exit": 12}},
+            "tracker": {"departed_after_s": {"exit": 12}, "arrival_settle_s": 0},
         },
         "STORE.yaml",
     )
