@@ -1,0 +1,376 @@
+"""Replays a capture through the real edge: serial chunks into a pseudo-terminal the real R2000
+driver reads, MQTT messages through the real broker to the real MQTT reader drivers.
+
+Determinism (DESIGN principle 1): the replayer owns a :class:`VirtualClock`. For each record it
+sets the clock to the record's time, hands the record to its driver and waits until the driver
+has consumed it (the drivers count bytes and messages *after* delivering their reads), so every
+read carries its record's time whatever the speed. Ticks (departures, offline alerts) are issued
+on whole virtual seconds between records. Event ids are seeded from the capture's manifest. Two
+replays of one capture therefore write identical files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import sys
+import threading
+import time
+import tty
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from paho.mqtt.client import topic_matches_sub
+
+from edge.clock import VirtualClock
+from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
+from edge.config.store import StoreConfig
+from edge.events.base import EventFactory, EventIdGenerator
+from edge.replay.capture import (
+    MANIFEST,
+    CameraFrame,
+    CameraSource,
+    Capture,
+    MqttMessage,
+    SerialChunk,
+)
+from edge.runtime.assembly import EdgeAssembly, build_edge
+from edge.runtime.owner import EventSink
+from edge.vision.face_tracker import Observation
+from edge.vision.sources import Frame, VideoFileSource
+
+log = logging.getLogger(__name__)
+
+TICK_MS = 1000
+CONSUME_TIMEOUT_S = 10.0
+
+
+class ReplayError(RuntimeError):
+    """A capture that cannot be replayed against this configuration."""
+
+
+@dataclass
+class ReplayStats:
+    records: int = 0
+    serial_chunks: int = 0
+    mqtt_messages: int = 0
+    camera_frames: int = 0
+    camera_frames_missing: int = 0
+    unrouted_messages: int = 0
+    events: int = 0
+    wall_s: float = 0.0
+    capture_s: float = 0.0
+    per_source: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def speedup(self) -> float:
+        return self.capture_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+class _Pty:
+    """A pseudo-terminal standing in for a serial port; a thread drains what the driver sends
+    (inventory commands) so the driver's writes never block."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.path = os.ttyname(self.slave)
+        self._closed = False
+        self._drain = threading.Thread(target=self._drain_commands, daemon=True)
+        self._drain.start()
+
+    def _drain_commands(self) -> None:
+        while not self._closed:
+            try:
+                if not os.read(self.master, 4096):
+                    return
+            except OSError:
+                return
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self.master, view)
+            view = view[written:]
+
+    def close(self) -> None:
+        self._closed = True
+        for fd in (self.slave, self.master):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def replay_config(config: StoreConfig, ptys: dict[str, _Pty], topic_namespace: str) -> StoreConfig:
+    """The store's configuration with serial ports swapped for pseudo-terminals and MQTT reader
+    topics moved under a namespace private to this replay (so concurrent replays never cross)."""
+    readers = []
+    for reader in config.readers:
+        if isinstance(reader, R2000SerialReader) and reader.id in ptys:
+            reader = reader.model_copy(update={"port": ptys[reader.id].path})
+        elif isinstance(reader, ZebraMqttReader | ImpinjMqttReader):
+            reader = reader.model_copy(update={"topic": f"{topic_namespace}/{reader.topic}"})
+        readers.append(reader)
+    return config.model_copy(update={"readers": readers})
+
+
+def capture_seed(capture: Capture) -> bytes:
+    return hashlib.sha256((capture.directory / MANIFEST).read_bytes()).digest()
+
+
+class Replayer:
+    def __init__(
+        self,
+        capture: Capture,
+        config: StoreConfig,
+        sinks: Sequence[EventSink],
+        *,
+        speed: float = 0.0,
+        publish_events: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        if speed < 0:
+            raise ReplayError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
+        self.capture = capture
+        self.speed = speed
+        self.progress = progress
+        self.stats = ReplayStats()
+        self._check_sources(config)
+        self._namespace = f"o2o-replay/{uuid.uuid4().hex[:12]}"
+        self._ptys = {
+            source.reader: _Pty() for source in capture.sources if source.kind == "serial"
+        }
+        self.config = replay_config(config, self._ptys, self._namespace)
+        self.clock = VirtualClock(capture.start_ms)
+        factory = EventFactory(config.store_id, EventIdGenerator(capture_seed(capture)))
+        self.assembly: EdgeAssembly = build_edge(
+            self.config,
+            self.clock,
+            factory,
+            sinks,
+            publish_events=publish_events,
+            live_cameras=False,
+            mqtt_component="replay",
+        )
+        self._videos: dict[str, Iterator[Frame]] = {
+            source.id: iter(
+                VideoFileSource(
+                    source.camera,
+                    capture.path(source.video),
+                    capture.path(source.timestamps),
+                    on_status=self.assembly.owner.submit_camera_status,
+                )
+            )
+            for source in capture.sources
+            if isinstance(source, CameraSource)
+        }
+        self._serial_expected: dict[str, int] = dict.fromkeys(self._ptys, 0)
+        self._mqtt_expected: dict[str, int] = dict.fromkeys(self.assembly.mqtt_drivers, 0)
+        self._topic_routes: dict[str, str | None] = {}
+        self._inputs_expected = 0
+        self._wall_start = 0.0
+
+    def _check_sources(self, config: StoreConfig) -> None:
+        readers = {reader.id: reader for reader in config.readers}
+        cameras = {camera.id for camera in config.cameras}
+        for source in self.capture.sources:
+            if isinstance(source, CameraSource) and source.camera not in cameras:
+                raise ReplayError(
+                    f"capture source {source.id} was recorded by camera '{source.camera}', "
+                    "which the configuration does not define"
+                )
+            if source.kind == "serial":
+                reader = readers.get(source.reader)
+                if not isinstance(reader, R2000SerialReader):
+                    raise ReplayError(
+                        f"capture source {source.id} was read from serial reader "
+                        f"'{source.reader}', which the configuration does not define as "
+                        "an r2000_serial reader"
+                    )
+
+    def _route(self, topic: str) -> str | None:
+        if topic not in self._topic_routes:
+            route = None
+            for reader in self.config.readers:
+                if isinstance(reader, ZebraMqttReader | ImpinjMqttReader) and topic_matches_sub(
+                    reader.topic, f"{self._namespace}/{topic}"
+                ):
+                    route = reader.id
+                    break
+            self._topic_routes[topic] = route
+        return self._topic_routes[topic]
+
+    def run(self) -> ReplayStats:
+        manifest = self.capture.manifest
+        end_ms = self.capture.start_ms + round(manifest.duration_s * 1000)
+        self.stats.capture_s = manifest.duration_s
+        self.assembly.start()
+        self._wait_for_drivers()
+        started = self._wall_start = time.monotonic()
+        try:
+            next_tick = self.capture.start_ms + TICK_MS
+            for record in self.capture.records():
+                next_tick = self._tick_until(record.t_ms, next_tick)
+                self._pace(record.t_ms)
+                self.clock.set_ms(record.t_ms)
+                self._feed(record)
+            self._tick_until(end_ms, next_tick)
+            for camera in self.assembly.cameras.values():
+                self._observed(camera.finish())
+            self.assembly.owner.sync()
+            self.stats.events = self.assembly.owner.events_emitted
+        finally:
+            self.assembly.stop()
+            for pty in self._ptys.values():
+                pty.close()
+        self.stats.wall_s = time.monotonic() - started
+        return self.stats
+
+    def _wait_for_drivers(self) -> None:
+        """Feed nothing before every driver listens: pyserial flushes a port's input when it
+        opens it, and the broker drops messages published before the subscription."""
+        for reader_id, serial_driver in self.assembly.serial_drivers.items():
+            _wait_for(
+                lambda d=serial_driver: d.connected,  # type: ignore[misc]
+                f"serial reader {reader_id} did not open its pseudo-terminal",
+            )
+        for reader_id, mqtt_driver in self.assembly.mqtt_drivers.items():
+            if not self.assembly.connection.wait_subscribed(
+                mqtt_driver.config.topic, CONSUME_TIMEOUT_S
+            ):
+                raise ReplayError(f"MQTT reader {reader_id} could not subscribe to its topic")
+
+    def _tick_until(self, t_ms: int, next_tick: int) -> int:
+        owner = self.assembly.owner
+        while next_tick <= t_ms:
+            self._pace(next_tick)
+            self.clock.set_ms(next_tick)
+            for camera in self.assembly.cameras.values():
+                self._observed(camera.tick(next_tick))
+            owner.submit_tick(next_tick)
+            next_tick += TICK_MS
+        return next_tick
+
+    def _pace(self, t_ms: int) -> None:
+        """At speed s, a record t seconds into the capture is fed t/s seconds into the run."""
+        if self.speed == 0:
+            return
+        due = self._wall_start + (t_ms - self.capture.start_ms) / 1000 / self.speed
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+    def _feed(self, record: SerialChunk | MqttMessage | CameraFrame) -> None:
+        self.stats.records += 1
+        if self.progress and self.stats.records % 2000 == 0:
+            self.progress(self.stats.records, record.t_ms - self.capture.start_ms)
+        if isinstance(record, SerialChunk):
+            self._feed_serial(record)
+        elif isinstance(record, MqttMessage):
+            self._feed_mqtt(record)
+        else:
+            self._feed_frame(record)
+
+    def _feed_frame(self, record: CameraFrame) -> None:
+        """Recognise the recorded frame now, synchronously: every frame, in time order."""
+        for frame in self._videos[record.source_id]:
+            if frame.index == record.frame_index:
+                self.stats.camera_frames += 1
+                self._observed(self.assembly.cameras[record.camera_id].step(frame))
+                return
+            if frame.index > record.frame_index:
+                break
+        self.stats.camera_frames_missing += 1
+
+    def _observed(self, observations: list[Observation]) -> None:
+        for observation in observations:
+            self.assembly.owner.submit_observation(observation)
+
+    def _feed_serial(self, record: SerialChunk) -> None:
+        self.stats.serial_chunks += 1
+        driver = self.assembly.serial_drivers[record.reader_id]
+        self._serial_expected[record.reader_id] += len(record.data)
+        expected = self._serial_expected[record.reader_id]
+        self._ptys[record.reader_id].write(record.data)
+        _wait_for(
+            lambda: driver.bytes_received >= expected,
+            f"serial reader {record.reader_id} did not read the chunk at t={record.t_ms}",
+        )
+
+    def _feed_mqtt(self, record: MqttMessage) -> None:
+        inputs = self.assembly.fusion_inputs
+        if record.topic in (inputs.sales_topic, inputs.ack_topic):
+            self._feed_store_input(record)
+            return
+        reader_id = self._route(record.topic)
+        if reader_id is None:
+            self.stats.unrouted_messages += 1
+            return
+        self.stats.mqtt_messages += 1
+        driver = self.assembly.mqtt_drivers[reader_id]
+        self._mqtt_expected[reader_id] += 1
+        expected = self._mqtt_expected[reader_id]
+        self.assembly.connection.publish(f"{self._namespace}/{record.topic}", record.payload, qos=1)
+        _wait_for(
+            lambda: driver.messages_received >= expected,
+            f"MQTT reader {reader_id} did not receive the message at t={record.t_ms}",
+        )
+
+    def _feed_store_input(self, record: MqttMessage) -> None:
+        """A till's sale or a handheld's acknowledgement, recorded on the store's own topics."""
+        inputs = self.assembly.fusion_inputs
+        self.stats.mqtt_messages += 1
+        self._inputs_expected += 1
+        expected = self._inputs_expected
+        self.assembly.connection.publish(record.topic, record.payload, qos=1)
+        _wait_for(
+            lambda: inputs.handled >= expected,
+            f"the store did not take the message on {record.topic} at t={record.t_ms}",
+        )
+
+
+def _wait_for(condition: Callable[[], bool], failure: str) -> None:
+    if condition():
+        return
+    deadline = time.monotonic() + CONSUME_TIMEOUT_S
+    delay = 0.00005
+    while not condition():
+        if time.monotonic() > deadline:
+            raise ReplayError(failure)
+        time.sleep(delay)
+        delay = min(delay * 2, 0.002)
+
+
+def print_progress(records: int, capture_ms: int) -> None:
+    print(f"replay: {records} records, {capture_ms / 1000:.0f} s of capture", file=sys.stderr)
+
+
+def replay_to_file(
+    capture_dir: Path,
+    config: StoreConfig,
+    out: Path,
+    *,
+    speed: float = 0.0,
+    publish_events: bool = True,
+    extra_sinks: Sequence[EventSink] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> ReplayStats:
+    from edge.runtime.sinks import JsonLinesSink
+
+    capture = Capture.open(capture_dir)
+    if capture.store_id != config.store_id:
+        log.warning(
+            "capture was made in store %s, replaying as store %s", capture.store_id, config.store_id
+        )
+    replayer = Replayer(
+        capture,
+        config,
+        [JsonLinesSink(out), *extra_sinks],
+        speed=speed,
+        publish_events=publish_events,
+        progress=progress,
+    )
+    return replayer.run()

@@ -1,0 +1,125 @@
+"""The store's state and its rules, in one synchronous object owned by one thread.
+
+``StoreCore`` takes timestamped inputs (tag reads, reader and camera status changes, face
+tracker observations, sales, tablet requests, acknowledgements, ticks) and returns the events
+they cause, in order. It does no I/O and reads no clock: the owner loop feeds it and hands the
+events to the sinks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from edge.alerts.rules import AlertNotice, AlertRules
+from edge.alerts.rules import to_event as alert_event
+from edge.config.store import StoreConfig
+from edge.events.base import Event, EventFactory
+from edge.events.fusion import SalePayload
+from edge.events.rfid import TagDeparted
+from edge.events.vision import to_event as vision_event
+from edge.fusion.engine import FusionEngine, FusionOutput, to_events
+from edge.fusion.sales import SaleResult
+from edge.recommend.catalog import Catalog
+from edge.recommend.runtime import Recommender, default_paths
+from edge.rfid.reads import ReaderStatus, TagRead
+from edge.rfid.tag_events import to_event as tag_event
+from edge.rfid.tracker import TagChange, TagTracker
+from edge.vision.face_tracker import MemberSeenObservation, Observation
+from edge.vision.sources import CameraStatus
+
+log = logging.getLogger(__name__)
+
+
+def load_recommender(config: StoreConfig) -> Recommender | None:
+    """The recommender from the configured (or downloaded, or shipped demo) model and catalog;
+    None, logged, when they cannot be loaded: the store then runs without recommendations."""
+    model_path, catalog_path = default_paths(config.recommend, config.data_dir)
+    try:
+        return Recommender.from_store_config(
+            config, model_path=model_path, catalog=Catalog.load(catalog_path)
+        )
+    except Exception as error:  # a broken model must not stop the store
+        log.error("recommendations disabled: %s", error)
+        return None
+
+
+class StoreCore:
+    def __init__(
+        self,
+        config: StoreConfig,
+        factory: EventFactory,
+        *,
+        recommender: Recommender | None = None,
+    ) -> None:
+        self.config = config
+        self.factory = factory
+        self.tracker = TagTracker.from_store_config(config)
+        self.alerts = AlertRules.from_store_config(config)
+        self.recommender = recommender
+        self.fusion = FusionEngine.from_store_config(
+            config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
+        )
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def handle_read(self, read: TagRead) -> list[Event]:
+        events = self._alerts(self.alerts.on_reader_data(read.reader_id, read.ts_ms))
+        for change in self.tracker.process(read):
+            events.extend(self._tag_change(change))
+        return self._noted(events)
+
+    def handle_reader_status(self, status: ReaderStatus) -> list[Event]:
+        return self._noted(self._alerts(self.alerts.on_reader_status(status)))
+
+    def handle_camera_status(self, status: CameraStatus) -> list[Event]:
+        return self._noted(self._fusion(self.fusion.on_camera_status(status)))
+
+    def handle_observation(self, observation: Observation) -> list[Event]:
+        events: list[Event] = [vision_event(observation, self.factory)]
+        if isinstance(observation, MemberSeenObservation):
+            events.extend(self._fusion(self.fusion.on_member_seen(observation)))
+        return self._noted(events)
+
+    def handle_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[Event]]:
+        result, outputs = self.fusion.on_sale(payload, now_ms)
+        return result, self._noted(self._fusion(outputs))
+
+    def handle_size_request(
+        self, zone: str, gtin: str, *, size: str | None, colour: str | None, ts_ms: int
+    ) -> list[Event]:
+        outputs = self.fusion.on_size_request(zone, gtin, size=size, colour=colour, ts_ms=ts_ms)
+        return self._noted(self._fusion(outputs))
+
+    def handle_alert_ack(self, alert_id: str, staff_id: str, ts_ms: int) -> list[Event]:
+        return self._noted(self._fusion(self.fusion.on_alert_ack(alert_id, staff_id, ts_ms)))
+
+    def tick(self, now_ms: int) -> list[Event]:
+        events: list[Event] = []
+        for change in self.tracker.tick(now_ms):
+            events.extend(self._tag_change(change))
+        events.extend(self._alerts(self.alerts.tick(now_ms)))
+        events.extend(self._fusion(self.fusion.tick(now_ms)))
+        return self._noted(events)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _tag_change(self, change: TagChange) -> list[Event]:
+        event = tag_event(change, self.factory)
+        events: list[Event] = [event]
+        if isinstance(event, TagDeparted):
+            events.extend(self._alerts(self.alerts.on_tag_departed(event)))
+        events.extend(self._fusion(self.fusion.on_tag_change(change)))
+        return events
+
+    def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
+        return [alert_event(notice, self.factory) for notice in notices]
+
+    def _fusion(self, outputs: Iterable[FusionOutput]) -> list[Event]:
+        return to_events(outputs, self.factory)
+
+    def _noted(self, events: list[Event]) -> list[Event]:
+        """Every alert emitted is noted by fusion's alert book, so staff can acknowledge it."""
+        if events:
+            self.fusion.record_alerts(events)
+        return events
