@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Set up everything o2o-edge needs on a fresh Debian machine with Python 3.11:
 # system packages (apt-get, as root), the services the tests use, and ./.venv.
-# Idempotent: a second run only checks. Usage: scripts/bootstrap.sh [--services]
+# Idempotent: a second run only checks. Usage: scripts/bootstrap.sh [--services] [--browser]
+# (--browser: Debian's Chromium for the browser tests; --services installs it too)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want_services=0
-[ "${1:-}" = "--services" ] && want_services=1
+want_browser=0
+for arg in "$@"; do
+  case "$arg" in
+    --services) want_services=1; want_browser=1 ;;
+    --browser) want_browser=1 ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 apt_updated=0
 apt_install() {
@@ -45,6 +53,12 @@ if [ $want_services = 1 ]; then
   if ! psql -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
     su postgres -c "createdb test" 2>/dev/null || psql -h 127.0.0.1 -U postgres -c 'create database test' >/dev/null
   fi
+fi
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`:
+# its browser download needs the internet); a CJK font so the Chinese UI renders.
+if [ $want_browser = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium fonts-wqy-microhei
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -83,6 +83,16 @@ class ReaderWatch:
     """The reader's zone when all its antennas read one zone, else None."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReaderHealth:
+    reader_id: str
+    zone: str | None
+    last_alive_ms: int | None
+    connected: bool | None
+    offline_since_ms: int | None
+    """Set while the reader counts as offline (whether or not the throttle let it alert)."""
+
+
 @dataclass(slots=True)
 class _ReaderState:
     watch: ReaderWatch
@@ -92,7 +102,7 @@ class _ReaderState:
     raised_ms: int | None = None
 
 
-def _clock_text(ts_ms: int) -> str:
+def clock_text(ts_ms: int) -> str:
     return f"{ms_to_datetime(ts_ms):%H:%M:%S} UTC"
 
 
@@ -144,7 +154,7 @@ class AlertRules:
         if not payload.via_exit or payload.epc.upper() in self._sold_ms:
             return []
         ts_ms = event.ts_ms
-        if not self._may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):
+        if not self.may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):
             return []
         exit_zone = payload.last_zone or payload.zone
         gtin = f" (GTIN {payload.gtin})" if payload.gtin else ""
@@ -202,7 +212,7 @@ class AlertRules:
 
     def _offline(self, state: _ReaderState, now_ms: int) -> list[AlertNotice]:
         reader_id = state.watch.reader_id
-        if not self._may_raise(AlertKind.READER_OFFLINE, reader_id, now_ms):
+        if not self.may_raise(AlertKind.READER_OFFLINE, reader_id, now_ms):
             return []
         since_ms = state.offline_since_ms
         assert since_ms is not None
@@ -218,7 +228,7 @@ class AlertRules:
                 severity=Severity.WARNING,
                 zone=state.watch.zone,
                 subject=reader_id,
-                text=f"Reader {reader_id} offline since {_clock_text(since_ms)} ({why})",
+                text=f"Reader {reader_id} offline since {clock_text(since_ms)} ({why})",
                 ts_ms=now_ms,
                 cause={
                     "reader_id": reader_id,
@@ -241,7 +251,7 @@ class AlertRules:
                 subject=reader_id,
                 zone=state.watch.zone,
                 text=(
-                    f"Reader {reader_id} back online at {_clock_text(ts_ms)} after "
+                    f"Reader {reader_id} back online at {clock_text(ts_ms)} after "
                     f"{max(ts_ms - since_ms, 0) // 1000} s"
                 ),
                 raised_ms=raised_ms,
@@ -249,9 +259,24 @@ class AlertRules:
             )
         ]
 
+    def reader_health(self) -> list[ReaderHealth]:
+        """Every watched reader's last sign of life and state (the store dashboard)."""
+        return [
+            ReaderHealth(
+                reader_id=reader_id,
+                zone=state.watch.zone,
+                last_alive_ms=state.last_alive_ms,
+                connected=state.connected,
+                offline_since_ms=state.offline_since_ms,
+            )
+            for reader_id, state in self._readers.items()
+        ]
+
     # -- throttle and memory ---------------------------------------------------------------
 
-    def _may_raise(self, kind: AlertKind, subject: str, ts_ms: int) -> bool:
+    def may_raise(self, kind: AlertKind, subject: str, ts_ms: int) -> bool:
+        """The throttle, shared with edge/alerts/staff_rules.py: True (and noted) when no
+        alert of this kind for this subject was raised within the repeat interval."""
         key = (kind, subject)
         last = self._last_raised_ms.get(key)
         if last is not None and ts_ms - last < self._repeat_interval_ms:

@@ -25,6 +25,9 @@ def register(subparsers: Any) -> None:
     replay.add_argument(
         "--no-publish", action="store_true", help="Do not publish events to the MQTT broker"
     )
+    replay.add_argument(
+        "--serve", action="store_true", help="Serve the tablet and staff pages while replaying"
+    )
     replay.set_defaults(handler=_replay)
 
     record = subparsers.add_parser("record", help="Record a live store's reader streams")
@@ -47,6 +50,7 @@ def _replay(args: argparse.Namespace) -> int:
             args.out,
             speed=args.speed,
             publish_events=not args.no_publish,
+            serve=args.serve,
             progress=print_progress,
         )
     except (CaptureError, ReplayError) as error:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from paho.mqtt.client import topic_matches_sub
 
+from edge.api.server import ApiServer, serve_api
 from edge.clock import VirtualClock
 from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
@@ -40,6 +41,7 @@ from edge.replay.capture import (
 )
 from edge.runtime.assembly import EdgeAssembly, build_edge
 from edge.runtime.owner import EventSink
+from edge.runtime.services import attach_api
 from edge.vision.face_tracker import Observation
 from edge.vision.sources import Frame, VideoFileSource
 
@@ -130,8 +132,11 @@ class Replayer:
         *,
         speed: float = 0.0,
         publish_events: bool = True,
+        serve: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
+        """``serve``: also serve the tablet, staff and dashboard pages (the configuration's
+        ``api`` section) while the capture plays, as a live store does."""
         if speed < 0:
             raise ReplayError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
         self.capture = capture
@@ -155,6 +160,8 @@ class Replayer:
             live_cameras=False,
             mqtt_component="replay",
         )
+        self.api = attach_api(self.assembly) if serve else None
+        self.server: ApiServer | None = None
         self._videos: dict[str, Iterator[Frame]] = {
             source.id: iter(
                 VideoFileSource(
@@ -208,6 +215,8 @@ class Replayer:
         end_ms = self.capture.start_ms + round(manifest.duration_s * 1000)
         self.stats.capture_s = manifest.duration_s
         self.assembly.start()
+        if self.api is not None:
+            self.server = serve_api(self.api.app, self.config.api.host, self.config.api.port)
         self._wait_for_drivers()
         started = self._wall_start = time.monotonic()
         try:
@@ -223,6 +232,8 @@ class Replayer:
             self.assembly.owner.sync()
             self.stats.events = self.assembly.owner.events_emitted
         finally:
+            if self.server is not None:
+                self.server.stop()
             self.assembly.stop()
             for pty in self._ptys.values():
                 pty.close()
@@ -355,6 +366,7 @@ def replay_to_file(
     *,
     speed: float = 0.0,
     publish_events: bool = True,
+    serve: bool = False,
     extra_sinks: Sequence[EventSink] = (),
     progress: Callable[[int, int], None] | None = None,
 ) -> ReplayStats:
@@ -371,6 +383,7 @@ def replay_to_file(
         [JsonLinesSink(out), *extra_sinks],
         speed=speed,
         publish_events=publish_events,
+        serve=serve,
         progress=progress,
     )
     return replayer.run()

@@ -39,8 +39,13 @@ def run_store(
         on_serial_chunk=on_serial_chunk,
         on_mqtt_message=on_mqtt_message,
     )
+    from edge.api.server import serve_api
+    from edge.runtime.services import attach_api
+
+    api = attach_api(assembly) if config.api.enabled else None
     _stop_on_signals(stop)
     assembly.start()
+    server = serve_api(api.app, config.api.host, config.api.port) if api is not None else None
     log.info(
         "store %s running: %d reader(s), broker %s:%d",
         config.store_id,
@@ -56,6 +61,8 @@ def run_store(
                 break
     finally:
         log.info("store %s stopping", config.store_id)
+        if server is not None:
+            server.stop()
         assembly.stop()
 
 

@@ -1,0 +1,103 @@
+"""Live events over WebSocket: ``/api/v1/ws?token=...`` (browsers cannot set headers on a
+WebSocket), or the token in a first message ``{"token": "..."}``.
+
+Messages are the events' own JSON (``{"type": "tryon.started", ...}``) plus ``{"type":
+"hello", ...}`` once connected and ``{"type": "ping"}`` when nothing happened for a while (a
+client that hears nothing for much longer reconnects). Close codes: 4401 invalid or revoked
+token, 4403 another zone than a tablet's own, 4404 unknown zone, 1012 the edge is restarting.
+A revoked device is disconnected at its next ping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from edge.api.deps import INVALID_TOKEN, OTHER_ZONE, UNKNOWN_ZONE, device_for_token
+from edge.api.devices import Device, DeviceRole
+from edge.api.hub import ClientFilter, EventHub
+
+router = APIRouter(tags=["live"])
+
+PING_S = 10.0
+TOKEN_WAIT_S = 5.0
+CLOSE_INVALID_TOKEN = 4401
+CLOSE_OTHER_ZONE = 4403
+CLOSE_UNKNOWN_ZONE = 4404
+CLOSE_RESTART = 1012
+
+
+async def _token_message(websocket: WebSocket) -> str | None:
+    try:
+        first = await asyncio.wait_for(websocket.receive_text(), TOKEN_WAIT_S)
+        token = json.loads(first).get("token")
+    except (TimeoutError, ValueError, AttributeError, WebSocketDisconnect):
+        return None
+    return token if isinstance(token, str) else None
+
+
+def _authenticate(websocket: WebSocket, token: str | None) -> Device | None:
+    state = websocket.app.state
+    return device_for_token(state.config, state.devices, token) if token else None
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends, until it goes away."""
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+
+@router.websocket("/api/v1/ws")
+async def live(websocket: WebSocket, token: str | None = None, zone: str | None = None) -> None:
+    await websocket.accept()
+    hub: EventHub | None = websocket.app.state.hub
+    if token is None:
+        token = await _token_message(websocket)
+    device = _authenticate(websocket, token)
+    if device is None:
+        await websocket.close(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+        return
+    if device.role is DeviceRole.TABLET:
+        if zone is not None and zone != device.zone:
+            await websocket.close(CLOSE_OTHER_ZONE, OTHER_ZONE)
+            return
+        zone = device.zone
+    elif zone is not None and zone not in websocket.app.state.config.zones_by_id():
+        await websocket.close(CLOSE_UNKNOWN_ZONE, UNKNOWN_ZONE)
+        return
+    if hub is None:
+        await websocket.close(CLOSE_RESTART, "Live events not available")
+        return
+    client = hub.connect(ClientFilter(zone))
+    receiver = asyncio.create_task(_drain(websocket))
+    waiting: asyncio.Task[str | None] | None = None
+    try:
+        hello = {"type": "hello", "device": device.name, "role": device.role.value, "zone": zone}
+        await websocket.send_text(json.dumps(hello))
+        while not client.closed:
+            waiting = waiting or asyncio.create_task(client.next(PING_S))
+            done, _ = await asyncio.wait({waiting, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if receiver in done:
+                return
+            message, waiting = waiting.result(), None
+            if message is not None:
+                await websocket.send_text(message)
+            elif not client.closed:
+                if _authenticate(websocket, token) is None:
+                    await websocket.close(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+                    return
+                await websocket.send_text('{"type": "ping"}')
+        await websocket.close(CLOSE_RESTART, "The edge is restarting")
+    except (WebSocketDisconnect, RuntimeError):
+        return  # the client went away (or the server is shutting down) mid-send
+    finally:
+        hub.disconnect(client)
+        receiver.cancel()
+        if waiting is not None:
+            waiting.cancel()

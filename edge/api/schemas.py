@@ -1,0 +1,167 @@
+"""What the tablet, staff and dashboard endpoints return (``XPublic``) and accept (``XCreate``).
+
+Public models carry what a page shows and nothing more: a member appears as first name and
+tier, and only when they consented to personalised service; never an id of a face, a face
+picture or an embedding.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.events.base import UtcMs
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StockPlacePublic(_Public):
+    zone: str
+    zone_name: str
+    where: str = Field(description="floor (a shelf) or backroom")
+    count: int
+
+
+class SizeStockPublic(_Public):
+    size: str
+    places: list[StockPlacePublic]
+
+
+class RoomItemPublic(_Public):
+    epc: str
+    gtin: str | None
+    name: str
+    category: str
+    size: str
+    colour: str
+    price: float | None
+    image: str
+    since: UtcMs
+    sizes: list[str] = Field(description="Sizes of this style (for another-size requests)")
+    colours: list[str] = Field(description="Colours of this style")
+
+
+class MemberPublic(_Public):
+    first_name: str
+    tier: str
+
+
+class RecommendationPublic(_Public):
+    gtin: str
+    name: str
+    category: str
+    size: str
+    colour: str
+    price: float
+    image: str
+    reason: str
+    text: str
+    sizes_in_stock: list[SizeStockPublic]
+
+
+class SizeRequestPublic(_Public):
+    alert_id: str
+    zone: str
+    gtin: str
+    size: str | None
+    colour: str | None
+    text: str
+    state: str = Field(description="open, acknowledged or resolved")
+    acknowledged_by: str | None
+    created: UtcMs
+
+
+class RoomStatePublic(_Public):
+    zone: str
+    zone_name: str
+    occupied: bool
+    session_id: str | None
+    started: UtcMs | None
+    member: MemberPublic | None
+    items: list[RoomItemPublic]
+    recommendations: list[RecommendationPublic]
+    requests: list[SizeRequestPublic]
+
+
+class SizeRequestCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    gtin: str = Field(pattern=r"^\d{14}$", description="GTIN-14 of the item in the room")
+    size: str | None = Field(default=None, min_length=1, max_length=20)
+    colour: str | None = Field(default=None, min_length=1, max_length=50)
+
+
+class AlertPublic(_Public):
+    alert_id: str
+    kind: str
+    severity: str
+    zone: str | None
+    zone_name: str | None
+    subject: str
+    text: str
+    created: UtcMs
+    state: str
+    acknowledged_by: str | None
+
+
+class ZonePublic(_Public):
+    id: str
+    name: str
+    kind: str
+    occupied: bool | None = Field(description="Fitting rooms: a session is open; else null")
+    tags: int = Field(description="Tagged items present in the zone now")
+    products: int = Field(description="Distinct products (GTINs) among them")
+
+
+class ComponentPublic(_Public):
+    id: str
+    kind: str = Field(description="reader or camera")
+    zone: str | None
+    state: str = Field(description="online, offline or unknown")
+    last_data: UtcMs | None
+    errors: int = Field(description="Malformed frames or messages, read errors")
+    frame_drops: int | None = Field(description="Cameras: frames dropped; readers: null")
+    counters: dict[str, int]
+
+
+class EventSummaryPublic(_Public):
+    event_id: str
+    type: str
+    ts: UtcMs
+    zone: str | None
+    summary: str
+
+
+class HourPublic(_Public):
+    hour: UtcMs
+    visitors: int
+    tryons: int
+
+
+class DashboardPublic(_Public):
+    store_id: str
+    name: str
+    now: UtcMs
+    zones: list[ZonePublic]
+    components: list[ComponentPublic]
+    recent_events: list[EventSummaryPublic]
+    hours: list[HourPublic]
+    open_alerts: int
+
+
+class DevicePublic(_Public):
+    name: str
+    role: str
+    zone: str | None
+
+
+class PairCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    code: str = Field(min_length=4, max_length=20, description="The one-time pairing code")
+
+
+class PairPublic(_Public):
+    token: str
+    device: DevicePublic
