@@ -1,0 +1,114 @@
+"""Downlink: what each store pulls, by version (ETag / If-None-Match -> 304)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryptography.fernet import Fernet
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+
+from cloud_sync import protocol
+from cloud_sync.hq import crud
+from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
+from cloud_sync.hq.models import RecommenderModel
+
+router = APIRouter(prefix="/api/v1/stores", tags=["downlink"])
+
+
+def _versioned(request: Request, etag: str, build: Any) -> Response:
+    if etag in {t.strip() for t in request.headers.get("If-None-Match", "").split(",")}:
+        return Response(status_code=304, headers={"ETag": etag})
+    return JSONResponse(build(), headers={"ETag": etag, "Cache-Control": "no-cache"})
+
+
+@router.get("/{store_id}/catalog")
+def catalog(store_id: str, store: StoreAuth, session: SessionDep, request: Request) -> Response:
+    version = str(crud.version_of(session, name=crud.CATALOG))
+    return _versioned(
+        request,
+        f'"catalog-{version}"',
+        lambda: {
+            "version": version,
+            "products": [
+                {
+                    "gtin": p.gtin,
+                    "name": p.name,
+                    "category": p.category,
+                    "size": p.size,
+                    "colour": p.colour,
+                    "price": p.price,
+                    "image": p.image,
+                }
+                for p in crud.list_products(session)
+            ],
+        },
+    )
+
+
+@router.get("/{store_id}/gallery")
+def gallery(
+    store_id: str, store: StoreAuth, session: SessionDep, vault: VaultDep, request: Request
+) -> Response:
+    version = str(crud.version_of(session, name=crud.GALLERY))
+
+    def build() -> dict[str, Any]:
+        plain = json.dumps(crud.gallery(session, vault=vault)).encode()
+        token = Fernet(protocol.derive_key(store.secret, "gallery")).encrypt(plain)
+        return {"version": version, "token": token.decode()}
+
+    return _versioned(request, f'"gallery-{version}"', build)
+
+
+def _model_public(store_id: str, model: RecommenderModel) -> dict[str, Any]:
+    return {
+        "version": model.version,
+        "sha256": model.sha256,
+        "size": model.size,
+        "url": f"/api/v1/stores/{store_id}/model/{model.version}",
+    }
+
+
+@router.get("/{store_id}/model")
+def model(store_id: str, store: StoreAuth, session: SessionDep, request: Request) -> Response:
+    current = crud.current_model(session)
+    if current is None:
+        raise HTTPException(status_code=404, detail="No model")
+    return _versioned(
+        request, f'"model-{current.sha256}"', lambda: _model_public(store_id, current)
+    )
+
+
+@router.get("/{store_id}/model/{version}")
+def model_bytes(store_id: str, version: str, store: StoreAuth, session: SessionDep) -> Response:
+    found = session.get(RecommenderModel, version)
+    if found is None:
+        raise HTTPException(status_code=404, detail="Model not found")
+    return Response(
+        found.data,
+        media_type="application/octet-stream",
+        headers={"ETag": f'"model-{found.sha256}"'},
+    )
+
+
+@router.get("/{store_id}/erasures")
+def erasures(
+    store_id: str, store: StoreAuth, session: SessionDep, request: Request, since: int = 0
+) -> Response:
+    rows = crud.erasures_since(session, since=since)
+    last = rows[-1].seq if rows else since
+    return _versioned(
+        request,
+        f'"erasures-{since}-{last}"',
+        lambda: {
+            "erasures": [
+                {
+                    "seq": r.seq,
+                    "member_id": r.member_id,
+                    "erased_at": crud.as_utc(r.erased_at).isoformat().replace("+00:00", "Z"),
+                }
+                for r in rows
+            ]
+        },
+    )

@@ -1,0 +1,122 @@
+"""The HQ application factory: ``create_app(settings)``; ``app_from_env`` for uvicorn workers."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from cloud_sync.hq import crud, notify
+from cloud_sync.hq.api.deps import CurrentStaff, StoreKeyCache
+from cloud_sync.hq.api.routes import admin, catalog, downlink, events, members, reports
+from cloud_sync.hq.core import metrics
+from cloud_sync.hq.core.config import Settings
+from cloud_sync.hq.core.db import make_engine, make_sessionmaker
+from cloud_sync.hq.core.security import Vault
+from cloud_sync.hq.enrolment import PhotoEnroller
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL_S = 60.0
+"""Retention is counted in days: checking every minute is plenty (and an erasure with a
+retention of 0 days purges at once, in the request)."""
+
+
+class BackgroundLoop:
+    """Per worker: delivers due notifications and purges erased members' personal data."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self._app = app
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hq-background", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        state = self._app.state
+        settings: Settings = state.settings
+        next_purge_s = 0.0
+        with httpx.Client(timeout=notify.SEND_TIMEOUT_S) as client:
+            adapter = notify.make_adapter(settings, client)
+            while not self._stop.wait(settings.background_interval_s):
+                try:
+                    now = datetime.now(UTC)
+                    if adapter is not None:
+                        notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
+                    if time.monotonic() >= next_purge_s:
+                        next_purge_s = time.monotonic() + PURGE_INTERVAL_S
+                        with state.sessions() as session:
+                            crud.purge_erased(
+                                session,
+                                retention_days=settings.personal_data_retention_days,
+                                now=now,
+                            )
+                except Exception:
+                    log.exception("background step failed; retrying next period")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    vault = Vault(settings.secret_key)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        app.state.counters_engine = make_engine(
+            settings.effective_database_url, pool_size=2, durable_commits=False
+        )
+        loop = BackgroundLoop(app)
+        loop.start()
+        try:
+            yield
+        finally:
+            loop.stop()
+            engine.dispose()
+            app.state.counters_engine.dispose()
+
+    app = FastAPI(title="o2o headquarters", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.vault = vault
+    app.state.store_keys = StoreKeyCache()
+    app.state.enroller = PhotoEnroller(settings.vision)
+    for module in (events, downlink, admin, catalog, members, reports):
+        app.include_router(module.router)
+    app.include_router(catalog.models_router)
+    app.include_router(reports.exports_router)
+
+    @app.exception_handler(crud.NotFoundError)
+    async def _not_found(_request: Request, exc: crud.NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(crud.ConflictError)
+    async def _conflict(_request: Request, exc: crud.ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.get("/metrics", tags=["health"])
+    def prometheus_metrics(staff: CurrentStaff) -> Response:
+        """Prometheus text format; scrape with a bearer token (analyst role suffices)."""
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    return create_app(Settings.from_env())

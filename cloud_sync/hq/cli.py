@@ -1,0 +1,113 @@
+"""``o2o-hq``: the headquarters backend.
+
+``o2o-hq run [--database-url URL] [--host H] [--port P] [--workers N]`` waits for the
+database, applies the Alembic migrations, then serves with uvicorn (N stateless processes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from cloud_sync.hq.core.config import Settings, SettingsError
+
+log = logging.getLogger("o2o-hq")
+
+LOCAL_SECRETS_DIR = Path("var")
+
+
+def _local_secret(name: str, make: str) -> str:
+    """Read (or create, mode 0600) a secret file under var/ for the zero-setup demo."""
+    from cloud_sync.hq.core.security import new_server_key, new_staff_token
+
+    path = LOCAL_SECRETS_DIR / name
+    if path.is_file():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = new_server_key() if make == "fernet" else new_staff_token()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    log.warning("generated %s (set it in the environment for production)", path)
+    return value
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from cloud_sync.hq.core.db import upgrade, wait_for_database
+
+    overrides = {"database_url": args.database_url} if args.database_url else {}
+    try:
+        settings = Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"o2o-hq: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if not settings.secret_key:
+        settings = settings.model_copy(
+            update={"secret_key": _local_secret("hq-secret.key", "fernet")}
+        )
+    if not settings.admin_token:
+        settings = settings.model_copy(
+            update={"admin_token": _local_secret("hq-admin-token", "token")}
+        )
+        log.warning("admin bearer token is in %s", LOCAL_SECRETS_DIR / "hq-admin-token")
+    url = settings.effective_database_url
+    wait_for_database(url, timeout_s=args.wait_s)
+    upgrade(url)
+    log.info(
+        "database at head; serving on %s:%d with %d worker(s)", args.host, args.port, args.workers
+    )
+    # Workers are separate processes: they rebuild the settings from these variables.
+    os.environ.update(settings.to_env())
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # /metrics then adds up every worker's counters.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="o2o-hq-metrics-")
+    uvicorn.run(
+        "cloud_sync.hq.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="o2o-hq", description="o2o headquarters backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="migrate the database and serve the HQ API")
+    run.add_argument(
+        "--database-url",
+        default=None,
+        help="SQLAlchemy URL (postgresql+psycopg://...); default $O2O_HQ_DATABASE_URL "
+        "or SQLite at var/hq.sqlite3",
+    )
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8300)
+    run.add_argument("--workers", type=int, default=1, help="stateless worker processes")
+    run.add_argument("--wait-s", type=float, default=60.0, help="how long to wait for the DB")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.set_defaults(handler=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler = args.handler
+    return int(handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""Prometheus counters of what HQ accepted and refused (bad input is counted, not only logged).
+
+With several uvicorn workers, ``o2o-hq run`` points ``PROMETHEUS_MULTIPROC_DIR`` at a fresh
+directory so that ``/metrics`` sums every worker's counters.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+EVENTS = Counter("o2o_hq_events", "Uploaded events by result", ["status"])
+REFUSED = Counter("o2o_hq_store_requests_refused", "Store requests refused, by reason", ["reason"])
+
+
+def render() -> tuple[bytes, str]:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

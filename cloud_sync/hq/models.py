@@ -1,0 +1,288 @@
+"""Tables (SQLAlchemy 2.0, typed). Alembic migrations are generated from these.
+
+``events`` is the raw, de-duplicated store of everything the edges upload; ``activity`` and
+``sale_lines`` are projections of it written in the same transaction as the new events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+Timestamp = DateTime(timezone=True)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def table(model: type[Base]) -> Table:
+    """The Core table of a mapped class, typed for Core statements."""
+    return cast(Table, model.__table__)
+
+
+class Store(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    latitude: Mapped[float] = mapped_column(Float)
+    longitude: Mapped[float] = mapped_column(Float)
+    key_id: Mapped[str] = mapped_column(String(64), unique=True)
+    # Fernet(server key) ciphertext: HMAC verification needs the secret itself.
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class StaffToken(Base):
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class StoredEvent(Base):
+    __tablename__ = "events"
+    # Few indexes: each one costs on every insert. (store_id, ts) serves the per-store
+    # exports; reports read the projections, not this table.
+    __table_args__ = (Index("ix_events_store_ts", "store_id", "ts"),)
+
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    body: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RateWindow(Base):
+    """One row per store: the current fixed window and its request count (shared by workers)."""
+
+    __tablename__ = "rate_windows"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class DownlinkVersion(Base):
+    """A counter per downlink document (catalog, gallery); bumped on every change."""
+
+    __tablename__ = "downlink_versions"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100), index=True)
+    size: Mapped[str] = mapped_column(String(20), default="")
+    colour: Mapped[str] = mapped_column(String(50), default="")
+    price: Mapped[float] = mapped_column(Float)
+    image: Mapped[str] = mapped_column(String(500), default="")
+
+
+class RecommenderModel(Base):
+    __tablename__ = "recommender_models"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(40), default="standard")
+    home_store_id: Mapped[str | None] = mapped_column(ForeignKey("stores.id"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    merged_into: Mapped[str | None] = mapped_column(String(40))
+    erased_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    purged_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class MemberIdentity(Base):
+    """phone, email, wechat_openid, loyalty_card, ...: each value belongs to one member."""
+
+    __tablename__ = "member_identities"
+    __table_args__ = (UniqueConstraint("channel", "value", name="uq_member_identities_channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class MemberTag(Base):
+    __tablename__ = "member_tags"
+    __table_args__ = (UniqueConstraint("member_id", "key", name="uq_member_tags_member_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[str] = mapped_column(String(500))
+
+
+class Consent(Base):
+    """Append-only: the latest record per (member, scope) is the member's current choice."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(40))
+    given: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    source: Mapped[str] = mapped_column(String(200))
+
+
+class PointsEntry(Base):
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        UniqueConstraint("member_id", "cause", "ref", name="uq_points_ledger_member_cause_ref"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    cause: Mapped[str] = mapped_column(String(40))
+    ref: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Embedding(Base):
+    __tablename__ = "embeddings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("members.id"), index=True)
+    # Fernet(server key) of the JSON vector: biometric data stays encrypted at rest.
+    vector_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Erasure(Base):
+    __tablename__ = "erasures"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    erased_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+
+
+class Activity(Base):
+    """Projection of visit.started, tryon.started, tryon.outcome and zone.visitors events."""
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_store_day", "store_id", "day"),)
+
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    day: Mapped[str] = mapped_column(String(10))
+    hour: Mapped[int] = mapped_column(Integer)
+    member_id: Mapped[str | None] = mapped_column(String(40))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    # People counted: 1, or zone.visitors' ``visitors`` for an anonymous per-minute count.
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class SaleLine(Base):
+    """Projection of sale events, one row per line; amounts are negative for returns."""
+
+    __tablename__ = "sale_lines"
+    __table_args__ = (Index("ix_sale_lines_store_day", "store_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    sale_id: Mapped[str] = mapped_column(String(100))
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    day: Mapped[str] = mapped_column(String(10))
+    member_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), index=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    channel: Mapped[str] = mapped_column(String(20))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,178 @@
+"""Request and response bodies (pydantic), named as in the FastAPI template:
+``XBase`` shared fields, ``XCreate`` input, ``XUpdate`` partial input, ``XPublic`` output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from cloud_sync.hq.core.security import Role
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StoreBase(_In):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+
+
+class StoreCreate(StoreBase):
+    pass
+
+
+class StoreUpdate(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    active: bool | None = Field(default=None, description="False refuses the store's key")
+
+
+class StorePublic(StoreBase):
+    key_id: str
+    active: bool
+    created_at: datetime
+
+
+class StoreCredentials(StorePublic):
+    """Returned once, at creation: HQ never shows the secret again."""
+
+    secret: str
+
+
+class StaffTokenCreate(_In):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+
+
+class StaffTokenPublic(BaseModel):
+    id: int
+    name: str
+    role: Role
+    token: str
+
+
+class ProductBase(_In):
+    gtin: str = Field(pattern=r"^\d{8,14}$")
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field(min_length=1, max_length=100)
+    size: str = Field(default="", max_length=20)
+    colour: str = Field(default="", max_length=50)
+    price: float = Field(ge=0)
+    image: str = Field(default="", max_length=500)
+
+
+class ProductCreate(ProductBase):
+    pass
+
+
+class ProductPublic(ProductBase):
+    pass
+
+
+class CatalogUpsert(_In):
+    products: list[ProductCreate] = Field(min_length=1)
+
+
+class ModelPublic(BaseModel):
+    version: str
+    sha256: str
+    size: int
+    url: str
+
+
+class ConsentScope(StrEnum):
+    FACE_RECOGNITION = "face_recognition"
+    MARKETING = "marketing"
+
+
+class Identity(_In):
+    channel: str = Field(
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z0-9_]+$",
+        description="phone, email, wechat_openid, loyalty_card, ...",
+    )
+    value: str = Field(min_length=1, max_length=200)
+
+
+class MemberBase(_In):
+    name: str | None = Field(default=None, max_length=200)
+    tier: str = Field(default="standard", min_length=1, max_length=40)
+
+
+class MemberCreate(MemberBase):
+    identities: list[Identity] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    home_store_id: str | None = Field(
+        default=None, description="Explicit home store; otherwise the nearest to lat/long"
+    )
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+
+
+class MemberUpdate(_In):
+    name: str | None = Field(default=None, max_length=200)
+    tier: str | None = Field(default=None, min_length=1, max_length=40)
+    identities: list[Identity] | None = Field(
+        default=None, description="Added (or moved between channels of this member)"
+    )
+    tags: dict[str, str | None] | None = Field(
+        default=None, description="Set tags; a null value removes the tag"
+    )
+    home_store_id: str | None = None
+
+
+class ConsentCreate(_In):
+    scope: ConsentScope
+    given: bool
+    source: str = Field(min_length=1, max_length=200, description="e.g. store:s1/tablet, app")
+    at: datetime | None = Field(default=None, description="When it was given; default now")
+
+
+class ConsentPublic(BaseModel):
+    scope: ConsentScope
+    given: bool
+    at: datetime
+    source: str
+
+
+class PointsAdjust(_In):
+    delta: int
+    cause: str = Field(default="manual", min_length=1, max_length=40)
+    ref: str = Field(min_length=1, max_length=200, description="Idempotency reference")
+    note: str = Field(default="", max_length=500)
+
+
+class PointsEntryPublic(BaseModel):
+    delta: int
+    cause: str
+    ref: str
+    note: str
+    at: datetime
+
+
+class MemberPublic(MemberBase):
+    id: str
+    home_store_id: str | None
+    identities: list[Identity]
+    tags: dict[str, str]
+    consents: dict[str, ConsentPublic]
+    points_balance: int
+    embeddings: int
+    merged_into: str | None
+    erased_at: datetime | None
+    created_at: datetime
+
+
+class MemberMerge(_In):
+    duplicate_id: str = Field(min_length=1, max_length=40)
+
+
+class EmbeddingsCreate(_In):
+    embeddings: list[list[float]] = Field(min_length=1, max_length=20)
