@@ -2,7 +2,9 @@
 # Regenerate the simulated captures shipped under tests/hil/<scenario>/ (deterministic: the
 # same simulator and seed give byte-identical files). Afterwards regenerate each capture's
 # expected_events.jsonl with the real replay, and review the diff before committing.
-# Usage: scripts/make_hil_captures.sh [SCENARIO...]   (default: every scenario)
+# Usage: scripts/make_hil_captures.sh [SCENARIO...]   (default: every shipped scenario,
+# edge.replay.scenarios.SHIPPED: all but the full busy hour, which o2o-edge bench replay
+# generates when it needs it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"
@@ -12,7 +14,8 @@ SEED=1  # tests/replay/test_simulator.py checks the shipped captures against thi
 if [ "$#" -gt 0 ]; then
   scenarios=("$@")
 else
-  mapfile -t scenarios < <("$PYTHON" -m edge.cli simulate --list | cut -d: -f1)
+  mapfile -t scenarios < <("$PYTHON" -c \
+    'from edge.replay.scenarios import SHIPPED; print(*SHIPPED, sep="\n")')
 fi
 for scenario in "${scenarios[@]}"; do
   "$PYTHON" -m edge.cli simulate "$scenario" --out "tests/hil/$scenario" --seed "$SEED"

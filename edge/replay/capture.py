@@ -7,6 +7,7 @@ A capture is ``manifest.yaml`` plus one file per source (see docs/capture-format
 - camera: a video file plus JSON lines ``{"t": epoch_s, "frame": index}``.
 
 ``t`` is UTC epoch seconds with millisecond precision; within one file it never decreases.
+A lines file whose name ends in ``.gz`` is gzip-compressed (read and written transparently).
 ``Capture.records()`` streams every source at once, merged in time order (ties: manifest
 source order, then file order), so a capture of any size replays in constant memory.
 """
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import heapq
+import io
 import json
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +42,10 @@ EXPECTED_EVENTS = "expected_events.jsonl"
 _ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 _FILE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 """Plain file names inside the capture directory: no folders, no ``..``."""
+GZIP_SUFFIX = ".gz"
+"""A lines file named ``*.gz`` is gzip-compressed (a busy store hour is 10x smaller)."""
+GZIP_LEVEL = 6
+"""zlib's default: nearly level 9's size at a fraction of its time."""
 
 
 class CaptureError(ValueError):
@@ -212,6 +220,24 @@ def _lines_file(source: SerialSource | MqttSource | CameraSource) -> str:
     return source.timestamps if isinstance(source, CameraSource) else source.file
 
 
+def open_lines(path: Path) -> IO[str]:
+    """A lines file for reading, decompressed when its name ends in ``.gz``."""
+    if path.name.endswith(GZIP_SUFFIX):
+        return io.TextIOWrapper(gzip.GzipFile(path, "rb"), encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def create_lines(path: Path) -> IO[str]:
+    """A lines file for writing, gzip-compressed when its name ends in ``.gz``.
+
+    The gzip header's time is 0 (not now), so the same lines always give the same bytes.
+    """
+    if path.name.endswith(GZIP_SUFFIX):
+        compressed = gzip.GzipFile(path, "wb", compresslevel=GZIP_LEVEL, mtime=0)
+        return io.TextIOWrapper(compressed, encoding="utf-8", newline="\n")
+    return path.open("w", encoding="utf-8", newline="\n")
+
+
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -288,21 +314,26 @@ class Capture:
         source = self.source(source_id)
         path = self.directory / _lines_file(source)
         last_ms = -1
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    record = _parse_line(source, line)
-                except ValueError as error:
-                    raise CaptureError(f"{path}:{number}: {error}") from None
-                if record.t_ms < last_ms:
-                    raise CaptureError(
-                        f"{path}:{number}: 't' goes backwards "
-                        f"({record.t_ms / 1000:.3f} < {last_ms / 1000:.3f})"
-                    )
-                last_ms = record.t_ms
-                yield record
+        number = 0
+        with open_lines(path) as handle:
+            try:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        record = _parse_line(source, line)
+                    except ValueError as error:
+                        raise CaptureError(f"{path}:{number}: {error}") from None
+                    if record.t_ms < last_ms:
+                        raise CaptureError(
+                            f"{path}:{number}: 't' goes backwards "
+                            f"({record.t_ms / 1000:.3f} < {last_ms / 1000:.3f})"
+                        )
+                    last_ms = record.t_ms
+                    yield record
+            except (OSError, EOFError, zlib.error, UnicodeDecodeError) as error:
+                # gzip.BadGzipFile is an OSError; EOFError: a compressed file cut short.
+                raise CaptureError(f"{path}: unreadable after line {number}: {error}") from None
 
     def records(self) -> Iterator[Record]:
         """Every record of every source, merged by time (heap over per-source streams).
@@ -332,13 +363,21 @@ class CaptureWriter:
     Within a source, ``t`` never decreases: a timestamp earlier than the source's last one
     (a wall-clock step backwards) is written as the last one, so the file stays mergeable.
     The manifest is rewritten whenever a source is added and on ``close()``, so an
-    interrupted recording is still a readable capture.
+    interrupted recording is still a readable capture (unless compressed: a gzip stream is
+    only complete once closed). ``compress`` names default files ``*.jsonl.gz``.
     """
 
     def __init__(
-        self, directory: str | Path, store_id: str, start_ms: int, description: str = ""
+        self,
+        directory: str | Path,
+        store_id: str,
+        start_ms: int,
+        description: str = "",
+        *,
+        compress: bool = False,
     ) -> None:
         self.directory = Path(directory)
+        self._suffix = ".jsonl" + (GZIP_SUFFIX if compress else "")
         self.directory.mkdir(parents=True, exist_ok=True)
         self.store_id = store_id
         self.start_ms = start_ms
@@ -358,13 +397,15 @@ class CaptureWriter:
         self.close()
 
     def add_serial_source(self, source_id: str, reader_id: str, file: str | None = None) -> None:
-        self._add(SerialSource(id=source_id, reader=reader_id, file=file or f"{source_id}.jsonl"))
+        self._add(
+            SerialSource(id=source_id, reader=reader_id, file=file or source_id + self._suffix)
+        )
 
     def add_mqtt_source(
         self, source_id: str, topics: list[str] | tuple[str, ...] = (), file: str | None = None
     ) -> None:
         """``topics`` are informative; topics seen in ``write_mqtt`` are added to the list."""
-        self._add(MqttSource(id=source_id, file=file or f"{source_id}.jsonl", topics=[*topics]))
+        self._add(MqttSource(id=source_id, file=file or source_id + self._suffix, topics=[*topics]))
 
     def add_camera_source(
         self,
@@ -378,7 +419,7 @@ class CaptureWriter:
             id=source_id,
             camera=camera_id,
             video=video or f"{source_id}.mp4",
-            timestamps=timestamps or f"{source_id}.frames.jsonl",
+            timestamps=timestamps or f"{source_id}.frames{self._suffix}",
         )
         self._add(source)
         return self.directory / source.video
@@ -415,7 +456,7 @@ class CaptureWriter:
                 raise CaptureError(f"{self.directory}: source {source.id!r} added twice")
             self._sources.append(source)
             path = self.directory / _lines_file(source)
-            self._handles[source.id] = path.open("w", encoding="utf-8", newline="\n")
+            self._handles[source.id] = create_lines(path)
             self._last_ms[source.id] = self.start_ms
             if isinstance(source, MqttSource):
                 self._topics[source.id] = list(source.topics)

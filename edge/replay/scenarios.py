@@ -1,13 +1,17 @@
 """Named store scenarios for the simulator: which items are where, when, and what goes wrong.
 
-A scenario is plain data (pure, no randomness): the items with their path through the store's
-zones, serial outages and line noise. ``edge.replay.simulator`` turns it, with a seed, into
-the reader traffic of a capture. The scenarios are written for the demo store layout
+A scenario is plain data: the items with their path through the store's zones, serial outages,
+reboots and line noise, reader clock jumps, and how crowded the readers' fields are. Hand-written
+scenarios have no randomness; the busy Saturday hour draws its shoppers from a fixed internal
+seed, so it too is the same data every time (the simulator's seed varies only the radio).
+``edge.replay.simulator`` turns a scenario, with a seed, into the reader traffic of a capture.
+The scenarios are written for the demo store layout
 (firmware_configs/demo_store.yaml) but only name zones, so any store with those zones works.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -53,6 +57,44 @@ class SerialOutage:
 
 
 @dataclass(frozen=True, slots=True)
+class SerialReboot:
+    """The serial reader loses power at ``at_s`` (a frame on the wire is cut short), is
+    silent for ``down_s``, and comes up with a burst of line noise and a partial frame before
+    its first whole frame."""
+
+    reader_id: str
+    at_s: float
+    down_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ClockJump:
+    """From ``at_s`` on, the MQTT reader's own clock (its payload timestamps) is ``offset_s``
+    off; the edge still receives each message when it is sent."""
+
+    reader_id: str
+    at_s: float
+    offset_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Crowd:
+    """Readers in a crowded store (thousands of tags in view), instead of a few dozen."""
+
+    antenna_reads_per_s: float = 40.0
+    """Air capacity: an antenna reads at most about this many tags per second, so with many
+    tags in view each one is read less often (a shelf of 900 items: about every 11 s)."""
+    capture_effect: float = 0.02
+    """In a crowded field weak replies (cross-reads from a neighbouring zone) lose most
+    collisions to strong ones: their read chance is scaled down by this factor as well."""
+    serial_read_ms: int = 20
+    """The serial driver, busy with a full line, reads what arrived every ~20 ms (USB-serial
+    latency timer plus scheduling) instead of a few bytes at a time."""
+    zebra_report_ms: int = 1000
+    """IoT Connector batching on: the tag data events of each second in one array."""
+
+
+@dataclass(frozen=True, slots=True)
 class SerialNoise:
     """Per inventory round, the chance of each kind of line damage on the serial readers."""
 
@@ -74,7 +116,13 @@ class Scenario:
     items: tuple[ItemSpec, ...]
     start: datetime = DEMO_START
     outages: tuple[SerialOutage, ...] = ()
+    reboots: tuple[SerialReboot, ...] = ()
+    clock_jumps: tuple[ClockJump, ...] = ()
     noise: SerialNoise = field(default_factory=SerialNoise)
+    crowd: Crowd | None = None
+    """None: every tag in view is read 2-4 times per second per antenna."""
+    compress: bool = False
+    """Write the lines files gzip-compressed (``*.jsonl.gz``)."""
     neighbours: tuple[tuple[str, str], ...] = (
         ("shelf-a", "shelf-b"),
         ("fitting-1", "fitting-2"),
@@ -179,11 +227,176 @@ def serial_garbage() -> Scenario:
     )
 
 
+def reader_reboot() -> Scenario:
+    return Scenario(
+        name="reader_reboot",
+        description=(
+            "The shelf reader reboots at 40 s: it stops mid-stream, is silent for 6 s, and "
+            "comes up with a burst of line noise and a partial frame before it reads again. "
+            "Meanwhile one item moves from shelf B to shelf A; the other readers keep reading."
+        ),
+        duration_s=90,
+        items=(
+            ItemSpec(
+                "sweater-navy-m",
+                "011001",
+                1001,
+                (Stay(0, "shelf-b"), Stay(41, GONE), Stay(44, "shelf-a")),
+            ),
+            *_background(),
+        ),
+        reboots=(SerialReboot("shelf-reader", 40, 6),),
+    )
+
+
+def reader_clock_jump() -> Scenario:
+    return Scenario(
+        name="reader_clock_jump",
+        description=(
+            "At 30 s the fitting-room (Zebra) reader's clock jumps 1 h ahead and the door "
+            "(Impinj) reader's 10 min back; their payload timestamps jump, their messages still "
+            "arrive on time. Afterwards a shopper takes an item into fitting room 2 and "
+            "another item leaves through the exit."
+        ),
+        duration_s=120,
+        items=(
+            ItemSpec(
+                "sweater-red-m",
+                "011002",
+                1002,
+                (Stay(0, "shelf-a"), Stay(40, GONE), Stay(50, "fitting-2")),
+            ),
+            ItemSpec(
+                "cardigan-grey-m",
+                "011003",
+                1003,
+                (Stay(0, "shelf-a"), Stay(60, GONE), Stay(75, "exit"), Stay(78, GONE)),
+            ),
+            *_background(),
+        ),
+        clock_jumps=(
+            ClockJump("room-reader", 30, 3600),
+            ClockJump("door-reader", 30, -600),
+        ),
+    )
+
+
+# --- a busy Saturday hour -------------------------------------------------------------------
+
+BUSY_STOCK = (("shelf-a", 900), ("shelf-b", 900), ("backroom", 1200))
+"""Items per zone at opening: 3,000 tagged items."""
+BUSY_PRODUCTS = 60
+"""Distinct products (item references); every item is one of them, in some size."""
+BUSY_SHOPPERS_PER_HOUR = 48
+BUSY_START = DEMO_START.replace(hour=14)
+"""Saturday 7 March 2026, 14:00 UTC."""
+BUSY_SEED = "busy_saturday_hour"
+"""Fixed seed of the shoppers' behaviour: the scenario is the same data every time."""
+
+
+def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
+    """Dozens of shoppers among thousands of items, several in the fitting rooms at once.
+
+    Each shopper takes 1-4 items from the shelves, carries them about for 1-4 min, tries them
+    on for 3-8 min in one of the two fitting rooms, then puts each one back on a shelf (50 %),
+    pays for it at the checkout and leaves through the exit (35 %), leaves it in the room
+    (7 %) or walks out through the exit with it unpaid (8 %). Staff restock the shelves from
+    the backroom every 10 min. A shorter ``duration_s`` cuts the same hour short: same items,
+    same shoppers, same times.
+    """
+    rng = random.Random(BUSY_SEED)
+    stays: dict[str, list[Stay]] = {}
+    home: dict[str, str] = {}
+    labels: dict[str, tuple[str, int]] = {}
+    serial = 100_000
+    for zone, count in BUSY_STOCK:
+        for _ in range(count):
+            serial += 1
+            product = rng.randrange(BUSY_PRODUCTS)
+            label = f"{zone}-{serial}"
+            labels[label] = (f"02{product:04d}", serial)
+            stays[label] = [Stay(0, zone)]
+            home[label] = zone
+    on_shelves = [label for label in stays if home[label] != "backroom"]
+    in_backroom = [label for label in stays if home[label] == "backroom"]
+    rng.shuffle(on_shelves)
+    rng.shuffle(in_backroom)
+    arrivals: list[float] = []
+
+    def move(label: str, *path: tuple[float, str]) -> None:
+        stays[label].extend(Stay(round(at, 1), zone) for at, zone in path if at < duration_s)
+
+    for _ in range(BUSY_SHOPPERS_PER_HOUR):
+        arrive = rng.uniform(0, 3600 * 0.85)
+        arrivals.append(arrive)
+        taken = [on_shelves.pop() for _ in range(rng.randint(1, 4))]
+        room = rng.choice(("fitting-1", "fitting-2"))
+        enter = arrive + rng.uniform(60, 240)
+        leave = enter + rng.uniform(180, 480)
+        checkout = leave + rng.uniform(30, 90)
+        for label in taken:
+            picked = arrive + rng.uniform(0, 30)
+            outcome = rng.random()
+            path = [(picked, GONE), (enter + rng.uniform(0, 5), room)]
+            out = leave + rng.uniform(0, 5)
+            if outcome < 0.50:
+                shelf = rng.choice(("shelf-a", "shelf-b"))
+                path += [(out, GONE), (out + rng.uniform(20, 60), shelf)]
+            elif outcome < 0.85:
+                path += [(out, GONE), (checkout, "pos"), (checkout + rng.uniform(30, 60), GONE)]
+                door = path[-1][0] + rng.uniform(10, 20)
+                path += [(door, "exit"), (door + rng.uniform(2, 4), GONE)]
+            elif outcome < 0.92:
+                pass  # left in the fitting room for the staff
+            else:
+                door = out + rng.uniform(20, 40)
+                path += [(out, GONE), (door, "exit"), (door + rng.uniform(2, 4), GONE)]
+            move(label, *path)
+    for restock in range(6):
+        at = 300 + restock * 600
+        shelf = rng.choice(("shelf-a", "shelf-b"))
+        for label in (in_backroom.pop() for _ in range(rng.randint(5, 10))):
+            move(label, (at, GONE), (at + rng.uniform(60, 120), shelf))
+
+    items = tuple(
+        ItemSpec(label, labels[label][0], labels[label][1], tuple(stays[label])) for label in stays
+    )
+    minutes = round(duration_s / 60)
+    shoppers = sum(1 for at in arrivals if at < duration_s)
+    return Scenario(
+        name="busy_saturday_hour" if duration_s == 3600 else f"busy_saturday_{minutes}min",
+        description=(
+            f"{minutes} min of a busy Saturday: {len(items)} tagged items on two shelves and "
+            f"in the backroom; {shoppers} shoppers "
+            "take items into the fitting rooms, several at once, put some back, pay for some "
+            "and leave through the exit, walk out with a few unpaid; staff restock the shelves. "
+            "Crowded readers read each shelf item every ~11 s."
+        ),
+        duration_s=duration_s,
+        start=BUSY_START,
+        items=items,
+        crowd=Crowd(),
+        compress=True,
+    )
+
+
+def busy_saturday_15min() -> Scenario:
+    """The first 15 minutes of the busy hour: what tests/hil ships (the hour is ~4x bigger)."""
+    return busy_saturday_hour(900)
+
+
 SCENARIOS = {
     "shopper_tryon_exit": shopper_tryon_exit,
     "reader_unplugged": reader_unplugged,
     "serial_garbage": serial_garbage,
+    "reader_reboot": reader_reboot,
+    "reader_clock_jump": reader_clock_jump,
+    "busy_saturday_15min": busy_saturday_15min,
+    "busy_saturday_hour": busy_saturday_hour,
 }
+SHIPPED = tuple(name for name in SCENARIOS if name != "busy_saturday_hour")
+"""Scenarios whose captures tests/hil ships (the full hour is generated where it is needed:
+``o2o-edge bench replay``)."""
 
 
 def get_scenario(name: str) -> Scenario:

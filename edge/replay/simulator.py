@@ -8,9 +8,14 @@ by antennas of the same reader that cover a neighbouring zone. Each reader famil
 speaks its own wire format:
 
 - R2000 (serial): 0xA0 tag frames and one completion frame per ~200 ms round, delivered in
-  random 1..64-byte chunks (frames split across chunks), with outages and line noise;
+  random 1..64-byte chunks (frames split across chunks), with outages, reboots and line noise;
 - Zebra FX (MQTT): IoT Connector tag data events, single objects or batched arrays;
 - Impinj R700 (MQTT): ``tagInventory`` events, an ``inventoryStatus`` event at start.
+
+MQTT readers stamp their payloads with their own clock, which a scenario can make jump. A
+crowded store (``Scenario.crowd``: thousands of tags) caps each antenna's reads per second, so
+each tag is read less often, and picks the reads by geometric skipping, so the cost grows with
+the reads, not with the tags in view.
 
 Everything random comes from one ``random.Random(seed)`` (split per reader by name), so a
 scenario and a seed give byte-identical capture files. The intended item movements (the
@@ -22,10 +27,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import random
 import zlib
-from bisect import bisect_right
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC
 from pathlib import Path
@@ -34,7 +40,7 @@ from typing import Any
 from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
 from edge.replay.capture import CaptureWriter, format_utc
-from edge.replay.scenarios import COMPANY_PREFIX, GONE, Scenario, SerialNoise
+from edge.replay.scenarios import COMPANY_PREFIX, GONE, Crowd, Scenario, SerialNoise
 from edge.rfid.epc import decode_epc, encode_sgtin96
 from edge.rfid.r2000 import (
     CMD_REALTIME_INVENTORY,
@@ -75,6 +81,11 @@ class RadioModel:
     """Chance per second that an item goes unread for 1-3 s."""
 
 
+SHADOW_MAX_MS = 3000
+BOOT_NOISE = (0x00, 0xFF)
+"""What a UART line shows while a reader powers up, before random noise."""
+
+
 @dataclass(frozen=True, slots=True)
 class SimItem:
     label: str
@@ -89,7 +100,13 @@ class SimItem:
         return self.path[max(index, 0)][1]
 
     def shadowed(self, t_ms: int) -> bool:
-        return any(start <= t_ms < end for start, end in self.shadows)
+        # Shadows are in start order and last at most SHADOW_MAX_MS: look at the recent ones.
+        index = bisect_right(self.shadows, t_ms, key=lambda shadow: shadow[0]) - 1
+        while index >= 0 and self.shadows[index][0] > t_ms - SHADOW_MAX_MS:
+            if t_ms < self.shadows[index][1]:
+                return True
+            index -= 1
+        return False
 
     def moves(self) -> list[dict[str, Any]]:
         """Zone changes as a tracker should see them: unread transit is skipped, and a final
@@ -132,6 +149,8 @@ class Story:
     duration_s: float
     items: list[SimItem]
     outages: list[dict[str, Any]] = field(default_factory=list)
+    reboots: list[dict[str, Any]] = field(default_factory=list)
+    clock_jumps: list[dict[str, Any]] = field(default_factory=list)
     serial: dict[str, SerialCounts] = field(default_factory=dict)
     mqtt_messages: dict[str, int] = field(default_factory=dict)
 
@@ -159,6 +178,9 @@ class Story:
                 for item in self.items
             ],
             "outages": self.outages,
+            # Only when present, so older scenarios' stories stay as they were.
+            **({"reboots": self.reboots} if self.reboots else {}),
+            **({"clock_jumps": self.clock_jumps} if self.clock_jumps else {}),
             "serial": {reader: asdict(counts) for reader, counts in self.serial.items()},
             "mqtt_messages": self.mqtt_messages,
         }
@@ -184,10 +206,14 @@ def _items(
         gtin = decode_epc(epc).gtin or ""
         path = tuple((start_ms + round(stay.at_s * 1000), stay.zone) for stay in spec.stays)
         shadows = []
-        for second in range(int(scenario.duration_s)):
-            if rng.random() < radio.shadow_p_per_s:
-                begin = start_ms + second * 1000 + rng.randrange(1000)
-                shadows.append((begin, begin + rng.randint(1000, 3000)))
+        seconds: Iterator[int] = (
+            _bernoulli_picks(rng, int(scenario.duration_s), radio.shadow_p_per_s)
+            if scenario.crowd
+            else (s for s in range(int(scenario.duration_s)) if rng.random() < radio.shadow_p_per_s)
+        )
+        for second in seconds:
+            begin = start_ms + second * 1000 + rng.randrange(1000)
+            shadows.append((begin, begin + rng.randint(1000, SHADOW_MAX_MS)))
         items.append(SimItem(spec.label, epc, gtin, path, tuple(shadows)))
     return items
 
@@ -200,6 +226,52 @@ def _round_times(rng: random.Random, start_ms: int, end_ms: int, round_ms: int) 
         t += round_ms + rng.randint(-jitter, jitter)
 
 
+def _bernoulli_picks(rng: random.Random, n: int, p: float) -> Iterator[int]:
+    """The indices in ``range(n)`` that succeed, each with chance ``p``: geometric skipping,
+    so the cost is the number of successes, not ``n``."""
+    if p <= 0:
+        return
+    if p >= 1:
+        yield from range(n)
+        return
+    log_miss = math.log1p(-p)
+    index = -1
+    while True:
+        index += 1 + int(math.log(1.0 - rng.random()) / log_miss)
+        if index >= n:
+            return
+        yield index
+
+
+class _Presence:
+    """Which items are in which zone, as time goes on (asked in non-decreasing time)."""
+
+    def __init__(self, items: list[SimItem]) -> None:
+        self._changes = sorted(
+            (t_ms, index, order, zone)
+            for index, item in enumerate(items)
+            for order, (t_ms, zone) in enumerate(item.path[1:])
+        )
+        self._next = 0
+        self._zone = [item.path[0][1] for item in items]
+        self.members: dict[str, list[int]] = {}
+        for index, zone in enumerate(self._zone):
+            self.members.setdefault(zone, []).append(index)
+
+    def advance(self, t_ms: int) -> None:
+        changes = self._changes
+        while self._next < len(changes) and changes[self._next][0] <= t_ms:
+            _, index, _, zone = changes[self._next]
+            self._next += 1
+            old = self.members[self._zone[index]]
+            del old[bisect_left(old, index)]
+            insort(self.members.setdefault(zone, []), index)
+            self._zone[index] = zone
+
+    def in_zone(self, zone: str) -> list[int]:
+        return self.members.get(zone, [])
+
+
 def _reads_of_reader(
     rng: random.Random,
     antennas: dict[int, str],
@@ -209,36 +281,73 @@ def _reads_of_reader(
     start_ms: int,
     end_ms: int,
     round_ms: int,
+    crowd: Crowd | None = None,
 ) -> Iterator[tuple[int, list[_Read]]]:
     """Per inventory round: its start time and its reads, antenna by antenna."""
     ports = sorted(antennas)
     orientation = {
         (item.epc, port): rng.gauss(0, radio.orientation_db) for item in items for port in ports
     }
+    near = {
+        zone: sorted({other for other, this in neighbours if this == zone})
+        for zone in set(antennas.values())
+    }
+    presence = _Presence(items)
     dwell_ms = round_ms // (2 * len(ports)) or 1
+
+    def answer(item: SimItem, port: int, level: float, t_antenna: int, seen: list[_Read]) -> None:
+        times = rng.randint(2, 4) if rng.random() < radio.burst_p else 1
+        for _ in range(times):
+            rssi = level + orientation[(item.epc, port)] + rng.gauss(0, radio.jitter_db)
+            seen.append(_Read(t_antenna + rng.randrange(dwell_ms), port, item, rssi))
+
     for t_round in _round_times(rng, start_ms, end_ms - round_ms, round_ms):
         reads: list[_Read] = []
         for slot, port in enumerate(ports):
             zone = antennas[port]
             t_antenna = t_round + slot * dwell_ms
+            presence.advance(t_antenna)
+            own = presence.in_zone(zone)
+            cross = sorted(i for other in near[zone] for i in presence.in_zone(other))
             seen: list[_Read] = []
-            for item in items:
-                where = item.zone_at(t_antenna)
-                if where == zone:
-                    read_p, level = 1 - radio.miss_p, radio.rssi_dbm
-                elif (where, zone) in neighbours:
-                    read_p, level = radio.cross_read_p, radio.cross_rssi_dbm
-                else:
-                    continue
-                if item.shadowed(t_antenna) or rng.random() >= read_p:
-                    continue
-                times = rng.randint(2, 4) if rng.random() < radio.burst_p else 1
-                for _ in range(times):
-                    rssi = level + orientation[(item.epc, port)] + rng.gauss(0, radio.jitter_db)
-                    seen.append(_Read(t_antenna + rng.randrange(dwell_ms), port, item, rssi))
+            if crowd is None:
+                # Item order, as a reader that tries every tag in view each round.
+                for index in sorted(own + cross):
+                    item = items[index]
+                    if item.zone_at(t_antenna) == zone:
+                        read_p, level = 1 - radio.miss_p, radio.rssi_dbm
+                    else:
+                        read_p, level = radio.cross_read_p, radio.cross_rssi_dbm
+                    if item.shadowed(t_antenna) or rng.random() >= read_p:
+                        continue
+                    answer(item, port, level, t_antenna, seen)
+            else:
+                own_p, cross_p = _crowded_read_p(radio, crowd, len(own), len(cross), round_ms)
+                for group, read_p, level in (
+                    (own, own_p, radio.rssi_dbm),
+                    (cross, cross_p, radio.cross_rssi_dbm),
+                ):
+                    for pick in _bernoulli_picks(rng, len(group), read_p):
+                        item = items[group[pick]]
+                        if not item.shadowed(t_antenna):
+                            answer(item, port, level, t_antenna, seen)
             rng.shuffle(seen)  # a reader answers in no particular tag order
             reads.extend(sorted(seen, key=lambda read: read.t_ms))
         yield t_round, reads
+
+
+def _crowded_read_p(
+    radio: RadioModel, crowd: Crowd, own: int, cross: int, round_ms: int
+) -> tuple[float, float]:
+    """Read chances of a tag of the antenna's zone and of a neighbouring one, in one round,
+    when the antenna can read only ``crowd.antenna_reads_per_s``."""
+    own_p, cross_p = 1 - radio.miss_p, radio.cross_read_p
+    capacity = crowd.antenna_reads_per_s * round_ms / 1000
+    expected = own * own_p + cross * cross_p
+    if expected > capacity:
+        scale = capacity / expected
+        own_p, cross_p = own_p * scale, cross_p * scale * crowd.capture_effect
+    return own_p, cross_p
 
 
 # --- R2000 serial ---------------------------------------------------------------------------
@@ -251,8 +360,16 @@ def _r2000_chunks(
     noise: SerialNoise,
     outages: list[tuple[int, int]],
     counts: SerialCounts,
+    boots_ms: list[int] | None = None,
+    read_ms: int | None = None,
 ) -> Iterator[tuple[int, bytes]]:
-    """``(t_ms, chunk)`` as the serial port would deliver the reader's bytes."""
+    """``(t_ms, chunk)`` as the serial port would deliver the reader's bytes.
+
+    ``boots_ms``: the reader powers up at these times (the end of a reboot's silence), and
+    its first round after each one starts with boot noise and a partial frame. ``read_ms``:
+    see ``_chunked``.
+    """
+    boots = sorted(boots_ms or [])
     address = reader.address
     last_port = min(max(reader.antennas, default=1), 4)
     schedule = list(rounds)
@@ -289,6 +406,9 @@ def _r2000_chunks(
             garbage = bytes(0xA0 if rng.random() < 0.2 else rng.randrange(256) for _ in range(size))
             at = rng.randrange(len(frames))
             frames.insert(at, _Wire(frames[at].t_ms, garbage, "garbage"))
+        if boots and boots[0] <= t_round:
+            boots.pop(0)
+            frames = [*_boot_noise(rng, frames, t_round), *frames]
         following = schedule[index + 1][0] if index + 1 < len(schedule) else None
         if following is not None and _in(outages, following):
             # The cable is pulled before the outage starts, while a tag frame is on the wire.
@@ -312,7 +432,19 @@ def _r2000_chunks(
                 counts.truncated_frames += 1
             else:
                 counts.garbage_bytes += len(wire.data)
-        yield from _chunked(rng, frames, counts)
+        yield from _chunked(rng, frames, counts, read_ms)
+
+
+def _boot_noise(rng: random.Random, frames: list[_Wire], t_ms: int) -> list[_Wire]:
+    """What a rebooting reader puts on the line first: the UART settling (0x00/0xFF), random
+    bytes with frame heads among them, and the start of a frame it never finishes."""
+    noise = bytes(rng.choice(BOOT_NOISE) for _ in range(rng.randint(4, 12)))
+    noise += bytes(0xA0 if rng.random() < 0.2 else rng.randrange(256) for _ in range(16))
+    wires = [_Wire(t_ms, noise, "garbage")]
+    tags = [wire for wire in frames if wire.kind == "tag"]
+    if tags:
+        wires.append(_truncated(rng, _Wire(t_ms, tags[0].data, "tag")))
+    return wires
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,17 +488,26 @@ def _in(windows: list[tuple[int, int]], t_ms: int) -> bool:
 
 
 def _chunked(
-    rng: random.Random, frames: list[_Wire], counts: SerialCounts
+    rng: random.Random, frames: list[_Wire], counts: SerialCounts, read_ms: int | None = None
 ) -> Iterator[tuple[int, bytes]]:
-    """Cut a round's bytes into random 1..64-byte reads; a chunk arrives with its last byte."""
+    """Cut a round's bytes into random 1..64-byte reads; a chunk arrives with its last byte.
+
+    With ``read_ms`` the driver reads every ``read_ms`` instead: a chunk is everything that
+    arrived in one such interval, delivered at its end.
+    """
     data = b"".join(wire.data for wire in frames)
     byte_us = _byte_times_us(frames)
     position = 0
     while position < len(data):
-        end = min(len(data), position + rng.randint(1, 64))
+        if read_ms is None:
+            end = min(len(data), position + rng.randint(1, 64))
+            t_ms = byte_us[end - 1] // 1000 + 1
+        else:
+            t_ms = (byte_us[position] // (read_ms * 1000) + 1) * read_ms
+            end = bisect_left(byte_us, t_ms * 1000, position)
         counts.chunks += 1
         counts.bytes += end - position
-        yield byte_us[end - 1] // 1000 + 1, bytes(data[position:end])
+        yield t_ms, bytes(data[position:end])
         position = end
 
 
@@ -389,11 +530,44 @@ def _tag_crc(epc_hex: str) -> int:
     return binascii.crc_hqx(pc_for_epc(epc).to_bytes(2, "big") + epc, 0xFFFF) ^ 0xFFFF
 
 
+ReaderClock = Callable[[int], int]
+"""True time (epoch ms) -> what the reader's own clock says."""
+
+
+def _reader_clock(jumps: list[tuple[int, int]]) -> ReaderClock:
+    """A clock that is right until the first jump ``(at_ms, offset_ms)``, then off by it."""
+    jumps = sorted(jumps)
+    times = [at for at, _ in jumps]
+
+    def clock(t_ms: int) -> int:
+        index = bisect_right(times, t_ms) - 1
+        return t_ms + (jumps[index][1] if index >= 0 else 0)
+
+    return clock
+
+
 def _zebra_messages(
-    rng: random.Random, rounds: Iterator[tuple[int, list[_Read]]]
+    rng: random.Random,
+    rounds: Iterator[tuple[int, list[_Read]]],
+    report_ms: int | None = None,
+    clock: ReaderClock = lambda t_ms: t_ms,
 ) -> Iterator[tuple[int, bytes]]:
+    """Tag data events per round, some batched; with ``report_ms`` (IoT Connector batching)
+    every event of each ``report_ms`` interval in one array (the last, unfinished interval
+    would be sent after the capture ends)."""
     event_num = 0
-    for _, reads in rounds:
+    batch: list[tuple[int, dict[str, Any]]] = []
+    batch_end_ms: int | None = None
+    for t_round, reads in rounds:
+        if report_ms is not None:
+            batch_end_ms = batch_end_ms or t_round + report_ms
+            if t_round >= batch_end_ms:
+                if batch:
+                    sent_ms = max(batch_end_ms, batch[-1][0]) + rng.randint(5, 40)
+                    yield sent_ms, _json([event for _, event in batch])
+                    batch = []
+                while batch_end_ms <= t_round:
+                    batch_end_ms += report_ms
         events = []
         for read in reads:
             event_num += 1
@@ -414,12 +588,14 @@ def _zebra_messages(
                             "phase": round(rng.uniform(-180, 180), 2),
                             "reads": 1,
                         },
-                        "timestamp": _zebra_time(read.t_ms),
+                        "timestamp": _zebra_time(clock(read.t_ms)),
                         "type": "INVENTORY",
                     },
                 )
             )
-        if len(events) > 1 and rng.random() < ZEBRA_BATCH_P:
+        if report_ms is not None:
+            batch.extend(events)
+        elif len(events) > 1 and rng.random() < ZEBRA_BATCH_P:
             received = events[-1][0] + rng.randint(5, 40)
             yield received, _json([event for _, event in events])
         else:
@@ -428,14 +604,18 @@ def _zebra_messages(
 
 
 def _impinj_messages(
-    rng: random.Random, hostname: str, start_ms: int, rounds: Iterator[tuple[int, list[_Read]]]
+    rng: random.Random,
+    hostname: str,
+    start_ms: int,
+    rounds: Iterator[tuple[int, list[_Read]]],
+    clock: ReaderClock = lambda t_ms: t_ms,
 ) -> Iterator[tuple[int, bytes]]:
     status_ms = start_ms + 100
     yield (
         status_ms + 5,
         _json(
             {
-                "timestamp": _impinj_time(status_ms),
+                "timestamp": _impinj_time(clock(status_ms)),
                 "hostname": hostname,
                 "eventType": "inventoryStatus",
                 "inventoryStatusEvent": {"status": "running"},
@@ -450,7 +630,7 @@ def _impinj_messages(
                 (
                     read.t_ms,
                     {
-                        "timestamp": _impinj_time(read.t_ms + 1),
+                        "timestamp": _impinj_time(clock(read.t_ms + 1)),
                         "hostname": hostname,
                         "eventType": "tagInventory",
                         "tagInventoryEvent": {
@@ -461,7 +641,7 @@ def _impinj_messages(
                             "peakRssiCdbm": round(read.rssi_dbm * 100),
                             "frequency": 902750 + 500 * rng.randrange(50),
                             "transmitPowerCdbm": 3000,
-                            "lastSeenTime": _impinj_time(read.t_ms),
+                            "lastSeenTime": _impinj_time(clock(read.t_ms)),
                         },
                     },
                 )
@@ -504,11 +684,20 @@ def simulate(
                     f"which store {config.store_id} does not define"
                 )
     readers = {reader.id: reader for reader in config.readers}
-    for outage in scenario.outages:
-        if not isinstance(readers.get(outage.reader_id), R2000SerialReader):
+    for what, reader_id in [
+        *(("outage", outage.reader_id) for outage in scenario.outages),
+        *(("reboot", reboot.reader_id) for reboot in scenario.reboots),
+    ]:
+        if not isinstance(readers.get(reader_id), R2000SerialReader):
             raise ValueError(
-                f"scenario {scenario.name}: outage of '{outage.reader_id}', which is not a "
+                f"scenario {scenario.name}: {what} of '{reader_id}', which is not a "
                 f"serial reader of store {config.store_id}"
+            )
+    for jump in scenario.clock_jumps:
+        if not isinstance(readers.get(jump.reader_id), ZebraMqttReader | ImpinjMqttReader):
+            raise ValueError(
+                f"scenario {scenario.name}: clock jump of '{jump.reader_id}', which is not an "
+                f"MQTT reader of store {config.store_id} (serial frames carry no time)"
             )
     start_ms = round(scenario.start.astimezone(UTC).timestamp() * 1000)
     end_ms = start_ms + round(scenario.duration_s * 1000)
@@ -531,6 +720,22 @@ def simulate(
             }
             for outage in scenario.outages
         ],
+        reboots=[
+            {
+                "reader": reboot.reader_id,
+                "from_ms": start_ms + round(reboot.at_s * 1000),
+                "to_ms": start_ms + round((reboot.at_s + reboot.down_s) * 1000),
+            }
+            for reboot in scenario.reboots
+        ],
+        clock_jumps=[
+            {
+                "reader": jump.reader_id,
+                "at_ms": start_ms + round(jump.at_s * 1000),
+                "offset_ms": round(jump.offset_s * 1000),
+            }
+            for jump in scenario.clock_jumps
+        ],
     )
     out = Path(out)
     writer = CaptureWriter(
@@ -538,27 +743,54 @@ def simulate(
         config.store_id,
         start_ms,
         f"simulated ({scenario.name}, seed {seed}): {scenario.description}",
+        compress=scenario.compress,
     )
+    crowd = scenario.crowd
     mqtt_readers = [r for r in config.readers if isinstance(r, ZebraMqttReader | ImpinjMqttReader)]
     mqtt: list[tuple[int, int, str, bytes]] = []
     for order, reader in enumerate(config.readers):
         rng = random.Random(f"{seed}:{reader.id}")
         rounds = _reads_of_reader(
-            rng, reader.antennas, neighbours, items, radio, start_ms, end_ms, ROUND_MS[reader.kind]
+            rng,
+            reader.antennas,
+            neighbours,
+            items,
+            radio,
+            start_ms,
+            end_ms,
+            ROUND_MS[reader.kind],
+            crowd,
         )
         if isinstance(reader, R2000SerialReader):
             counts = story.serial.setdefault(reader.id, SerialCounts())
-            outages = [
-                (o["from_ms"], o["to_ms"]) for o in story.outages if o["reader"] == reader.id
+            silences = [
+                (o["from_ms"], o["to_ms"])
+                for o in [*story.outages, *story.reboots]
+                if o["reader"] == reader.id
             ]
+            boots = [o["to_ms"] for o in story.reboots if o["reader"] == reader.id]
             writer.add_serial_source(reader.id, reader.id)
-            for t_ms, chunk in _r2000_chunks(rng, reader, rounds, scenario.noise, outages, counts):
+            chunks = _r2000_chunks(
+                rng,
+                reader,
+                rounds,
+                scenario.noise,
+                silences,
+                counts,
+                boots,
+                crowd.serial_read_ms if crowd else None,
+            )
+            for t_ms, chunk in chunks:
                 writer.write_serial(reader.id, t_ms, chunk)
             continue
+        clock = _reader_clock(
+            [(j["at_ms"], j["offset_ms"]) for j in story.clock_jumps if j["reader"] == reader.id]
+        )
         if isinstance(reader, ZebraMqttReader):
-            messages = _zebra_messages(rng, rounds)
+            report_ms = crowd.zebra_report_ms if crowd else None
+            messages = _zebra_messages(rng, rounds, report_ms, clock)
         else:
-            messages = _impinj_messages(rng, _hostname(reader.id), start_ms, rounds)
+            messages = _impinj_messages(rng, _hostname(reader.id), start_ms, rounds, clock)
         count = published_ms = 0
         for t_ms, payload in messages:
             # MQTT keeps one client's messages in order, whatever each one's latency.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from pathlib import Path
@@ -13,18 +14,21 @@ from edge.replay.capture import (
     FORMAT,
     MANIFEST,
     CameraFrame,
+    CameraSource,
     Capture,
     CaptureError,
     CaptureWriter,
     MqttMessage,
+    MqttSource,
     SerialChunk,
+    SerialSource,
 )
 
 START_MS = 1_772_877_600_000  # 2026-03-07T10:00:00Z
 
 
-def _write_sample(directory: Path) -> None:
-    with CaptureWriter(directory, "demo", START_MS, "round trip") as writer:
+def _write_sample(directory: Path, *, compress: bool = False) -> None:
+    with CaptureWriter(directory, "demo", START_MS, "round trip", compress=compress) as writer:
         writer.add_serial_source("shelf", "shelf-reader")
         writer.add_mqtt_source("mqtt", topics=["zebra/fx/data"])
         writer.add_camera_source("cam-1", "cam-1").write_bytes(b"not a real video")
@@ -54,7 +58,9 @@ def test_round_trip_merges_in_time_order_with_stable_ties(tmp_path: Path) -> Non
     assert capture.store_id == "demo"
     assert capture.start_ms == START_MS
     assert capture.manifest.duration_s == 2.345
-    assert capture.path(capture.source("cam-1").video).read_bytes() == b"not a real video"
+    camera = capture.source("cam-1")
+    assert isinstance(camera, CameraSource)
+    assert capture.path(camera.video).read_bytes() == b"not a real video"
 
 
 def test_manifest_and_lines_have_the_documented_shape(tmp_path: Path) -> None:
@@ -83,6 +89,58 @@ def test_manifest_and_lines_have_the_documented_shape(tmp_path: Path) -> None:
     assert first == {"t": 1772877600.1, "data_b64": "oAQB"}
     frame = json.loads((tmp_path / "cam-1.frames.jsonl").read_text().splitlines()[0])
     assert frame == {"t": 1772877600.05, "frame": 0}
+
+
+def test_compressed_captures_read_back_the_same_records(tmp_path: Path) -> None:
+    _write_sample(tmp_path / "plain")
+    _write_sample(tmp_path / "gzip", compress=True)
+    _write_sample(tmp_path / "again", compress=True)
+
+    plain = Capture.open(tmp_path / "plain")
+    packed = Capture.open(tmp_path / "gzip")
+    assert list(packed.records()) == list(plain.records())
+    assert [_source_files(s) for s in packed.sources] == [
+        ("shelf.jsonl.gz",),
+        ("mqtt.jsonl.gz",),
+        ("cam-1.mp4", "cam-1.frames.jsonl.gz"),
+    ]
+    for name in ("shelf.jsonl.gz", "mqtt.jsonl.gz", "cam-1.frames.jsonl.gz"):
+        data = (tmp_path / "gzip" / name).read_bytes()
+        assert data[:2] == b"\x1f\x8b"  # gzip magic
+        plain_name = name.removesuffix(".gz")
+        assert gzip.decompress(data) == (tmp_path / "plain" / plain_name).read_bytes()
+        # Header time 0: the same lines always give the same bytes.
+        assert data == (tmp_path / "again" / name).read_bytes()
+
+
+def test_a_source_file_named_gz_is_compressed(tmp_path: Path) -> None:
+    with CaptureWriter(tmp_path, "demo", START_MS) as writer:
+        writer.add_serial_source("s", "r", file="s.jsonl.gz")
+        writer.add_serial_source("p", "q")
+        writer.write_serial("s", START_MS + 1, b"x")
+        writer.write_serial("p", START_MS + 2, b"y")
+
+    assert gzip.decompress((tmp_path / "s.jsonl.gz").read_bytes()).startswith(b'{"t":')
+    assert (tmp_path / "p.jsonl").read_text().startswith('{"t":')
+    assert [r.t_ms for r in Capture.open(tmp_path).records()] == [START_MS + 1, START_MS + 2]
+
+
+def test_a_cut_short_or_corrupt_gzip_file_is_a_clear_error(tmp_path: Path) -> None:
+    _write_sample(tmp_path, compress=True)
+    path = tmp_path / "mqtt.jsonl.gz"
+    path.write_bytes(path.read_bytes()[:-12])  # the stream's end (CRC, size) is lost
+    with pytest.raises(CaptureError, match=r"mqtt\.jsonl\.gz: unreadable after line 2"):
+        Capture.open(tmp_path)
+
+    path.write_bytes(b"not gzip at all")
+    with pytest.raises(CaptureError, match=r"mqtt\.jsonl\.gz: unreadable after line 0"):
+        Capture.open(tmp_path)
+
+
+def _source_files(source: SerialSource | MqttSource | CameraSource) -> tuple[str, ...]:
+    if isinstance(source, CameraSource):
+        return (source.video, source.timestamps)
+    return (source.file,)
 
 
 def test_time_never_goes_backwards_within_a_source(tmp_path: Path) -> None:
