@@ -16,8 +16,11 @@ from edge.config import ConfigError
 COMMAND_MODULES = (
     "edge.runtime.cli",
     "edge.replay.cli",
+    "edge.replay.sim_cli",
     "edge.rfid.cli",
+    "edge.vision.cli",
     "edge.bench.cli",
+    "edge.api.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]

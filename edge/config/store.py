@@ -6,10 +6,16 @@ from pathlib import Path
 
 from pydantic import Field, model_validator
 
+from edge.config.api import ApiConfig
 from edge.config.base import StrictModel
+from edge.config.cameras import CameraConfig, check_cameras
+from edge.config.fusion import FusionConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.readers import ReaderConfig
+from edge.config.recommend import RecommendConfig
+from edge.config.sync import SyncConfig
 from edge.config.tracker import TrackerConfig
+from edge.config.vision import VisionConfig
 from edge.config.zones import ZoneConfig, ZoneKind
 
 
@@ -31,8 +37,14 @@ class StoreConfig(StrictModel):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     zones: list[ZoneConfig] = Field(min_length=1)
     readers: list[ReaderConfig] = Field(default_factory=list)
+    cameras: list[CameraConfig] = Field(default_factory=list)
+    vision: VisionConfig = Field(default_factory=VisionConfig)
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     alerts: AlertThrottleConfig = Field(default_factory=AlertThrottleConfig)
+    fusion: FusionConfig = Field(default_factory=FusionConfig)
+    sync: SyncConfig = Field(default_factory=SyncConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    recommend: RecommendConfig = Field(default_factory=RecommendConfig)
 
     @model_validator(mode="after")
     def _references(self) -> StoreConfig:
@@ -45,6 +57,7 @@ class StoreConfig(StrictModel):
         if repeated:
             raise ValueError(f"reader ids must be unique; repeated: {', '.join(repeated)}")
         known = set(zone_ids)
+        check_cameras(self.cameras, known)
         for reader in self.readers:
             for port, zone in reader.antennas.items():
                 if zone not in known:

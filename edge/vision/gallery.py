@@ -1,0 +1,540 @@
+"""The member gallery: several embeddings per consented member, matched in one BLAS call, kept
+encrypted at rest.
+
+**Matching.** All embeddings live in one float32 matrix of shape ``(D + 1, capacity)``, one
+column per embedding, plus an int32 array naming each column's member. The extra row holds
+``-|g|^2 / 2`` for Euclidean galleries (0 for cosine), so that a single matrix-vector product
+with ``[q, 1]`` gives ``s = g.q - |g|^2 / 2`` for every column, and the nearest embedding is the
+largest ``s`` (``|g - q|^2 = |q|^2 - 2 s``). Columns are the contiguous axis because OpenBLAS
+streams that layout about 1.5x faster than rows of 128 (measured: 26 ms against 42 ms for one
+million embeddings on one core). The best member is the best column's owner; the margin is
+how much further the best column of any *other* member is, so that two look-alike members
+come back as unknown rather than as a coin toss.
+
+**Memory.** One copy: the matrix grows by half when full (like a list) and an erased member's
+columns are filled with the last columns and the freed tail is zeroed, so no embedding of an
+erased member stays in memory. 1,000,000 members of 128-d take 516 MB.
+
+**At rest.** The file is AES-256-GCM in 8 MiB segments (nonce = random file prefix + segment
+counter; the counter and a last-segment flag are authenticated, so segments cannot be
+reordered or cut off unnoticed). It is rewritten atomically (temporary file, fsync, rename)
+after every change. The key comes from ``O2O_GALLERY_KEY`` or a key file, never the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import math
+import os
+import struct
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from edge.config.vision import GALLERY_KEY_ENV, VisionConfig
+from edge.vision.backends.base import Metric
+
+MAGIC = b"O2OGAL\x00\x01"
+SEGMENT_BYTES = 8 << 20
+FORMAT_VERSION = 1
+_ROWS_PER_CHUNK = 16_384
+_MATCH_BATCH = 8
+
+
+class GalleryKeyError(ValueError):
+    """No usable gallery key: the message says where one is looked for."""
+
+
+class GalleryFileError(ValueError):
+    """The gallery file is unreadable: wrong key, damaged, or made for another backend."""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    member_id: str | None
+    """The best member, or None when it is too far or too close to another member."""
+    distance: float
+    """Distance to the best member's nearest embedding (inf for an empty gallery)."""
+    margin: float
+    """``best_other_distance - distance`` (inf when no other member exists)."""
+    best_other_distance: float
+    best_member_id: str | None
+    """The nearest member even when it is not accepted (for evaluation; never logged)."""
+
+
+def generate_key() -> str:
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+
+
+def load_key(key_file: Path | None) -> bytes:
+    """The 32-byte gallery key from ``O2O_GALLERY_KEY``, else from ``key_file``."""
+    text = os.environ.get(GALLERY_KEY_ENV, "").strip()
+    source = f"environment variable {GALLERY_KEY_ENV}"
+    if not text and key_file is not None:
+        source = f"key file {key_file}"
+        try:
+            text = key_file.read_text(encoding="ascii").strip()
+        except OSError as error:
+            raise GalleryKeyError(f"cannot read the gallery {source}: {error.strerror}") from None
+    if not text:
+        raise GalleryKeyError(
+            f"no gallery key: set {GALLERY_KEY_ENV} or vision -> gallery -> key_file to a key "
+            "made by `o2o-edge members keygen` (urlsafe base64 of 32 random bytes)"
+        )
+    try:
+        key = base64.urlsafe_b64decode(text.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError):
+        key = b""
+    if len(key) != 32:
+        raise GalleryKeyError(f"the gallery key in the {source} is not urlsafe base64 of 32 bytes")
+    return key
+
+
+def _segment_nonce(prefix: bytes, counter: int) -> bytes:
+    return prefix + struct.pack(">I", counter)
+
+
+def _segment_aad(prefix: bytes, counter: int, final: bool) -> bytes:
+    return MAGIC + prefix + struct.pack(">IB", counter, int(final))
+
+
+class _SealedWriter:
+    def __init__(self, out: IO[bytes], key: bytes) -> None:
+        self._out = out
+        self._aead = AESGCM(key)
+        self._prefix = os.urandom(8)
+        self._buffer = bytearray()
+        self._counter = 0
+        out.write(MAGIC + self._prefix)
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._buffer += data
+        while len(self._buffer) > SEGMENT_BYTES:
+            self._seal(bytes(self._buffer[:SEGMENT_BYTES]), final=False)
+            del self._buffer[:SEGMENT_BYTES]
+
+    def close(self) -> None:
+        self._seal(bytes(self._buffer), final=True)
+        self._buffer.clear()
+
+    def _seal(self, plain: bytes, *, final: bool) -> None:
+        sealed = self._aead.encrypt(
+            _segment_nonce(self._prefix, self._counter),
+            plain,
+            _segment_aad(self._prefix, self._counter, final),
+        )
+        self._out.write(struct.pack(">I", len(sealed)) + sealed)
+        self._counter += 1
+
+
+class _SealedReader:
+    def __init__(self, source: IO[bytes], key: bytes, name: str) -> None:
+        self._in = source
+        self._name = name
+        self._aead = AESGCM(key)
+        head = source.read(len(MAGIC) + 8)
+        if head[: len(MAGIC)] != MAGIC or len(head) != len(MAGIC) + 8:
+            raise GalleryFileError(f"{name}: not an o2o-edge gallery file")
+        self._prefix = head[len(MAGIC) :]
+        self._buffer = bytearray()
+        self._counter = 0
+        self._done = False
+
+    def read(self, size: int) -> bytes:
+        while len(self._buffer) < size and not self._done:
+            self._open_segment()
+        if len(self._buffer) < size:
+            raise GalleryFileError(f"{self._name}: ends early (damaged file)")
+        data = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return data
+
+    def _open_segment(self) -> None:
+        length_bytes = self._in.read(4)
+        if len(length_bytes) != 4:
+            raise GalleryFileError(f"{self._name}: ends early (damaged file)")
+        (length,) = struct.unpack(">I", length_bytes)
+        sealed = self._in.read(length)
+        nonce = _segment_nonce(self._prefix, self._counter)
+        for final in (False, True):
+            try:
+                plain = self._aead.decrypt(
+                    nonce, sealed, _segment_aad(self._prefix, self._counter, final)
+                )
+            except InvalidTag:
+                continue
+            self._buffer += plain
+            self._counter += 1
+            self._done = final
+            return
+        raise GalleryFileError(
+            f"{self._name}: cannot decrypt (wrong key for this file, or the file is damaged)"
+        )
+
+
+class GalleryFile:
+    """Where a gallery is kept: an encrypted file, rewritten atomically."""
+
+    def __init__(self, path: Path, key: bytes) -> None:
+        self.path = path
+        self._key = key
+
+    def exists(self) -> bool:
+        return self.path.is_file()
+
+    def save(self, header: dict[str, Any], owner: np.ndarray, rows: Iterator[np.ndarray]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            writer = _SealedWriter(out, self._key)
+            encoded = json.dumps(header, sort_keys=True).encode("utf-8")
+            writer.write(struct.pack(">I", len(encoded)) + encoded)
+            writer.write(owner.astype("<i4").tobytes())
+            for block in rows:
+                writer.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
+            writer.close()
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, self.path)
+        folder = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[tuple[dict[str, Any], np.ndarray, Iterator[np.ndarray]]]:
+        """Header, owner array, then the rows in blocks (read lazily: one copy in memory)."""
+        with self.path.open("rb") as source:
+            reader = _SealedReader(source, self._key, str(self.path))
+            (length,) = struct.unpack(">I", reader.read(4))
+            header = json.loads(reader.read(length))
+            count = int(header["rows"])
+            owner = np.frombuffer(reader.read(4 * count), dtype="<i4").astype(np.int32)
+            dim = int(header["embedding_size"])
+
+            def blocks() -> Iterator[np.ndarray]:
+                for start in range(0, count, _ROWS_PER_CHUNK):
+                    size = min(_ROWS_PER_CHUNK, count - start)
+                    data = reader.read(4 * dim * size)
+                    yield np.frombuffer(data, dtype="<f4").reshape(size, dim)
+
+            yield header, owner, blocks()
+
+
+class Gallery:
+    """Embeddings of consented members and the nearest-member search over all of them.
+
+    Thread-safe (the HTTP API enrols while the matcher runs). With a :class:`GalleryFile`,
+    every change is written through before the call returns.
+    """
+
+    def __init__(
+        self,
+        *,
+        embedding_size: int,
+        metric: Metric,
+        threshold: float,
+        min_margin: float,
+        backend: str = "",
+        file: GalleryFile | None = None,
+    ) -> None:
+        self.embedding_size = embedding_size
+        self.metric: Metric = metric
+        self.threshold = threshold
+        self.min_margin = min_margin
+        self.backend = backend
+        self._file = file
+        self._lock = threading.RLock()
+        self._matrix = np.zeros((embedding_size + 1, 0), dtype=np.float32)
+        self._owner = np.zeros(0, dtype=np.int32)
+        self._rows = 0
+        self._names: list[str | None] = []
+        self._slots: dict[str, int] = {}
+
+    @classmethod
+    def open(
+        cls,
+        file: GalleryFile,
+        *,
+        embedding_size: int,
+        metric: Metric,
+        threshold: float,
+        min_margin: float,
+        backend: str,
+    ) -> Gallery:
+        """The gallery kept in ``file`` (empty if the file does not exist yet)."""
+        gallery = cls(
+            embedding_size=embedding_size,
+            metric=metric,
+            threshold=threshold,
+            min_margin=min_margin,
+            backend=backend,
+            file=file,
+        )
+        if not file.exists():
+            return gallery
+        with file.reading() as (header, owner, blocks):
+            made_for = (header.get("backend"), header.get("metric"), header.get("embedding_size"))
+            if made_for != (backend, metric, embedding_size):
+                raise GalleryFileError(
+                    f"{file.path}: made for backend {made_for[0]} ({made_for[1]}, "
+                    f"{made_for[2]}-d) but {backend} ({metric}, {embedding_size}-d) is "
+                    "configured; embeddings of different models cannot be compared: "
+                    "re-enrol the members"
+                )
+            names: list[str | None] = list(header["members"])
+            gallery._reserve(len(owner))
+            start = 0
+            for block in blocks:
+                gallery._write_columns(start, block)
+                start += len(block)
+        gallery._owner[: len(owner)] = owner
+        gallery._rows = len(owner)
+        gallery._names = names
+        gallery._slots = {name: slot for slot, name in enumerate(names) if name is not None}
+        return gallery
+
+    # --- reading -------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Number of members."""
+        return len(self._slots)
+
+    @property
+    def embedding_count(self) -> int:
+        return self._rows
+
+    def members(self) -> list[str]:
+        with self._lock:
+            return sorted(self._slots)
+
+    def count(self, member_id: str) -> int:
+        """Embeddings held for a member (0 when unknown)."""
+        with self._lock:
+            slot = self._slots.get(member_id)
+            if slot is None:
+                return 0
+            return int(np.count_nonzero(self._owner[: self._rows] == slot))
+
+    def __contains__(self, member_id: object) -> bool:
+        return member_id in self._slots
+
+    def match(self, embedding: np.ndarray) -> Match:
+        return self.match_many(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
+
+    def match_many(self, embeddings: np.ndarray) -> list[Match]:
+        queries = self._check(embeddings)
+        with self._lock:
+            if self._rows == 0:
+                return [Match(None, math.inf, math.inf, math.inf, None) for _ in queries]
+            matches: list[Match] = []
+            for start in range(0, len(queries), _MATCH_BATCH):
+                batch = queries[start : start + _MATCH_BATCH]
+                augmented = np.hstack([batch, np.ones((len(batch), 1), dtype=np.float32)])
+                scores = augmented @ self._matrix[:, : self._rows]
+                matches.extend(self._decide(q, s) for q, s in zip(batch, scores, strict=True))
+            return matches
+
+    def _decide(self, query: np.ndarray, scores: np.ndarray) -> Match:
+        owner = self._owner[: self._rows]
+        best = int(np.argmax(scores))
+        best_slot = int(owner[best])
+        distance = self._distance(query, best)
+        same = owner == best_slot
+        if same.all():
+            other = math.inf
+        else:
+            scores[same] = -np.inf
+            other = self._distance(query, int(np.argmax(scores)))
+        margin = other - distance
+        name = self._names[best_slot]
+        accepted = distance <= self.threshold and margin >= self.min_margin
+        return Match(name if accepted else None, distance, margin, other, name)
+
+    def _distance(self, query: np.ndarray, column: int) -> float:
+        """Exact distance to one column (the scores' expansion loses digits near zero)."""
+        stored = self._matrix[: self.embedding_size, column]
+        if self.metric == "cosine":
+            return max(0.0, 1.0 - float(stored @ query))
+        return float(np.linalg.norm(stored - query))
+
+    # --- changing ------------------------------------------------------------------------
+
+    def add(self, member_id: str, embeddings: np.ndarray) -> None:
+        """Add embeddings to a member (creating it). The caller has checked consent."""
+        rows = self._check(embeddings)
+        with self._lock:
+            self._append(member_id, rows)
+            self._persist()
+
+    def remove_member(self, member_id: str) -> int:
+        """Erase every embedding of the member, in memory and on disk; how many there were."""
+        with self._lock:
+            removed = self._remove(member_id)
+            if removed:
+                self._persist()
+            return removed
+
+    def replace_members(self, members: Mapping[str, np.ndarray]) -> None:
+        """Afterwards the gallery holds exactly these members and embeddings (HQ's full set)."""
+        checked = {member_id: self._check(rows) for member_id, rows in members.items()}
+        with self._lock:
+            self._matrix[:, : self._rows] = 0.0
+            self._owner[: self._rows] = 0
+            self._rows = 0
+            self._names, self._slots = [], {}
+            self._reserve(sum(len(rows) for rows in checked.values()))
+            for member_id, rows in checked.items():
+                self._append(member_id, rows)
+            self._persist()
+
+    def extend(self, member_ids: list[str], embeddings: np.ndarray) -> None:
+        """Bulk load: row i of ``embeddings`` belongs to ``member_ids[i]`` (no per-call save)."""
+        rows = self._check(embeddings)
+        if len(member_ids) != len(rows):
+            raise ValueError(f"{len(member_ids)} member ids for {len(rows)} embeddings")
+        with self._lock:
+            self._reserve(self._rows + len(rows))
+            slots = np.fromiter(
+                (self._slot(member_id) for member_id in member_ids), np.int32, len(member_ids)
+            )
+            self._write_columns(self._rows, rows)
+            self._owner[self._rows : self._rows + len(rows)] = slots
+            self._rows += len(rows)
+
+    def save(self) -> None:
+        with self._lock:
+            self._persist()
+
+    def _check(self, embeddings: np.ndarray) -> np.ndarray:
+        rows = np.asarray(embeddings, dtype=np.float32)
+        if rows.ndim == 1:
+            rows = rows.reshape(1, -1)
+        if rows.ndim != 2 or rows.shape[1] != self.embedding_size:
+            raise ValueError(
+                f"embeddings must have shape (n, {self.embedding_size}), not {rows.shape}"
+            )
+        if not np.isfinite(rows).all():
+            raise ValueError("embeddings contain NaN or infinity")
+        if self.metric == "cosine":
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            rows = rows / np.maximum(norms, 1e-12)
+        return rows
+
+    def _slot(self, member_id: str) -> int:
+        slot = self._slots.get(member_id)
+        if slot is None:
+            slot = len(self._names)
+            self._names.append(member_id)
+            self._slots[member_id] = slot
+        return slot
+
+    def _append(self, member_id: str, rows: np.ndarray) -> None:
+        if not len(rows):
+            return
+        self._reserve(self._rows + len(rows))
+        self._write_columns(self._rows, rows)
+        self._owner[self._rows : self._rows + len(rows)] = self._slot(member_id)
+        self._rows += len(rows)
+
+    def _write_columns(self, start: int, rows: np.ndarray) -> None:
+        end = start + len(rows)
+        self._matrix[: self.embedding_size, start:end] = rows.T
+        if self.metric == "euclidean":
+            self._matrix[self.embedding_size, start:end] = -0.5 * np.einsum("ij,ij->i", rows, rows)
+
+    def reserve(self, needed: int) -> None:
+        """Make room for ``needed`` embeddings in total (bulk loads grow once)."""
+        with self._lock:
+            self._reserve(needed)
+
+    def _reserve(self, needed: int) -> None:
+        capacity = self._matrix.shape[1]
+        if needed <= capacity:
+            return
+        grown = max(needed, capacity + capacity // 2 + 16)
+        matrix = np.zeros((self.embedding_size + 1, grown), dtype=np.float32)
+        matrix[:, : self._rows] = self._matrix[:, : self._rows]
+        owner = np.zeros(grown, dtype=np.int32)
+        owner[: self._rows] = self._owner[: self._rows]
+        self._matrix, self._owner = matrix, owner
+
+    def _remove(self, member_id: str) -> int:
+        slot = self._slots.pop(member_id, None)
+        if slot is None:
+            return 0
+        self._names[slot] = None
+        count = self._rows
+        holes = np.flatnonzero(self._owner[:count] == slot)
+        remaining = count - len(holes)
+        # Fill the holes below the new end with the surviving columns above it.
+        targets = holes[holes < remaining]
+        sources = np.setdiff1d(np.arange(remaining, count), holes, assume_unique=True)
+        self._matrix[:, targets] = self._matrix[:, sources]
+        self._owner[targets] = self._owner[sources]
+        self._matrix[:, remaining:count] = 0.0
+        self._owner[remaining:count] = 0
+        self._rows = remaining
+        return len(holes)
+
+    def _persist(self) -> None:
+        if self._file is None:
+            return
+        # Compact member slots so that erased ids are not kept in the file's member list.
+        live = sorted(self._slots.items(), key=lambda item: item[1])
+        renumber = np.full(max(len(self._names), 1), -1, dtype=np.int32)
+        for new_slot, (_, old_slot) in enumerate(live):
+            renumber[old_slot] = new_slot
+        self._owner[: self._rows] = renumber[self._owner[: self._rows]]
+        self._names = [name for name, _ in live]
+        self._slots = {name: slot for slot, (name, _) in enumerate(live)}
+        header = {
+            "version": FORMAT_VERSION,
+            "backend": self.backend,
+            "metric": self.metric,
+            "embedding_size": self.embedding_size,
+            "members": self._names,
+            "rows": self._rows,
+        }
+        self._file.save(header, self._owner[: self._rows], self._row_blocks())
+
+    def _row_blocks(self) -> Iterator[np.ndarray]:
+        for start in range(0, self._rows, _ROWS_PER_CHUNK):
+            end = min(self._rows, start + _ROWS_PER_CHUNK)
+            yield self._matrix[: self.embedding_size, start:end].T
+
+
+def open_gallery(
+    data_dir: Path,
+    config: VisionConfig,
+    *,
+    backend: str,
+    embedding_size: int,
+    metric: Metric,
+    default_threshold: float,
+) -> Gallery:
+    """The store's gallery as configured: its file under ``data_dir``, its key, its threshold."""
+    settings = config.gallery
+    path = settings.file if settings.file.is_absolute() else data_dir / settings.file
+    key_file = settings.key_file
+    if key_file is not None and not key_file.is_absolute():
+        key_file = data_dir / key_file
+    return Gallery.open(
+        GalleryFile(path, load_key(key_file)),
+        embedding_size=embedding_size,
+        metric=metric,
+        threshold=settings.threshold or default_threshold,
+        min_margin=settings.min_margin,
+        backend=backend,
+    )
