@@ -23,12 +23,14 @@ from edge.runtime.core import StoreCore, load_recommender
 from edge.runtime.owner import EventSink, OwnerLoop
 from edge.runtime.sinks import MqttSink
 from edge.vision.camera import CameraRunner
+from edge.vision.sources import Frame
 from edge.vision.worker import RecognitionWorker
 
 log = logging.getLogger(__name__)
 
 SerialTap = Callable[[str, int, bytes], None]
 MqttTap = Callable[[str, int, str, bytes], None]
+FrameTap = Callable[[str, Frame], None]
 
 
 @dataclass
@@ -105,6 +107,7 @@ def build_edge(
     mqtt_component: str = "edge",
     on_serial_chunk: SerialTap | None = None,
     on_mqtt_message: MqttTap | None = None,
+    on_camera_frame: FrameTap | None = None,
 ) -> EdgeAssembly:
     connection = MqttConnection(config.mqtt, config.store_id, component=mqtt_component)
     all_sinks = list(sinks)
@@ -163,6 +166,7 @@ def build_edge(
             on_observation=owner.submit_observation,
             on_status=owner.submit_camera_status,
             clock=clock,
+            on_frame=_bind_frames(on_camera_frame, camera.id),
         )
     return assembly
 
@@ -177,3 +181,9 @@ def _bind_mqtt(tap: MqttTap | None, reader_id: str) -> Callable[[int, str, bytes
     if tap is None:
         return None
     return lambda ts_ms, topic, payload: tap(reader_id, ts_ms, topic, payload)
+
+
+def _bind_frames(tap: FrameTap | None, camera_id: str) -> Callable[[Frame], None] | None:
+    if tap is None:
+        return None
+    return lambda frame: tap(camera_id, frame)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from edge.clock import SystemClock
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
-from edge.runtime.assembly import MqttTap, SerialTap, build_edge
+from edge.runtime.assembly import FrameTap, MqttTap, SerialTap, build_edge
 from edge.runtime.owner import EventSink
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def run_store(
     duration_s: float | None = None,
     on_serial_chunk: SerialTap | None = None,
     on_mqtt_message: MqttTap | None = None,
+    on_camera_frame: FrameTap | None = None,
     stop: threading.Event | None = None,
 ) -> None:
     """Run every edge daemon of one store until ``duration_s`` elapses or a signal arrives."""
@@ -38,6 +39,7 @@ def run_store(
         sinks,
         on_serial_chunk=on_serial_chunk,
         on_mqtt_message=on_mqtt_message,
+        on_camera_frame=on_camera_frame,
     )
     from edge.api.server import serve_api
     from edge.runtime.services import attach_api

@@ -71,7 +71,9 @@ class CameraRunner:
         on_status: StatusSink | None = None,
         clock: Clock | None = None,
         opener: Callable[[int | str], Capture] | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
     ) -> None:
+        """``on_frame``: sees every grabbed frame before the queue (``o2o-edge record``)."""
         self.config = config
         self._recogniser = recogniser
         self._on_observation = on_observation
@@ -79,8 +81,9 @@ class CameraRunner:
         self._tracker = FaceTracker(config.id, config.zone, config.tracking)
         self._lock = threading.Lock()  # the tracker has one owner at a time
         self._queue: FrameQueue[Frame] = FrameQueue(config.queue_size)
+        sink = self._queue.put if on_frame is None else _tapped(on_frame, self._queue.put)
         self._source = LiveCameraSource(
-            config, self._queue.put, clock=self._clock, on_status=on_status, opener=opener
+            config, sink, clock=self._clock, on_status=on_status, opener=opener
         )
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -160,3 +163,13 @@ class CameraRunner:
                 log.warning("camera %s: frame %d lost: %s", self.config.id, frame.index, error)
                 continue
             self._emit(observations)
+
+
+def _tapped(
+    tap: Callable[[Frame], None], sink: Callable[[Frame], object]
+) -> Callable[[Frame], None]:
+    def both(frame: Frame) -> None:
+        tap(frame)
+        sink(frame)
+
+    return both

@@ -209,8 +209,15 @@ class RecordingWriter:
     videos; live recognition never writes frames."""
 
     def __init__(
-        self, video_path: Path, timestamps_path: Path, *, fps: float, size: tuple[int, int]
+        self,
+        video_path: Path,
+        timestamps: Path | Callable[[int, int], None],
+        *,
+        fps: float,
+        size: tuple[int, int],
     ) -> None:
+        """``timestamps``: the JSON-lines file to write, or a function taking
+        ``(ts_ms, frame index)`` (a capture writer that keeps the file itself)."""
         import cv2
 
         self.size = size
@@ -218,18 +225,26 @@ class RecordingWriter:
         self._video = cv2.VideoWriter(str(video_path), cv2.VideoWriter.fourcc(*"mp4v"), fps, size)
         if not self._video.isOpened():
             raise OSError(f"{video_path}: cannot write an mp4v video here")
-        self._stamps = timestamps_path.open("w", encoding="utf-8")
+        self._stamps = (
+            timestamps.open("w", encoding="utf-8") if isinstance(timestamps, Path) else None
+        )
+        self._stamp = timestamps if callable(timestamps) else self._write_stamp
+
+    def _write_stamp(self, ts_ms: int, index: int) -> None:
+        assert self._stamps is not None
+        self._stamps.write(json.dumps({"t": ts_ms / 1000, "frame": index}) + "\n")
 
     def write(self, image: np.ndarray[Any, Any], ts_ms: int) -> None:
         if (image.shape[1], image.shape[0]) != self.size:
             raise ValueError(f"frame is {image.shape[1]}x{image.shape[0]}, recording {self.size}")
         self._video.write(image)
-        self._stamps.write(json.dumps({"t": ts_ms / 1000, "frame": self.frames}) + "\n")
+        self._stamp(ts_ms, self.frames)
         self.frames += 1
 
     def close(self) -> None:
         self._video.release()
-        self._stamps.close()
+        if self._stamps is not None:
+            self._stamps.close()
 
     def __enter__(self) -> RecordingWriter:
         return self
