@@ -8,15 +8,20 @@ import threading
 import time
 from collections.abc import Sequence
 
+from cloud_sync.client.status import STATUS_TOPIC
+from edge.api.server import serve_api
 from edge.clock import SystemClock
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
 from edge.runtime.assembly import FrameTap, MqttTap, SerialTap, build_edge
 from edge.runtime.owner import EventSink
+from edge.runtime.services import attach_api
+from edge.runtime.sync_wiring import attach_sync
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+SYNC_STATUS_EVERY_S = 30.0
 
 
 def run_store(
@@ -41,11 +46,10 @@ def run_store(
         on_mqtt_message=on_mqtt_message,
         on_camera_frame=on_camera_frame,
     )
-    from edge.api.server import serve_api
-    from edge.runtime.services import attach_api
-
+    sync = attach_sync(config, clock, assembly.owner)
     api = attach_api(assembly) if config.api.enabled else None
     _stop_on_signals(stop)
+    sync.start()
     assembly.start()
     server = serve_api(api.app, config.api.host, config.api.port) if api is not None else None
     log.info(
@@ -56,9 +60,16 @@ def run_store(
         config.mqtt.port,
     )
     deadline = None if duration_s is None else time.monotonic() + duration_s
+    status_topic = STATUS_TOPIC.format(prefix=config.mqtt.topic_prefix, store_id=config.store_id)
+    next_status = 0.0
     try:
         while not stop.wait(TICK_S):
             assembly.owner.submit_tick(clock.now_ms())
+            if time.monotonic() >= next_status:
+                assembly.connection.publish(
+                    status_topic, sync.status().model_dump_json(), qos=1, retain=True
+                )
+                next_status = time.monotonic() + SYNC_STATUS_EVERY_S
             if deadline is not None and time.monotonic() >= deadline:
                 break
     finally:
@@ -66,6 +77,7 @@ def run_store(
         if server is not None:
             server.stop()
         assembly.stop()
+        sync.stop()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:

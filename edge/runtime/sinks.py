@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from cloud_sync.client.service import SyncClient
 from edge.alerts.publisher import EventPublisher
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
@@ -62,3 +63,19 @@ def summarise(event: Event) -> str:
 
 
 _SUMMARY_KEYS = ("epc", "gtin", "from_zone", "zone", "member_id", "camera_id", "count", "via_exit")
+
+
+class OutboxSink:
+    """Commits every event to the outbox (SQLite, synchronous) before any later sink sees it:
+    first in the list, so nothing is acknowledged anywhere that could still be lost."""
+
+    def __init__(self, sync: SyncClient) -> None:
+        self._sync = sync
+
+    def emit(self, event: Event) -> None:
+        self._sync.outbox.append(event)
+        if self._sync.uploader is not None:
+            self._sync.uploader.notify()
+
+    def close(self) -> None:
+        pass
