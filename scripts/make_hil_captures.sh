@@ -4,7 +4,9 @@
 # expected_events.jsonl with the real replay, and review the diff before committing.
 # Usage: scripts/make_hil_captures.sh [SCENARIO...]   (default: every shipped scenario,
 # edge.replay.scenarios.SHIPPED: all but the full busy hour, which o2o-edge bench replay
-# generates when it needs it)
+# generates when it needs it). Tills' sales are part of the captures (MQTT, POS topic); camera
+# scenarios get a camera_scene.json only: their videos are built from the shared photographs
+# at test time (edge/replay/camera_scenes.py) and must never be committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-.venv/bin/python}"

@@ -1,7 +1,9 @@
 """Named store scenarios for the simulator: which items are where, when, and what goes wrong.
 
 A scenario is plain data: the items with their path through the store's zones, serial outages,
-reboots and line noise, reader clock jumps, and how crowded the readers' fields are. Hand-written
+reboots and line noise, reader clock jumps, how crowded the readers' fields are, what the tills
+sell (POS sales) and who the cameras film (a camera scene, built into videos at test time by
+``edge.replay.camera_scenes``). Hand-written
 scenarios have no randomness; the busy Saturday hour draws its shoppers from a fixed internal
 seed, so it too is the same data every time (the simulator's seed varies only the radio).
 ``edge.replay.simulator`` turns a scenario, with a seed, into the reader traffic of a capture.
@@ -14,6 +16,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from edge.replay.camera_scenes import CameraAppearance
 
 GONE = "gone"
 """Location of an item no antenna can see: carried through the store, or out of it."""
@@ -109,6 +113,18 @@ class SerialNoise:
 
 
 @dataclass(frozen=True, slots=True)
+class PosSale:
+    """At ``at_s`` till ``till_id`` sells the items ``labels`` (scanned by EPC, at their
+    catalog prices) as sale ``sale_id``, to ``member_id`` when the shopper shows a card."""
+
+    at_s: float
+    sale_id: str
+    till_id: str
+    labels: tuple[str, ...]
+    member_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Scenario:
     name: str
     description: str
@@ -123,6 +139,11 @@ class Scenario:
     """None: every tag in view is read 2-4 times per second per antenna."""
     compress: bool = False
     """Write the lines files gzip-compressed (``*.jsonl.gz``)."""
+    sales: tuple[PosSale, ...] = ()
+    """What the tills sell, published on the store's POS sales topic."""
+    cameras: tuple[CameraAppearance, ...] = ()
+    """Who the cameras film (``camera_scene.json``; the videos are built at test time by
+    ``edge.replay.camera_scenes``, for a store with cameras: demo_store_cameras.yaml)."""
     neighbours: tuple[tuple[str, str], ...] = (
         ("shelf-a", "shelf-b"),
         ("fitting-1", "fitting-2"),
@@ -281,6 +302,226 @@ def reader_clock_jump() -> Scenario:
     )
 
 
+# --- fusion: try-ons, sales, alerts (issue 4, section 5) --------------------------------------
+
+SALE_DAY = f"{DEMO_START:%Y%m%d}"
+"""Receipt numbers start with the day: ``20260307-till-1-0001``."""
+
+
+def tryon_buy_one_return_one() -> Scenario:
+    return Scenario(
+        name="tryon_buy_one_return_one",
+        description=(
+            "A member takes two sweaters from shelf A into fitting room 2, puts the navy one "
+            "back on shelf A, pays for the red one at the till with her member card and leaves "
+            "with it through the exit: one purchase, one return to the floor, no exit alert."
+        ),
+        duration_s=200,
+        items=(
+            ItemSpec(
+                "sweater-navy-m",
+                "011001",
+                1001,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(10, GONE),
+                    Stay(20, "fitting-2"),
+                    Stay(90, GONE),
+                    Stay(105, "shelf-a"),
+                ),
+            ),
+            ItemSpec(
+                "sweater-red-m",
+                "011002",
+                1002,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(10, GONE),
+                    Stay(20, "fitting-2"),
+                    Stay(90, GONE),
+                    Stay(100, "pos"),
+                    Stay(125, GONE),
+                    Stay(135, "exit"),
+                    Stay(138, GONE),
+                ),
+            ),
+            *_background(),
+        ),
+        sales=(PosSale(110, f"{SALE_DAY}-till-1-0001", "till-1", ("sweater-red-m",), "m-1001"),),
+    )
+
+
+def sold_then_carried_out() -> Scenario:
+    return Scenario(
+        name="sold_then_carried_out",
+        description=(
+            "A shopper takes a cardigan from shelf A to the till, pays for it (no member "
+            "card) and carries it out through the exit: a sale, no exit alert."
+        ),
+        duration_s=150,
+        items=(
+            ItemSpec(
+                "cardigan-grey-m",
+                "011003",
+                1003,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(20, GONE),
+                    Stay(35, "pos"),
+                    Stay(65, GONE),
+                    Stay(75, "exit"),
+                    Stay(78, GONE),
+                ),
+            ),
+            *_background(),
+        ),
+        sales=(PosSale(45, f"{SALE_DAY}-till-2-0001", "till-2", ("cardigan-grey-m",)),),
+    )
+
+
+def item_leaves_unsold() -> Scenario:
+    return Scenario(
+        name="item_leaves_unsold",
+        description=(
+            "One shopper pays for a chino at the till and leaves with it; another walks out "
+            "through the exit with a sweater from shelf A that nobody paid for: an exit_unsold "
+            "alert for the sweater only."
+        ),
+        duration_s=150,
+        items=(
+            ItemSpec(
+                "sweater-red-m",
+                "011002",
+                1002,
+                (Stay(0, "shelf-a"), Stay(40, GONE), Stay(60, "exit"), Stay(63, GONE)),
+            ),
+            ItemSpec(
+                "chino-navy-34-b",
+                "013002",
+                1006,
+                (
+                    Stay(0, "shelf-b"),
+                    Stay(15, GONE),
+                    Stay(30, "pos"),
+                    Stay(55, GONE),
+                    Stay(62, "exit"),
+                    Stay(65, GONE),
+                ),
+            ),
+            *_background(),
+        ),
+        sales=(PosSale(40, f"{SALE_DAY}-till-1-0001", "till-1", ("chino-navy-34-b",)),),
+    )
+
+
+def shelf_empties_with_backroom_stock() -> Scenario:
+    return Scenario(
+        name="shelf_empties_with_backroom_stock",
+        description=(
+            "A shopper takes the last navy sweater (M) from shelf A into fitting room 1 while "
+            "the stock room holds another: a shelf_empty alert; a minute later staff bring "
+            "the one from the stock room to shelf A."
+        ),
+        duration_s=180,
+        items=(
+            ItemSpec(
+                "sweater-navy-m",
+                "011001",
+                1001,
+                (Stay(0, "shelf-a"), Stay(20, GONE), Stay(30, "fitting-1")),
+            ),
+            ItemSpec(
+                "carton-sweater-navy-m",
+                "011001",
+                1004,
+                (Stay(0, "backroom"), Stay(90, GONE), Stay(110, "shelf-a")),
+            ),
+            *_background(),
+        ),
+    )
+
+
+def anonymous_shopper() -> Scenario:
+    return Scenario(
+        name="anonymous_shopper",
+        description=(
+            "A shopper nobody knows (no camera match, no member card) takes a chino from shelf "
+            "B into fitting room 1, pays for it at the till without a card and leaves with it "
+            "through the exit: an anonymous try-on that ends in a purchase."
+        ),
+        duration_s=180,
+        items=(
+            ItemSpec(
+                "chino-beige-32-b",
+                "013001",
+                1005,
+                (
+                    Stay(0, "shelf-b"),
+                    Stay(10, GONE),
+                    Stay(20, "fitting-1"),
+                    Stay(80, GONE),
+                    Stay(95, "pos"),
+                    Stay(120, GONE),
+                    Stay(128, "exit"),
+                    Stay(131, GONE),
+                ),
+            ),
+            *_background(),
+        ),
+        sales=(PosSale(105, f"{SALE_DAY}-till-2-0001", "till-2", ("chino-beige-32-b",)),),
+    )
+
+
+def member_tryon_camera() -> Scenario:
+    return Scenario(
+        name="member_tryon_camera",
+        description=(
+            "A member walks in past the entrance camera, takes a sweater and a cardigan from "
+            "shelf A into fitting room 1, where its camera sees her; she puts the cardigan "
+            "back, pays for the sweater with her member card and leaves with it. A stranger "
+            "walks past the entrance camera meanwhile. The camera videos are built from face "
+            "photographs at test time (camera_scene.json; store: demo_store_cameras.yaml)."
+        ),
+        duration_s=170,
+        items=(
+            ItemSpec(
+                "sweater-navy-m",
+                "011001",
+                1001,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(12, GONE),
+                    Stay(20, "fitting-1"),
+                    Stay(80, GONE),
+                    Stay(90, "pos"),
+                    Stay(115, GONE),
+                    Stay(126, "exit"),
+                    Stay(129, GONE),
+                ),
+            ),
+            ItemSpec(
+                "cardigan-grey-m",
+                "011003",
+                1003,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(12, GONE),
+                    Stay(20, "fitting-1"),
+                    Stay(80, GONE),
+                    Stay(95, "shelf-a"),
+                ),
+            ),
+            *_background(),
+        ),
+        sales=(PosSale(100, f"{SALE_DAY}-till-1-0001", "till-1", ("sweater-navy-m",), "m-1001"),),
+        cameras=(
+            CameraAppearance("cam-entrance", 4, 5, "Abdoulaye_Wade", "m-1001"),
+            CameraAppearance("cam-entrance", 40, 5, "Adrien_Brody", None, photo=0),
+            CameraAppearance("cam-fitting-1", 15, 8, "Abdoulaye_Wade", "m-1001"),
+        ),
+    )
+
+
 # --- a busy Saturday hour -------------------------------------------------------------------
 
 BUSY_STOCK = (("shelf-a", 900), ("shelf-b", 900), ("backroom", 1200))
@@ -292,6 +533,26 @@ BUSY_START = DEMO_START.replace(hour=14)
 """Saturday 7 March 2026, 14:00 UTC."""
 BUSY_SEED = "busy_saturday_hour"
 """Fixed seed of the shoppers' behaviour: the scenario is the same data every time."""
+BUSY_TILLS = ("till-1", "till-2")
+BUSY_MEMBERS = tuple(f"m-{1001 + n}" for n in range(12))
+"""Loyalty cards shown at the till (a member id on the sale)."""
+BUSY_MEMBER_SALE_P = 0.4
+
+
+def catalog_references(count: int) -> tuple[str, ...]:
+    """Item references of ``count`` products spread over the demo catalog (GTIN order), so
+    that every simulated item is a product the store sells, with a price."""
+    from edge.recommend.catalog import Catalog
+    from edge.recommend.runtime import DEMO_CATALOG
+
+    gtins = Catalog.load(DEMO_CATALOG).gtins
+    if len(gtins) < count:
+        raise ValueError(f"the demo catalog has {len(gtins)} products, fewer than {count}")
+    # GTIN-14: indicator digit, company prefix, item reference without its indicator, check.
+    return tuple(
+        gtin[0] + gtin[1 + len(COMPANY_PREFIX) : 13]
+        for gtin in (gtins[n * len(gtins) // count] for n in range(count))
+    )
 
 
 def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
@@ -299,12 +560,17 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
 
     Each shopper takes 1-4 items from the shelves, carries them about for 1-4 min, tries them
     on for 3-8 min in one of the two fitting rooms, then puts each one back on a shelf (50 %),
-    pays for it at the checkout and leaves through the exit (35 %), leaves it in the room
-    (7 %) or walks out through the exit with it unpaid (8 %). Staff restock the shelves from
-    the backroom every 10 min. A shorter ``duration_s`` cuts the same hour short: same items,
-    same shoppers, same times.
+    pays for it at a till and leaves through the exit (35 %), leaves it in the room (7 %) or
+    walks out through the exit with it unpaid (8 %). A paying shopper's items make one sale,
+    sent from one of two tills while they lie there, 40 % of them with a member card. The
+    items are 60 products of the demo catalog (so sales have real prices). Staff restock the
+    shelves from the backroom every 10 min. A shorter ``duration_s`` cuts the same hour short:
+    same items, same shoppers, same times, same sales.
     """
     rng = random.Random(BUSY_SEED)
+    # The tills draw from their own stream, so the shoppers' movements do not depend on them.
+    tills = random.Random(f"{BUSY_SEED}:pos")
+    references = catalog_references(BUSY_PRODUCTS)
     stays: dict[str, list[Stay]] = {}
     home: dict[str, str] = {}
     labels: dict[str, tuple[str, int]] = {}
@@ -314,7 +580,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
             serial += 1
             product = rng.randrange(BUSY_PRODUCTS)
             label = f"{zone}-{serial}"
-            labels[label] = (f"02{product:04d}", serial)
+            labels[label] = (references[product], serial)
             stays[label] = [Stay(0, zone)]
             home[label] = zone
     on_shelves = [label for label in stays if home[label] != "backroom"]
@@ -322,6 +588,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
     rng.shuffle(on_shelves)
     rng.shuffle(in_backroom)
     arrivals: list[float] = []
+    checkouts: list[tuple[float, tuple[str, ...]]] = []
 
     def move(label: str, *path: tuple[float, str]) -> None:
         stays[label].extend(Stay(round(at, 1), zone) for at, zone in path if at < duration_s)
@@ -334,6 +601,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         enter = arrive + rng.uniform(60, 240)
         leave = enter + rng.uniform(180, 480)
         checkout = leave + rng.uniform(30, 90)
+        paid: list[str] = []
         for label in taken:
             picked = arrive + rng.uniform(0, 30)
             outcome = rng.random()
@@ -343,6 +611,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
                 shelf = rng.choice(("shelf-a", "shelf-b"))
                 path += [(out, GONE), (out + rng.uniform(20, 60), shelf)]
             elif outcome < 0.85:
+                paid.append(label)
                 path += [(out, GONE), (checkout, "pos"), (checkout + rng.uniform(30, 60), GONE)]
                 door = path[-1][0] + rng.uniform(10, 20)
                 path += [(door, "exit"), (door + rng.uniform(2, 4), GONE)]
@@ -352,6 +621,10 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
                 door = out + rng.uniform(20, 40)
                 path += [(out, GONE), (door, "exit"), (door + rng.uniform(2, 4), GONE)]
             move(label, *path)
+        if paid:
+            # Scanned at the till while the items lie there (they stay 30-60 s).
+            checkouts.append((checkout + tills.uniform(10, 25), tuple(paid)))
+    sales = _busy_sales(tills, checkouts, duration_s)
     for restock in range(6):
         at = 300 + restock * 600
         shelf = rng.choice(("shelf-a", "shelf-b"))
@@ -369,7 +642,8 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
             f"{minutes} min of a busy Saturday: {len(items)} tagged items on two shelves and "
             f"in the backroom; {shoppers} shoppers "
             "take items into the fitting rooms, several at once, put some back, pay for some "
-            "and leave through the exit, walk out with a few unpaid; staff restock the shelves. "
+            "at the tills and leave through the exit, walk out with a few unpaid; staff "
+            "restock the shelves. "
             "Crowded readers read each shelf item every ~11 s."
         ),
         duration_s=duration_s,
@@ -377,7 +651,26 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         items=items,
         crowd=Crowd(),
         compress=True,
+        sales=sales,
     )
+
+
+def _busy_sales(
+    tills: random.Random, checkouts: list[tuple[float, tuple[str, ...]]], duration_s: float
+) -> tuple[PosSale, ...]:
+    """One sale per paying shopper, at a random till, some with a member's card; receipts
+    are numbered per till in time order."""
+    sales = []
+    receipts = dict.fromkeys(BUSY_TILLS, 0)
+    for at_s, labels in sorted(checkouts):
+        till = tills.choice(BUSY_TILLS)
+        member = tills.choice(BUSY_MEMBERS) if tills.random() < BUSY_MEMBER_SALE_P else None
+        if at_s >= duration_s:
+            continue
+        receipts[till] += 1
+        sale_id = f"{BUSY_START:%Y%m%d}-{till}-{receipts[till]:04d}"
+        sales.append(PosSale(round(at_s, 1), sale_id, till, labels, member))
+    return tuple(sales)
 
 
 def busy_saturday_15min() -> Scenario:
@@ -391,6 +684,12 @@ SCENARIOS = {
     "serial_garbage": serial_garbage,
     "reader_reboot": reader_reboot,
     "reader_clock_jump": reader_clock_jump,
+    "tryon_buy_one_return_one": tryon_buy_one_return_one,
+    "sold_then_carried_out": sold_then_carried_out,
+    "item_leaves_unsold": item_leaves_unsold,
+    "shelf_empties_with_backroom_stock": shelf_empties_with_backroom_stock,
+    "anonymous_shopper": anonymous_shopper,
+    "member_tryon_camera": member_tryon_camera,
     "busy_saturday_15min": busy_saturday_15min,
     "busy_saturday_hour": busy_saturday_hour,
 }

@@ -12,6 +12,10 @@ speaks its own wire format:
 - Zebra FX (MQTT): IoT Connector tag data events, single objects or batched arrays;
 - Impinj R700 (MQTT): ``tagInventory`` events, an ``inventoryStatus`` event at start.
 
+The tills' sales (``Scenario.sales``) go on the store's POS sales topic, in the same MQTT
+source: SaleSubmission JSON priced from the catalog. A scenario's camera scene is written
+beside the manifest as ``camera_scene.json`` (its videos are built at test time).
+
 MQTT readers stamp their payloads with their own clock, which a scenario can make jump. A
 crowded store (``Scenario.crowd``: thousands of tags) caps each antenna's reads per second, so
 each tag is read less often, and picks the reads by geometric skipping, so the cost grows with
@@ -39,6 +43,10 @@ from typing import Any
 
 from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
+from edge.fusion.sales import SaleSubmission
+from edge.mqtt.topics import pos_sales_topic
+from edge.recommend.catalog import Catalog
+from edge.replay.camera_scenes import CameraScene, write_scene
 from edge.replay.capture import CaptureWriter, format_utc
 from edge.replay.scenarios import COMPANY_PREFIX, GONE, Crowd, Scenario, SerialNoise
 from edge.rfid.epc import decode_epc, encode_sgtin96
@@ -153,6 +161,8 @@ class Story:
     clock_jumps: list[dict[str, Any]] = field(default_factory=list)
     serial: dict[str, SerialCounts] = field(default_factory=dict)
     mqtt_messages: dict[str, int] = field(default_factory=dict)
+    sales: list[dict[str, Any]] = field(default_factory=list)
+    """Per till sale: ``t_ms``, ``topic`` and the ``sale`` (SaleSubmission JSON) sent."""
 
     def item(self, label: str) -> SimItem:
         return next(item for item in self.items if item.label == label)
@@ -183,6 +193,7 @@ class Story:
             **({"clock_jumps": self.clock_jumps} if self.clock_jumps else {}),
             "serial": {reader: asdict(counts) for reader, counts in self.serial.items()},
             "mqtt_messages": self.mqtt_messages,
+            **({"sales": self.sales} if self.sales else {}),
         }
 
 
@@ -663,6 +674,45 @@ def _hostname(reader_id: str) -> str:
     return "impinj-" + "-".join(f"{suffix:06x}"[i : i + 2] for i in (0, 2, 4))
 
 
+# --- POS sales ------------------------------------------------------------------------------
+
+
+def _sales(
+    scenario: Scenario, items: list[SimItem], catalog: Catalog, start_ms: int, topic: str
+) -> list[dict[str, Any]]:
+    """The scenario's till sales as the tills send them: SaleSubmission JSON, one EPC line per
+    item at its catalog price. Raises ValueError for an unknown item or an unpriced product."""
+    by_label = {item.label: item for item in items}
+    sales = []
+    for sale in scenario.sales:
+        where = f"scenario {scenario.name}: sale {sale.sale_id}"
+        if not 0 <= sale.at_s <= scenario.duration_s:
+            raise ValueError(f"{where} at {sale.at_s} s is outside the capture")
+        lines: list[dict[str, Any]] = []
+        for label in sale.labels:
+            item = by_label.get(label)
+            if item is None:
+                raise ValueError(f"{where} sells item {label}, which the scenario does not have")
+            product = catalog.get(item.gtin)
+            if product is None:
+                raise ValueError(
+                    f"{where} sells item {label} (GTIN {item.gtin}), which the catalog "
+                    f"{catalog.version} has no price for"
+                )
+            lines.append({"epc": item.epc, "gtin": item.gtin, "amount": product.price})
+        body = {
+            "sale_id": sale.sale_id,
+            "till_id": sale.till_id,
+            "lines": lines,
+            "total": round(sum(line["amount"] for line in lines), 2),
+            "currency": "EUR",
+            **({"member_id": sale.member_id} if sale.member_id else {}),
+        }
+        SaleSubmission.model_validate(body)  # what the store will check, checked here first
+        sales.append({"t_ms": start_ms + round(sale.at_s * 1000), "topic": topic, "sale": body})
+    return sales
+
+
 # --- the capture ----------------------------------------------------------------------------
 
 
@@ -672,8 +722,13 @@ def simulate(
     out: str | Path,
     seed: int = 0,
     radio: RadioModel | None = None,
+    catalog: Catalog | None = None,
 ) -> Story:
-    """Write the capture of ``scenario`` in the store ``config`` into ``out``; return its story."""
+    """Write the capture of ``scenario`` in the store ``config`` into ``out``; return its story.
+
+    The scenario's till sales go into the MQTT source on the store's POS sales topic, priced
+    from ``catalog`` (default: the demo catalog, firmware_configs/demo_catalog.json).
+    """
     radio = radio or RadioModel()
     zones = {zone.id for zone in config.zones}
     for spec in scenario.items:
@@ -737,6 +792,13 @@ def simulate(
             for jump in scenario.clock_jumps
         ],
     )
+    if scenario.sales:
+        if catalog is None:
+            from edge.recommend.runtime import DEMO_CATALOG
+
+            catalog = Catalog.load(DEMO_CATALOG)
+        topic = pos_sales_topic(config.mqtt.topic_prefix, config.store_id)
+        story.sales = _sales(scenario, items, catalog, start_ms, topic)
     out = Path(out)
     writer = CaptureWriter(
         out,
@@ -798,11 +860,18 @@ def simulate(
             mqtt.append((published_ms, order, reader.topic, payload))
             count += 1
         story.mqtt_messages[reader.id] = count
-    if mqtt_readers:
-        writer.add_mqtt_source(MQTT_SOURCE, topics=[reader.topic for reader in mqtt_readers])
+    tills = len(config.readers)  # after every reader in a tie
+    for sale in story.sales:
+        mqtt.append((sale["t_ms"], tills, sale["topic"], _json(sale["sale"])))
+    if mqtt_readers or story.sales:
+        topics = [reader.topic for reader in mqtt_readers]
+        topics += sorted({sale["topic"] for sale in story.sales})
+        writer.add_mqtt_source(MQTT_SOURCE, topics=topics)
         # One file for all MQTT readers, in arrival order (ties: reader order, then sequence).
         for t_ms, _, topic, payload in sorted(mqtt, key=lambda m: (m[0], m[1])):
             writer.write_mqtt(MQTT_SOURCE, t_ms, topic, payload)
     writer.close(duration_s=scenario.duration_s)
+    if scenario.cameras:
+        write_scene(CameraScene(scenario.cameras), out)
     (out / STORY_FILE).write_text(json.dumps(story.to_dict(), indent=1) + "\n", encoding="utf-8")
     return story
