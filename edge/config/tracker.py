@@ -51,11 +51,32 @@ class TrackerConfig(StrictModel):
         title="Full move threshold while the current zone was read this recently",
         description="EdgeX mobility profile holdoff: no decay during this time",
     )
-    hysteresis_decay_s: float = Field(
-        default=5.0,
+    hysteresis_slope_db_per_s: float = Field(
+        default=3.0,
         gt=0,
-        title="Time for the move threshold to decay linearly to zero after the holdoff",
-        description="The longer the current zone goes unread, the easier a move becomes",
+        title="After the holdoff, the move threshold falls by this much per second (dB/s)",
+        description=(
+            "EdgeX mobility profile slope: the current zone's RSSI ages while it goes unread, "
+            "so a zone as strong as it takes the tag soon after it goes quiet"
+        ),
+    )
+    hysteresis_floor_db: float = Field(
+        default=6.0,
+        ge=0,
+        title="The move threshold falls no lower than minus this (dB)",
+        description=(
+            "While the current zone competes, a zone this much weaker than it never takes the "
+            "tag: weak cross-reads by a neighbouring antenna lose however long it stays quiet"
+        ),
+    )
+    hysteresis_max_s: float = Field(
+        default=300.0,
+        gt=0,
+        title="The current zone competes for this long after its last read",
+        description=(
+            "After that, any zone with min_reads_for_zone reads takes the tag (an item carried "
+            "to a zone that reads it much more weakly still moves)"
+        ),
     )
     min_reads_for_zone: int = Field(
         default=2,
@@ -65,10 +86,13 @@ class TrackerConfig(StrictModel):
         description="A single cross-read never places a tag; must not exceed rssi_window",
     )
     read_stale_s: float = Field(
-        default=10.0,
+        default=30.0,
         gt=0,
-        title="A zone unread for this long no longer competes",
-        description="Its RSSI window restarts with the next read there",
+        title="A zone's RSSI window restarts with a read this long after its previous one",
+        description=(
+            "Also: another zone unread this long no longer blocks a placement, and a tag read "
+            "but never placed is forgotten this long after its last read"
+        ),
     )
     departed_after_s: dict[ZoneKind, float] = Field(
         default_factory=lambda: dict(DEFAULT_DEPARTED_AFTER_S),

@@ -85,19 +85,25 @@ class TrackerStats:
 
 
 def move_margin_db(
-    threshold_db: float, unread_ms: int, holdoff_ms: float, decay_ms: float
+    threshold_db: float,
+    unread_ms: int,
+    holdoff_ms: float,
+    slope_db_per_ms: float,
+    floor_db: float,
 ) -> float:
-    """How much a candidate zone must beat the current one by, in dB.
+    """How much a candidate zone must beat the current one by, in dB (negative: how much
+    weaker than the current zone it may be).
 
-    The full threshold while the current zone was read within the holdoff, then decaying
-    linearly to 0 over ``decay_ms``: a zone that stopped reading the tag is easy to leave,
-    a zone still reading it is hard to leave (EdgeX mobility profile, without its negative
-    offsets: a weaker zone wins only once the current one is stale).
+    The full threshold while the current zone was read within the holdoff, then falling by
+    ``slope_db_per_ms`` for every ms it stays unread, down to ``-floor_db``: the current zone's
+    RSSI ages, as in EdgeX's mobility profile, but a zone ``floor_db`` weaker never wins while
+    the current one still competes (a weak cross-read never beats a strong zone that merely
+    went quiet, however long the quiet).
     """
     if unread_ms <= holdoff_ms:
         return threshold_db
-    left = 1.0 - (unread_ms - holdoff_ms) / decay_ms
-    return threshold_db * left if left > 0.0 else 0.0
+    margin = threshold_db - slope_db_per_ms * (unread_ms - holdoff_ms)
+    return margin if margin > -floor_db else -floor_db
 
 
 class _Window:
@@ -146,7 +152,8 @@ class _Tag:
         self.last_zone = zone
         self.gone_since_ms = 0
         self.sighting_ms = read.ts_ms
-        """First read of the current sighting (since creation or the last departure)."""
+        """First read of the current sighting: since creation, the last departure, or a silence
+        (no read anywhere) longer than ``hysteresis_max_s``. Placing waits the settle time."""
 
 
 class TagTracker:
@@ -185,8 +192,10 @@ class TagTracker:
         self._stale_ms = round(config.read_stale_s * 1000)
         self._threshold_db = config.move_threshold_db
         self._holdoff_ms = config.hysteresis_holdoff_s * 1000
+        self._slope_db_per_ms = config.hysteresis_slope_db_per_s / 1000
+        self._floor_db = config.hysteresis_floor_db
+        self._compete_ms = round(config.hysteresis_max_s * 1000)
         self._settle_ms = round(config.arrival_settle_s * 1000)
-        self._decay_ms = config.hysteresis_decay_s * 1000
         self._forget_ms = round(config.forget_departed_after_s * 1000)
         # Tags read more recently than this need no look in a tick.
         self._tick_min_age_ms = min(
@@ -240,16 +249,13 @@ class TagTracker:
         if ts_ms > window.last_ms:
             window.last_ms = ts_ms
         if ts_ms >= tag.last_seen_ms:
+            if ts_ms - tag.last_seen_ms > self._compete_ms:
+                tag.sighting_ms = ts_ms
             tag.last_seen_ms = ts_ms
             tag.last_read = read
             tag.last_zone = zone
         if zone == tag.zone or count < self._min_reads:
             return []
-        if tag.state is not TagState.PRESENT:
-            if tag.state is TagState.DEPARTED and tag.sighting_ms <= tag.gone_since_ms:
-                tag.sighting_ms = ts_ms
-            if ts_ms - tag.sighting_ms < self._settle_ms:
-                return []
         return self._place(tag, zone, window, read)
 
     def _place(self, tag: _Tag, zone: str, window: _Window, read: TagRead) -> list[TagChange]:
@@ -257,22 +263,38 @@ class TagTracker:
         state = tag.state
         ts_ms = read.ts_ms
         mean_dbm = window.mean_dbm()
+        current: _Window | None = None
         if state is TagState.PRESENT:
             assert tag.zone is not None
             current = tag.windows[tag.zone]
             unread_ms = ts_ms - current.last_ms
-            if unread_ms <= self._stale_ms:
+            if unread_ms <= self._compete_ms:
                 margin = move_margin_db(
-                    self._threshold_db, unread_ms, self._holdoff_ms, self._decay_ms
+                    self._threshold_db,
+                    unread_ms,
+                    self._holdoff_ms,
+                    self._slope_db_per_ms,
+                    self._floor_db,
                 )
                 if mean_dbm <= current.mean_dbm() + margin:
                     return []
+            elif ts_ms - tag.sighting_ms < self._settle_ms:
+                # Seen again after a silence longer than the current zone competes: placed
+                # afresh, as a new tag is, so the first cross-reads do not win the race.
+                return []
+        else:
+            if state is TagState.DEPARTED and tag.sighting_ms <= tag.gone_since_ms:
+                tag.sighting_ms = ts_ms
+            if ts_ms - tag.sighting_ms < self._settle_ms:
+                return []
         # Only the strongest fresh zone may take the tag, even over zones with too few reads
-        # yet: the first neighbour to collect two cross-reads must not win a brief race.
+        # yet: the first neighbour to collect two cross-reads must not win a brief race. (The
+        # current zone competed above, with its aged RSSI.)
         stale_ms = self._stale_ms
         for other in tag.windows.values():
-            fresh = ts_ms - other.last_ms <= stale_ms
-            if fresh and other is not window and other.mean_dbm() > mean_dbm:
+            if other is window or other is current or ts_ms - other.last_ms > stale_ms:
+                continue
+            if other.mean_dbm() > mean_dbm:
                 return []
         if state is TagState.PRESENT:
             change = self._change(ChangeKind.MOVED, tag, zone, window, read, from_zone=tag.zone)
