@@ -288,13 +288,18 @@ class TagTracker:
             if ts_ms - tag.sighting_ms < self._settle_ms:
                 return []
         # Only the strongest fresh zone may take the tag, even over zones with too few reads
-        # yet: the first neighbour to collect two cross-reads must not win a brief race. (The
-        # current zone competed above, with its aged RSSI.)
+        # yet: the first neighbour to collect two cross-reads must not win a brief race. The
+        # other zones' RSSI ages like the current zone's (which competed above), from no margin:
+        # a zone that read the tag a moment ago no longer holds off one reading it now.
         stale_ms = self._stale_ms
         for other in tag.windows.values():
-            if other is window or other is current or ts_ms - other.last_ms > stale_ms:
+            unread_ms = ts_ms - other.last_ms
+            if other is window or other is current or unread_ms > stale_ms:
                 continue
-            if other.mean_dbm() > mean_dbm:
+            aged = move_margin_db(
+                0.0, unread_ms, self._holdoff_ms, self._slope_db_per_ms, self._floor_db
+            )
+            if other.mean_dbm() - mean_dbm > -aged:
                 return []
         if state is TagState.PRESENT:
             change = self._change(ChangeKind.MOVED, tag, zone, window, read, from_zone=tag.zone)

@@ -60,6 +60,19 @@ def test_first_cross_reads_do_not_place_a_new_tag_in_the_neighbouring_zone() -> 
     assert next((c.kind, c.zone) for c in hasty) == (ARRIVED, "shelf-b")
 
 
+def test_a_zone_that_read_a_new_tag_a_moment_ago_does_not_hold_it_off() -> None:
+    # Picked up from a shelf before the settle time placed it there, then read (1 dB weaker)
+    # in the fitting room: the shelf's window ages, so the room takes the tag within seconds,
+    # not when the shelf's window goes stale.
+    stream = [
+        *reads(EPC, "shelf-a", start_ms=T0_MS, count=3, every_ms=300, rssi=-54.0),
+        *reads(EPC, "fitting-1", start_ms=T0_MS + 2000, count=20, every_ms=250, rssi=-55.0),
+    ]
+    changes = read_all(make_tracker(arrival_settle_s=1.0), stream)
+    assert [(c.kind, c.zone) for c in changes] == [(ARRIVED, "fitting-1")]
+    assert changes[0].ts_ms <= T0_MS + 3000
+
+
 def test_a_tag_arrives_once_it_has_two_reads_in_a_zone(tracker: TagTracker) -> None:
     first, second, third = reads(EPC, "shelf-a", start_ms=T0_MS, count=3, rssi=[-54, -58, -50])
     assert tracker.process(first) == []
@@ -639,8 +652,13 @@ class ReferenceTracker:
             if other in (zone, current):
                 continue
             other_window = self.window(epc, other)
-            fresh = read.ts_ms - self.history[epc][other][-1].ts_ms <= self.c.read_stale_s * ms
-            if fresh and sum(other_window) / len(other_window) > mean:
+            unread_ms = read.ts_ms - self.history[epc][other][-1].ts_ms
+            if unread_ms > self.c.read_stale_s * ms:
+                continue
+            # Other zones age like the current one, from no margin down to the floor.
+            aged_s = max(0.0, unread_ms / ms - self.c.hysteresis_holdoff_s)
+            allowance = min(self.c.hysteresis_slope_db_per_s * aged_s, self.c.hysteresis_floor_db)
+            if sum(other_window) / len(other_window) - mean > allowance:
                 return []
         self.state[epc], self.zone[epc] = TagState.PRESENT, zone
         return [
