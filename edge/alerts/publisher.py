@@ -1,7 +1,8 @@
 """Events, staff alerts and component status onto the topic contract (docs/mqtt.md).
 
 ``alert.raised`` and ``alert.resolved`` go to ``alerts/{kind}`` so that a handheld subscribed
-to ``alerts/+`` sees an alert open and close; every other event goes to ``events/{type}``.
+to ``alerts/+`` sees an alert open and close; every other event goes to ``events/{type}``, and
+a ``recommendation`` also to its room's tablet channel ``tablets/{zone}/recommendations``.
 All with QoS 1 (at least once: subscribers de-duplicate on ``event_id``), none retained.
 Status goes to ``status/{component}``, retained, so a new subscriber sees it at once.
 """
@@ -10,8 +11,9 @@ from __future__ import annotations
 
 from edge.events.alerts import AlertRaised, AlertResolved, ComponentStatus
 from edge.events.base import Event
+from edge.events.fusion import Recommendation
 from edge.mqtt.client import MqttConnection
-from edge.mqtt.topics import alert_topic, event_topic, status_topic
+from edge.mqtt.topics import alert_topic, event_topic, status_topic, tablet_topic
 
 EVENT_QOS = 1
 STATUS_QOS = 1
@@ -38,7 +40,11 @@ class EventPublisher:
                 f"event {event.event_id} belongs to store {event.store_id!r}, "
                 f"not to {self.store_id!r}: not published"
             )
-        return self._connection.publish(self.topic_for(event), event.to_json(), qos=EVENT_QOS)
+        body = event.to_json()
+        if isinstance(event, Recommendation):
+            room = tablet_topic(self.prefix, self.store_id, event.payload.zone, "recommendations")
+            self._connection.publish(room, body, qos=EVENT_QOS)
+        return self._connection.publish(self.topic_for(event), body, qos=EVENT_QOS)
 
     def publish_status(self, component: str, status: ComponentStatus) -> bool:
         return self._connection.publish(
