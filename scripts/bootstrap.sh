@@ -41,6 +41,8 @@ if [ $want_services = 1 ]; then
     version=$(ls /etc/postgresql)
     # Tests connect over TCP as postgres without a password, as on the CI machine.
     sed -i 's/^\(host.*127.0.0.1\/32\s*\)\S*$/\1trust/' "/etc/postgresql/$version/main/pg_hba.conf"
+    # The package may have started the cluster already: make it read the new rule.
+    pg_ctlcluster --skip-systemctl-redirect "$version" main reload 2>/dev/null || true
   fi
   if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
     echo "bootstrap: starting PostgreSQL"
