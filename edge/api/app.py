@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from edge.api.routes import alerts, dashboard, live, members, pages, rooms, sales
+from edge.api.routes import alerts, dashboard, health, live, members, pages, rooms, sales
 from edge.api.routes import devices as device_routes
 from edge.clock import Clock, SystemClock
 from edge.config.store import StoreConfig
@@ -74,5 +74,6 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(pages.router)
+    app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -33,7 +33,9 @@ class StoreConfig(StrictModel):
         title="Where the edge keeps its state (outbox, gallery)",
         description="Relative paths are resolved against the configuration file's folder",
     )
-    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_level: str = Field(
+        default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$", title="Log level of every logger"
+    )
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     zones: list[ZoneConfig] = Field(min_length=1)
     readers: list[ReaderConfig] = Field(default_factory=list)

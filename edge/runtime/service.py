@@ -47,7 +47,7 @@ def run_store(
         on_camera_frame=on_camera_frame,
     )
     sync = attach_sync(config, clock, assembly.owner)
-    api = attach_api(assembly) if config.api.enabled else None
+    api = attach_api(assembly, sync=sync) if config.api.enabled else None
     _stop_on_signals(stop)
     sync.start()
     assembly.start()

@@ -51,6 +51,7 @@ from edge.runtime.owner import OwnerLoop
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from cloud_sync.client.service import SyncClient
     from edge.api.devices import DeviceRegistry
     from edge.api.hub import EventHub
     from edge.fusion.engine import RoomState
@@ -621,14 +622,16 @@ def attach_api(
     assembly: EdgeAssembly,
     *,
     probes: Sequence[Probe] = (),
+    sync: SyncClient | None = None,
 ) -> ApiRuntime:
     """Add the API to an assembled edge, before it starts: the hub and the activity log join
     the owner loop's sinks. Products are named from the recommender's catalog (the one a sync
-    replaces); ``probes``: counters of further components."""
+    replaces); ``probes``: counters of further components; ``sync``: its status in /metrics."""
     from edge.api.app import create_app
     from edge.api.devices import DeviceRegistry
     from edge.api.hub import EventHub
     from edge.clock import SystemClock
+    from edge.metrics import attach_metrics
 
     config = assembly.config
     recommender = assembly.owner.core.recommender
@@ -646,4 +649,5 @@ def attach_api(
     # Pairing codes expire in wall-clock time, whatever clock the store's events run on.
     devices = DeviceRegistry.from_store_config(config, SystemClock())
     app = create_app(config, services=services, devices=devices, hub=hub, clock=assembly.clock)
+    app.state.metrics = attach_metrics(assembly, sync)  # /healthz and /metrics
     return ApiRuntime(services, devices, hub, activity, app)

@@ -35,6 +35,7 @@ import numpy as np
 from edge.config.cameras import CameraConfig
 from edge.config.store import StoreConfig
 from edge.config.vision import VisionConfig
+from edge.metrics import LatencyBuckets
 from edge.vision.face_tracker import FaceMatch
 
 if TYPE_CHECKING:
@@ -205,6 +206,8 @@ class RecognitionWorker:
         self._failures = 0
         self._rejected: Counter[str] = Counter()
         self._running = False
+        self.latency = LatencyBuckets()
+        """Round trips of :meth:`recognise` (restarts included), for ``/metrics``."""
 
     @classmethod
     def for_camera(cls, store: StoreConfig, camera: CameraConfig) -> RecognitionWorker:
@@ -253,6 +256,7 @@ class RecognitionWorker:
         with self._lock:
             if not self._running:
                 raise RecognitionError(f"{self.name} is not running")
+            started_s = time.monotonic()
             if self._process is None:
                 self._spawn()  # an earlier restart failed: try again, or say why not
                 self._restarts += 1
@@ -266,6 +270,7 @@ class RecognitionWorker:
                     self._restart(again)
                     raise RecognitionError(f"{self.name}: {again} (after a restart)") from None
             self._frames += 1
+            self.latency.observe(time.monotonic() - started_s)
             self._rejected.update(m.rejected for m in matches if m.rejected is not None)
             return matches
 

@@ -1,0 +1,323 @@
+"""Prometheus metrics and the health check of one running edge.
+
+Nothing on a hot path is instrumented for this: the drivers, cameras, MQTT connection, owner
+loop and sync client already count what they do, and :class:`EdgeCollector` reads those
+counters when Prometheus scrapes (``/metrics``). The two figures nobody counted before are
+kept here: events by type and alerts by kind (:class:`EventCounter`, an owner-loop sink), and
+the recognition latency (:class:`LatencyBuckets`, observed by the recognition worker).
+
+Every edge has its own :class:`~prometheus_client.CollectorRegistry` (:class:`EdgeMetrics`),
+never the global one: a process may hold several edges (tests, the demo's replay).
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import queue
+import threading
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from edge.events.alerts import AlertRaised
+from edge.events.base import Event
+
+if TYPE_CHECKING:
+    from cloud_sync.client.service import SyncClient
+    from cloud_sync.client.status import SyncStatus
+    from edge.runtime.assembly import EdgeAssembly
+
+log = logging.getLogger(__name__)
+
+RECOGNITION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Recognition round trips: tens of ms on a small face, seconds when a worker restarts."""
+
+HEALTH_TIMEOUT_S = 2.0
+"""An owner loop that cannot run a no-op within this is stuck: the edge is not healthy."""
+
+
+# --- what nobody counted before ----------------------------------------------------------
+
+
+class LatencyBuckets:
+    """A thread-safe latency histogram with fixed bucket bounds (seconds, ascending)."""
+
+    def __init__(self, bounds_s: Sequence[float] = RECOGNITION_BUCKETS_S) -> None:
+        if list(bounds_s) != sorted(set(bounds_s)) or not bounds_s:
+            raise ValueError(f"bucket bounds must ascend strictly, got {list(bounds_s)}")
+        self.bounds_s = tuple(bounds_s)
+        self._counts = [0] * (len(self.bounds_s) + 1)  # the last one: above every bound
+        self._sum_s = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, seconds: float) -> None:
+        index = bisect.bisect_left(self.bounds_s, seconds)
+        with self._lock:
+            self._counts[index] += 1
+            self._sum_s += seconds
+
+    def snapshot(self) -> tuple[list[tuple[str, float]], float]:
+        """Cumulative ``(le, count)`` pairs ending with ``+Inf``, and the sum of seconds."""
+        with self._lock:
+            counts = list(self._counts)
+            sum_s = self._sum_s
+        buckets = []
+        running = 0
+        for bound, count in zip((*map(str, self.bounds_s), "+Inf"), counts, strict=True):
+            running += count
+            buckets.append((bound, float(running)))
+        return buckets, sum_s
+
+
+class EventCounter:
+    """Events by type and raised alerts by kind; an owner-loop sink (``emit`` runs on the
+    owner thread, ``snapshot`` on the scraper's, hence the lock)."""
+
+    def __init__(self) -> None:
+        self._by_type: Counter[str] = Counter()
+        self._alerts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self._by_type[event.type] += 1
+            if isinstance(event, AlertRaised):
+                self._alerts[event.payload.kind.value] += 1
+
+    def close(self) -> None:
+        pass
+
+    def snapshot(self) -> tuple[dict[str, int], dict[str, int]]:
+        with self._lock:
+            return dict(self._by_type), dict(self._alerts)
+
+
+# --- the collector -----------------------------------------------------------------------
+
+
+def _counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, labels=list(labels))
+
+
+def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+def _seconds(ts: datetime | None) -> float | None:
+    return ts.timestamp() if ts is not None else None
+
+
+class EdgeCollector(Collector):
+    """Reads the assembled edge's own counters at scrape time (every source is thread-safe)."""
+
+    def __init__(
+        self, assembly: EdgeAssembly, events: EventCounter, sync: SyncClient | None = None
+    ) -> None:
+        self._assembly = assembly
+        self._events = events
+        self._sync = sync
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._readers()
+        yield from self._cameras()
+        yield from self._events_and_alerts()
+        yield from self._mqtt()
+        if self._sync is not None:
+            yield from self._sync_status(self._sync)
+
+    def _readers(self) -> Iterator[Metric]:
+        # Not at module level: the runtime imports this module (through the vision worker).
+        from edge.runtime.services import SERIAL_ERROR_KEYS
+
+        reads = _counter("o2o_reads", "Tag reads delivered, per reader", ["reader"])
+        errors = _counter(
+            "o2o_reader_errors",
+            "Rejected reader input and port failures, per reader and kind",
+            ["reader", "kind"],
+        )
+        received = _counter(
+            "o2o_reader_bytes_received", "Bytes read from serial readers", ["reader"]
+        )
+        messages = _counter(
+            "o2o_reader_messages", "MQTT messages received from MQTT readers", ["reader"]
+        )
+        for reader_id, serial in self._assembly.serial_drivers.items():
+            stats = serial.stats()
+            reads.add_metric([reader_id], stats.get("reads", 0))
+            received.add_metric([reader_id], stats.get("bytes_received", 0))
+            for kind in SERIAL_ERROR_KEYS:
+                errors.add_metric([reader_id, kind], stats.get(kind, 0))
+        for reader_id, driver in self._assembly.mqtt_drivers.items():
+            mqtt = driver.stats()
+            reads.add_metric([reader_id], mqtt.reads)
+            messages.add_metric([reader_id], mqtt.messages_received)
+            errors.add_metric([reader_id, "unmapped_antenna"], mqtt.unmapped_antenna)
+            for kind, count in sorted(mqtt.malformed.items()):
+                errors.add_metric([reader_id, kind], count)
+        yield from (reads, errors, received, messages)
+
+    def _cameras(self) -> Iterator[Metric]:
+        labels = ["camera"]
+        processed = _counter("o2o_camera_frames_processed", "Frames recognised", labels)
+        dropped = _counter(
+            "o2o_camera_frames_dropped", "Frames dropped: recognition fell behind", labels
+        )
+        lost = _counter("o2o_camera_frames_lost", "Frames lost to a worker failure", labels)
+        source_errors = _counter(
+            "o2o_camera_source_errors", "Video source problems by kind", ["camera", "kind"]
+        )
+        queue_depth = _gauge("o2o_camera_queue_depth", "Frames waiting for recognition", labels)
+        online = _gauge("o2o_camera_online", "1 while the camera delivers frames", labels)
+        restarts = _counter(
+            "o2o_recognition_worker_restarts", "Recognition worker process restarts", labels
+        )
+        latency = HistogramMetricFamily(
+            "o2o_recognition_latency_seconds",
+            "One frame's recognition round trip to the worker process",
+            labels=labels,
+        )
+        for camera_id, camera in self._assembly.cameras.items():
+            stats = camera.stats
+            processed.add_metric([camera_id], stats.frames_processed)
+            dropped.add_metric([camera_id], stats.frames_dropped)
+            lost.add_metric([camera_id], stats.frames_lost)
+            for kind, count in sorted(stats.source_errors.items()):
+                source_errors.add_metric([camera_id, kind], count)
+            queue_depth.add_metric([camera_id], stats.queue_depth)
+            online.add_metric([camera_id], 1.0 if stats.online else 0.0)
+        for camera_id, worker in self._assembly.workers.items():
+            restarts.add_metric([camera_id], worker.stats.restarts)
+            buckets, sum_s = worker.latency.snapshot()
+            latency.add_metric([camera_id], buckets, sum_s)
+        yield from (processed, dropped, lost, source_errors, queue_depth, online, restarts)
+        yield latency
+
+    def _events_and_alerts(self) -> Iterator[Metric]:
+        by_type, alerts_by_kind = self._events.snapshot()
+        events = _counter("o2o_events", "Events emitted, by type", ["type"])
+        for event_type, count in sorted(by_type.items()):
+            events.add_metric([event_type], count)
+        alerts = _counter("o2o_alerts", "Staff alerts raised, by kind", ["kind"])
+        for kind, count in sorted(alerts_by_kind.items()):
+            alerts.add_metric([kind], count)
+        owner = self._assembly.owner
+        sink_errors = _counter("o2o_sink_errors", "Failures of an event sink (logged)")
+        sink_errors.add_metric([], owner.sink_errors)
+        yield from (events, alerts, sink_errors)
+
+    def _mqtt(self) -> Iterator[Metric]:
+        connection = self._assembly.connection
+        counters = connection.counters()
+        connected = _gauge("o2o_mqtt_connected", "1 while connected to the broker")
+        connected.add_metric([], 1.0 if connection.connected else 0.0)
+        yield connected
+        for name, value, doc in (
+            ("published", counters.published, "Messages handed to the broker"),
+            ("dropped", counters.dropped, "Messages dropped while disconnected"),
+            ("received", counters.received, "Messages received"),
+            ("reconnects", counters.reconnects, "Reconnections to the broker"),
+            ("handler_errors", counters.handler_errors, "Failures of a message handler"),
+        ):
+            metric = _counter(f"o2o_mqtt_{name}", doc)
+            metric.add_metric([], value)
+            yield metric
+
+    def _sync_status(self, sync: SyncClient) -> Iterator[Metric]:
+        try:
+            status = sync.status()
+        except Exception:  # a scrape must still show everything else
+            log.exception("sync status unavailable for /metrics")
+            return
+        gauges: list[tuple[str, str, float | None]] = [
+            ("o2o_sync_enabled", "1 when events are uploaded to HQ", float(status.enabled)),
+            ("o2o_outbox_backlog_events", "Events in the outbox not yet delivered to HQ",
+             status.backlog_events),
+            ("o2o_outbox_dead_letters", "Events HQ refused for good", status.dead_letters),
+            ("o2o_sync_lag_seconds", "Age of the oldest event not yet delivered (0: none)",
+             status.oldest_unsent_age_s or 0.0),
+            ("o2o_sync_last_success_timestamp_seconds", "Last acknowledged upload (Unix time)",
+             _seconds(status.last_success)),
+        ]  # fmt: skip
+        for name, doc, value in gauges:
+            if value is not None:
+                gauge = _gauge(name, doc)
+                gauge.add_metric([], value)
+                yield gauge
+        delivered = _counter("o2o_sync_delivered_events", "Events HQ acknowledged since start")
+        delivered.add_metric([], status.delivered_events)
+        yield delivered
+
+
+# --- one edge's metrics and health --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    healthy: bool
+    """False only when the owner loop does not answer: the edge no longer processes input."""
+    checks: dict[str, str]
+
+
+class EdgeMetrics:
+    """The registry and health check of one assembled edge; build with :func:`attach_metrics`."""
+
+    def __init__(
+        self, assembly: EdgeAssembly, events: EventCounter, sync: SyncClient | None = None
+    ) -> None:
+        self.assembly = assembly
+        self.events = events
+        self.sync = sync
+        self.registry = CollectorRegistry(auto_describe=False)
+        self.registry.register(EdgeCollector(assembly, events, sync))
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+
+    def render(self) -> tuple[bytes, str]:
+        """The Prometheus text exposition and its content type."""
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+    def health(self, timeout_s: float = HEALTH_TIMEOUT_S) -> Health:
+        checks: dict[str, str] = {}
+        try:
+            self.assembly.owner.call(lambda _core: None, timeout_s=timeout_s)
+            checks["owner_loop"] = "ok"
+        except queue.Empty:
+            checks["owner_loop"] = f"no answer within {timeout_s:g} s"
+        connection = self.assembly.connection
+        checks["mqtt"] = "ok" if connection.connected else f"down: {connection.last_error}"
+        if self.sync is not None and self.sync.enabled:
+            try:
+                status = self.sync.status()
+                failing = sync_failing(status)
+                checks["sync"] = f"failing: {status.last_error}" if failing else "ok"
+            except Exception as error:
+                checks["sync"] = f"status unavailable: {error}"
+        return Health(checks["owner_loop"] == "ok", checks)
+
+
+def sync_failing(status: SyncStatus) -> bool:
+    """The latest sync attempt failed (an error older than the last success is over)."""
+    if status.last_error is None or status.last_error_ts is None:
+        return False
+    return status.last_success is None or status.last_error_ts > status.last_success
+
+
+def attach_metrics(assembly: EdgeAssembly, sync: SyncClient | None = None) -> EdgeMetrics:
+    """Metrics of an assembled edge, before it starts: the event counter joins the sinks."""
+    events = EventCounter()
+    assembly.owner.sinks.append(events)
+    return EdgeMetrics(assembly, events, sync)
