@@ -54,6 +54,9 @@ class EdgeAssembly:
         self.owner.start()
         for worker in self.workers.values():
             worker.start()
+        # Retained reader and camera status again after every (re)connect: a broker that
+        # restarted without persistence has forgotten them.
+        self.connection.add_connection_listener(self._republish_status)
         self.connection.start()
         if not self.connection.wait_connected(connect_timeout_s):
             raise ConnectionError(
@@ -67,7 +70,6 @@ class EdgeAssembly:
         if self.live_cameras:
             for camera in self.cameras.values():
                 camera.start()
-        self.publish_status(ComponentState.ONLINE)
 
     def stop(self) -> None:
         if self.live_cameras:
@@ -83,6 +85,10 @@ class EdgeAssembly:
         for worker in self.workers.values():
             worker.stop()
         self.connection.stop()
+
+    def _republish_status(self, connected: bool) -> None:
+        if connected:
+            self.publish_status(ComponentState.ONLINE)
 
     def publish_status(self, state: ComponentState) -> None:
         """Retained status per reader and camera; the connection itself publishes ``edge``'s."""
