@@ -54,9 +54,6 @@ class EdgeAssembly:
         self.owner.start()
         for worker in self.workers.values():
             worker.start()
-        # Retained reader and camera status again after every (re)connect: a broker that
-        # restarted without persistence has forgotten them.
-        self.connection.add_connection_listener(self._republish_status)
         self.connection.start()
         if not self.connection.wait_connected(connect_timeout_s):
             raise ConnectionError(
@@ -70,6 +67,10 @@ class EdgeAssembly:
         if self.live_cameras:
             for camera in self.cameras.values():
                 camera.start()
+        # Online once every driver listens, and again after every reconnect: a broker that
+        # restarted without persistence has forgotten the retained status.
+        self.publish_status(ComponentState.ONLINE)
+        self.connection.add_connection_listener(self._republish_status)
 
     def stop(self) -> None:
         if self.live_cameras:
