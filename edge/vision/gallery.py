@@ -11,9 +11,19 @@ million embeddings on one core). The best member is the best column's owner; the
 how much further the best column of any *other* member is, so that two look-alike members
 come back as unknown rather than as a coin toss.
 
-**Memory.** One copy: the matrix grows by half when full (like a list) and an erased member's
-columns are filled with the last columns and the freed tail is zeroed, so no embedding of an
-erased member stays in memory. 1,000,000 members of 128-d take 516 MB.
+**Large galleries** (``coarse_min_rows``, 200,000 embeddings, and more) are first scored
+against an int8 copy (per-dimension scale, uint8 codes offset by 128 so that onnxruntime's
+fast ``MatMulInteger`` kernel applies, a quarter of the bytes), then only the shortlist is
+scored exactly in float32. The shortlist is not a guess: every quantisation error of a coarse
+score is bounded by ``e = 127 * sum|r| + sum(step_d * |q_d|) / 2`` (``r`` the query's rounding
+residue, ``step_d`` the gallery's), so taking every column within ``2e`` of the best coarse
+score of the second member provably contains the best column and the best other member's best
+column: the result equals the exact path's.
+
+**Memory.** One float32 copy, plus the int8 copy of large galleries: the matrix grows by half
+when full (like a list) and an erased member's columns are filled with the last columns and
+the freed tail is zeroed (in both copies), so no embedding of an erased member stays in
+memory. 1,000,000 members of 128-d take 516 MB, plus 128 MB of int8 codes.
 
 **At rest.** The file is AES-256-GCM in 8 MiB segments (nonce = random file prefix + segment
 counter; the counter and a last-segment flag are authenticated, so segments cannot be
@@ -26,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import json
 import math
 import os
@@ -48,6 +59,10 @@ SEGMENT_BYTES = 8 << 20
 FORMAT_VERSION = 1
 _ROWS_PER_CHUNK = 16_384
 _MATCH_BATCH = 8
+COARSE_MIN_ROWS = 200_000
+_CODE_ZERO = 128  # codes are uint8 = int8 + 128 (the fast kernel wants uint8 x int8)
+# Relative and absolute slack on the error bound for float32 rounding (coarse and exact scores).
+_BOUND_SLACK = (1.001, 1e-5)
 
 
 class GalleryKeyError(ValueError):
@@ -261,6 +276,13 @@ class Gallery:
         self._rows = 0
         self._names: list[str | None] = []
         self._slots: dict[str, int] = {}
+        self.coarse_min_rows = COARSE_MIN_ROWS
+        """From this many embeddings on, matches go through the int8 coarse pass."""
+        # The int8 copy, row-major (capacity, D) so that its first rows are one contiguous
+        # block; None until a large gallery is matched, and again when an added row falls
+        # outside the per-dimension scale (rebuilt at the next match).
+        self._codes: np.ndarray | None = None
+        self._steps = np.ones(embedding_size, dtype=np.float32)
 
     @classmethod
     def open(
@@ -303,6 +325,8 @@ class Gallery:
         gallery._rows = len(owner)
         gallery._names = names
         gallery._slots = {name: slot for slot, name in enumerate(names) if name is not None}
+        if gallery._rows >= gallery.coarse_min_rows:
+            gallery._build_codes()
         return gallery
 
     # --- reading -------------------------------------------------------------------------
@@ -338,25 +362,83 @@ class Gallery:
         with self._lock:
             if self._rows == 0:
                 return [Match(None, math.inf, math.inf, math.inf, None) for _ in queries]
+            coarse = self._rows >= self.coarse_min_rows and len(self._slots) > 1
+            if coarse and self._codes is None:
+                self._build_codes()
             matches: list[Match] = []
             for start in range(0, len(queries), _MATCH_BATCH):
                 batch = queries[start : start + _MATCH_BATCH]
-                augmented = np.hstack([batch, np.ones((len(batch), 1), dtype=np.float32)])
-                scores = augmented @ self._matrix[:, : self._rows]
+                if coarse:
+                    matches.extend(self._match_coarse(batch))
+                    continue
+                scores = self._augment(batch) @ self._matrix[:, : self._rows]
                 matches.extend(self._decide(q, s) for q, s in zip(batch, scores, strict=True))
             return matches
 
-    def _decide(self, query: np.ndarray, scores: np.ndarray) -> Match:
-        owner = self._owner[: self._rows]
+    @staticmethod
+    def _augment(batch: np.ndarray) -> np.ndarray:
+        return np.hstack([batch, np.ones((len(batch), 1), dtype=np.float32)])
+
+    def _match_coarse(self, batch: np.ndarray) -> list[Match]:
+        """Exact matches via the int8 copy: coarse scores, a provably sufficient shortlist, then
+        the exact scores of the shortlist only (see the module notes)."""
+        assert self._codes is not None
+        rows = self._rows
+        scaled = batch * self._steps
+        query_steps = np.maximum(np.abs(scaled).max(axis=1), np.float32(1e-30)) / np.float32(127)
+        query_codes = np.clip(np.rint(scaled / query_steps[:, None]), -127, 127)
+        residue = scaled.astype(np.float64) - query_codes * query_steps[:, None].astype(np.float64)
+        bounds = 127 * np.abs(residue).sum(axis=1) + 0.5 * (
+            np.abs(batch.astype(np.float64)) @ self._steps.astype(np.float64)
+        )
+        bounds = bounds * _BOUND_SLACK[0] + _BOUND_SLACK[1]
+        products = _int8_session().run(
+            None,
+            {
+                "codes": self._codes[:rows],
+                "query": np.ascontiguousarray(query_codes.T, dtype=np.int8),
+            },
+        )[0]
+        offsets = _CODE_ZERO * query_codes.sum(axis=1)
+        owner = self._owner[:rows]
+        bias = self._matrix[self.embedding_size, :rows]
+        matches = []
+        for k, query in enumerate(batch):
+            coarse = (products[:, k] - np.int32(offsets[k])).astype(np.float32)
+            coarse *= query_steps[k]
+            if self.metric == "euclidean":
+                coarse += bias
+            first = int(np.argmax(coarse))
+            # The best coarse score of any member other than the first column's: every column
+            # that can be the best, or the best other member's best, scores within 2e of it.
+            others = owner != owner[first]
+            second = float(np.max(coarse, where=others, initial=-np.inf))
+            shortlist = np.flatnonzero(coarse >= second - 2 * bounds[k])
+            if len(shortlist) > rows // 16:
+                # Degenerate gallery (many near-equal columns): gathering would cost more
+                # than the full product.
+                scores = self._augment(query[None, :]) @ self._matrix[:, :rows]
+                matches.append(self._decide(query, scores[0]))
+                continue
+            scores = self._augment(query[None, :]) @ self._matrix[:, shortlist]
+            matches.append(self._decide(query, scores[0], shortlist))
+        return matches
+
+    def _decide(
+        self, query: np.ndarray, scores: np.ndarray, columns: np.ndarray | None = None
+    ) -> Match:
+        """The decision over all columns, or over ``columns`` (which ``scores`` are for)."""
+        owner = self._owner[: self._rows] if columns is None else self._owner[columns]
         best = int(np.argmax(scores))
         best_slot = int(owner[best])
-        distance = self._distance(query, best)
+        distance = self._distance(query, best if columns is None else int(columns[best]))
         same = owner == best_slot
         if same.all():
             other = math.inf
         else:
             scores[same] = -np.inf
-            other = self._distance(query, int(np.argmax(scores)))
+            second = int(np.argmax(scores))
+            other = self._distance(query, second if columns is None else int(columns[second]))
         margin = other - distance
         name = self._names[best_slot]
         accepted = distance <= self.threshold and margin >= self.min_margin
@@ -394,6 +476,7 @@ class Gallery:
             self._owner[: self._rows] = 0
             self._rows = 0
             self._names, self._slots = [], {}
+            self._codes = None
             self._reserve(sum(len(rows) for rows in checked.values()))
             for member_id, rows in checked.items():
                 self._append(member_id, rows)
@@ -453,6 +536,29 @@ class Gallery:
         self._matrix[: self.embedding_size, start:end] = rows.T
         if self.metric == "euclidean":
             self._matrix[self.embedding_size, start:end] = -0.5 * np.einsum("ij,ij->i", rows, rows)
+        if self._codes is not None:
+            if (np.abs(rows) > 127 * self._steps).any():
+                self._codes = None  # outside the scale: rebuilt at the next match
+            else:
+                self._codes[start:end] = self._encode(rows)
+
+    def _encode(self, rows: np.ndarray) -> np.ndarray:
+        codes = np.clip(np.rint(rows / self._steps), -127, 127) + _CODE_ZERO
+        return codes.astype(np.uint8)
+
+    def _build_codes(self) -> None:
+        """The int8 copy of the whole gallery (per-dimension scale from its largest value)."""
+        self._codes = None  # free the old copy before making the new one
+        peak = np.zeros(self.embedding_size, dtype=np.float32)
+        for block in self._row_blocks():
+            np.maximum(peak, np.abs(block).max(axis=0), out=peak)
+        self._steps = np.where(peak > 0, peak / np.float32(127), np.float32(1)).astype(np.float32)
+        codes = np.full((self._matrix.shape[1], self.embedding_size), _CODE_ZERO, np.uint8)
+        start = 0
+        for block in self._row_blocks():
+            codes[start : start + len(block)] = self._encode(block)
+            start += len(block)
+        self._codes = codes
 
     def reserve(self, needed: int) -> None:
         """Make room for ``needed`` embeddings in total (bulk loads grow once)."""
@@ -469,6 +575,10 @@ class Gallery:
         owner = np.zeros(grown, dtype=np.int32)
         owner[: self._rows] = self._owner[: self._rows]
         self._matrix, self._owner = matrix, owner
+        if self._codes is not None:
+            codes = np.full((grown, self.embedding_size), _CODE_ZERO, np.uint8)
+            codes[: self._rows] = self._codes[: self._rows]
+            self._codes = codes
 
     def _remove(self, member_id: str) -> int:
         slot = self._slots.pop(member_id, None)
@@ -485,6 +595,9 @@ class Gallery:
         self._owner[targets] = self._owner[sources]
         self._matrix[:, remaining:count] = 0.0
         self._owner[remaining:count] = 0
+        if self._codes is not None:
+            self._codes[targets] = self._codes[sources]
+            self._codes[remaining:count] = _CODE_ZERO
         self._rows = remaining
         return len(holes)
 
@@ -513,6 +626,32 @@ class Gallery:
         for start in range(0, self._rows, _ROWS_PER_CHUNK):
             end = min(self._rows, start + _ROWS_PER_CHUNK)
             yield self._matrix[: self.embedding_size, start:end].T
+
+
+@functools.cache
+def _int8_session() -> Any:
+    """One onnxruntime session computing ``codes (n x D, uint8) @ query (D x k, int8)`` in int32
+    on one thread (imported here: the CLI must start fast)."""
+    import onnxruntime
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["codes", "query"], ["products"])],
+        "gallery_coarse",
+        [
+            helper.make_tensor_value_info("codes", TensorProto.UINT8, ["n", "d"]),
+            helper.make_tensor_value_info("query", TensorProto.INT8, ["d", "k"]),
+        ],
+        [helper.make_tensor_value_info("products", TensorProto.INT32, ["n", "k"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(
+        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
 
 
 def open_gallery(

@@ -16,6 +16,7 @@ from edge.vision.gallery import (
     GalleryFile,
     GalleryFileError,
     GalleryKeyError,
+    Match,
     generate_key,
     load_key,
 )
@@ -223,3 +224,83 @@ def test_key_from_environment_or_file(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv(GALLERY_KEY_ENV, "too-short")
     with pytest.raises(GalleryKeyError, match="not urlsafe base64 of 32 bytes"):
         load_key(key_file)
+
+
+def exact_and_coarse(gallery: Gallery, probes: np.ndarray) -> tuple[list[Match], list[Match]]:
+    """The same probes through the exact path and through the int8 coarse pass."""
+    gallery.coarse_min_rows = 1 << 62
+    exact = gallery.match_many(probes)
+    gallery.coarse_min_rows = 0
+    coarse = gallery.match_many(probes)
+    assert gallery._codes is not None  # the coarse pass did run
+    return exact, coarse
+
+
+def test_int8_coarse_pass_equals_exact_path_on_a_large_gallery() -> None:
+    dim, members, per_member = 128, 100_000, 3
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((members, dim), dtype=np.float32) * np.float32(dim**-0.5)
+    rows = np.repeat(centres, per_member, axis=0)
+    rows += rng.standard_normal(rows.shape, dtype=np.float32) * np.float32(0.1 * dim**-0.5)
+    gallery = Gallery(
+        embedding_size=dim, metric="euclidean", threshold=0.5, min_margin=0.04, backend="test"
+    )
+    gallery.extend([f"m{i:06d}" for i in range(members) for _ in range(per_member)], rows)
+    picks = rng.integers(0, members, 150)
+    noise = rng.standard_normal((200, dim), dtype=np.float32) * np.float32(dim**-0.5)
+    probes = np.concatenate(
+        [
+            centres[picks[:50]] + 0.03 * noise[:50],  # the member again
+            centres[picks[50:100]] + 0.3 * noise[50:100],  # a poor photo of the member
+            (centres[picks[100:125]] + centres[picks[125:150]]) / 2,  # between two members
+            noise[150:],  # strangers
+        ]
+    )
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact
+    assert sum(match.member_id is not None for match in exact) >= 50
+    assert sum(match.member_id is None for match in exact) >= 50
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_int8_copy_follows_add_remove_and_replace(metric: Metric) -> None:
+    members = random_members(11, 1000)
+    gallery = make(metric)
+    gallery.replace_members(members)
+    probes = np.random.default_rng(12).standard_normal((30, DIM)).astype(np.float32) * 0.3
+    probes[:10] = np.stack([members[f"m{i:04d}"][0] + 0.01 for i in range(0, 100, 10)])
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact
+
+    def codes_match_matrix() -> None:
+        assert gallery._codes is not None
+        rows = gallery.embedding_count
+        expected = gallery._encode(gallery._matrix[:DIM, :rows].T)
+        assert (gallery._codes[:rows] == expected).all()
+        assert (gallery._codes[rows:] == 128).all()  # nothing of an erased member remains
+
+    gallery.remove_member("m0010")
+    gallery.remove_member("m0500")
+    codes_match_matrix()
+    gallery.add("new", members["m0020"] * 0.5)  # within the scale: encoded in place
+    codes_match_matrix()
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact and exact[1].best_member_id != "m0010"
+    gallery.add("big", np.full((2, DIM), 50.0, dtype=np.float32))  # outside: rebuilt
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact
+    codes_match_matrix()
+    gallery.replace_members(random_members(13, 500))
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact
+    codes_match_matrix()
+
+
+def test_int8_pass_of_a_degenerate_gallery_equals_exact_path() -> None:
+    """Many equal columns: the provable shortlist is the whole gallery (full product instead)."""
+    gallery = make()
+    row = np.random.default_rng(14).standard_normal((1, DIM)).astype(np.float32) * 0.3
+    gallery.extend(["a"] * 500 + ["b"] * 500, np.repeat(row, 1000, axis=0))
+    probes = np.concatenate([row, row + 0.05, -row])
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact and exact[0].margin == 0.0
