@@ -19,6 +19,9 @@ def register(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="A demo store on embedded defaults")
     demo.add_argument("--fast", action="store_true", help="Replay as fast as possible")
     demo.add_argument("--speed", type=float, default=1.0, help="Replay speed (1 = real time)")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port of the store's pages")
+    demo.add_argument("--minutes", type=float, default=10.0, help="Length of the store day")
+    demo.add_argument("--store-id", default=None, help="Store id (default: demo)")
     demo.set_defaults(handler=_demo)
 
 
@@ -42,4 +45,10 @@ def _run(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from edge.runtime.demo import run_demo
 
-    return run_demo(fast=args.fast, speed=args.speed)
+    return run_demo(
+        fast=args.fast,
+        speed=args.speed,
+        port=args.port,
+        minutes=args.minutes,
+        store_id=args.store_id,
+    )

@@ -1,44 +1,94 @@
-"""``o2o-edge demo``: a demo store on embedded defaults, with no set-up beyond the install.
+"""``o2o-edge demo``: the whole demo store on one command, with no set-up beyond the install.
 
-It simulates a capture of the demo store (firmware_configs/demo_store.yaml), makes sure an MQTT
-broker answers (the one on 127.0.0.1:1883, or an embedded amqtt broker it starts), and replays
-the capture through the real edge in real time (``--fast``: as fast as possible), printing events
-and alerts as they happen.
+It starts headquarters on SQLite (``o2o-hq run``, a child process), registers the demo store
+there and uploads its catalog, makes sure an MQTT broker answers (the one on 127.0.0.1:1883,
+or an embedded amqtt broker it starts), simulates a store day (the start of a busy Saturday:
+serial and MQTT readers, POS sales, and two cameras filming members who consented and
+strangers, built from the shared face photographs when they are present) and replays it
+through the real edge in real time (``--fast``: as fast as possible), with its events flowing
+to headquarters through the real outbox and uploader. It prints the pages to open, the MQTT
+topics and, at the end, a summary.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
-import sys
+import signal
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
+from cloud_sync.client.service import SyncClient
+from cloud_sync.client.status import SyncStatus
 from edge.api.devices import DeviceRegistry, DeviceRole
 from edge.clock import SystemClock
 from edge.config.loader import load_store_config
 from edge.config.store import StoreConfig
+from edge.config.sync import SyncConfig
 from edge.config.zones import ZoneKind
+from edge.events.alerts import AlertRaised
 from edge.events.base import Event
-from edge.replay.replayer import replay_to_file
-from edge.replay.scenarios import get_scenario
+from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent
+from edge.replay.capture import Capture
+from edge.replay.replayer import Replayer, ReplayStats
 from edge.replay.simulator import simulate
+from edge.runtime.assembly import EdgeAssembly
+from edge.runtime.demo_store import (
+    DAY_MEMBERS,
+    DAY_STRANGERS,
+    Headquarters,
+    HqError,
+    enrol_members,
+    face_data_dir,
+    missing_people,
+    store_day,
+)
 from edge.runtime.embedded_broker import EmbeddedBroker, broker_answers
+from edge.runtime.owner import EventSink
 from edge.runtime.sinks import ConsoleSink
+from edge.runtime.sync_wiring import attach_sync
 
 log = logging.getLogger(__name__)
 
-DEMO_CONFIG = Path(__file__).resolve().parents[2] / "firmware_configs" / "demo_store.yaml"
-DEMO_SCENARIO = "shopper_tryon_exit"
+FIRMWARE = Path(__file__).resolve().parents[2] / "firmware_configs"
+DEMO_CONFIG = FIRMWARE / "demo_store.yaml"
+DEMO_CAMERAS_CONFIG = FIRMWARE / "demo_store_cameras.yaml"
+DEMO_CATALOG = FIRMWARE / "demo_catalog.json"
+DAY_MINUTES = 10.0
+DRAIN_TIMEOUT_S = 120.0
 
 
 class CountingSink:
+    """What the summary reports, counted as the events are emitted."""
+
     def __init__(self) -> None:
         self.by_type: Counter[str] = Counter()
+        self.alerts: Counter[str] = Counter()
+        self.outcomes: Counter[str] = Counter()
 
     def emit(self, event: Event) -> None:
         self.by_type[event.type] += 1
+        if isinstance(event, AlertRaised):
+            self.alerts[event.payload.kind] += 1
+        elif isinstance(event, TryOnOutcomeEvent):
+            self.outcomes[event.payload.outcome] += 1
+
+    def close(self) -> None:
+        pass
+
+
+class FollowAlongSink:
+    """The console, without the tag events: thousands of them would bury the story."""
+
+    def __init__(self) -> None:
+        self._console = ConsoleSink()
+
+    def emit(self, event: Event) -> None:
+        if not event.type.startswith("tag."):
+            self._console.emit(event)
 
     def close(self) -> None:
         pass
@@ -57,17 +107,37 @@ def pair_demo_devices(config: StoreConfig) -> dict[str, str]:
     return urls
 
 
-def run_demo(*, fast: bool, speed: float, config_path: Path = DEMO_CONFIG) -> int:
-    work = Path(tempfile.mkdtemp(prefix="o2o-demo-"))
-    # The demo keeps its state (devices, outbox) in a scratch folder, not beside the config.
-    config = load_store_config(config_path).model_copy(update={"data_dir": work / "data"})
-    broker = None
-    if broker_answers(config.mqtt.host, config.mqtt.port):
-        print(f"Using the MQTT broker at {config.mqtt.host}:{config.mqtt.port}")
-    else:
-        broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port)
-        broker.start()
-        print(f"Started an embedded MQTT broker on {config.mqtt.host}:{config.mqtt.port}")
+def camera_photos() -> tuple[Path | None, str]:
+    """The face photographs the cameras' videos are built from, or why there are none."""
+    faces = face_data_dir()
+    if faces is None:
+        return None, (
+            "face photographs not found (put the shared data set in ../shared/data/faces "
+            "beside the repository, or name its folder in O2O_FACE_DATA)"
+        )
+    missing = missing_people(faces)
+    if missing:
+        return None, f"{faces} lacks photographs of {', '.join(missing)}"
+    return faces, ""
+
+
+def connect_to_hq(hq: Headquarters, config: StoreConfig) -> StoreConfig:
+    """Register the store at HQ, upload the catalog; the store's config with sync on."""
+    hq.start()
+    key_id, secret = hq.create_store(config.store_id, config.name)
+    products = hq.upload_catalog(DEMO_CATALOG)
+    print(
+        f"Headquarters (SQLite) at {hq.url}  (API docs: {hq.url}/docs, admin bearer token: "
+        f"{hq.admin_token}); store '{config.store_id}' registered, {products} products uploaded"
+    )
+    # Short batch age: the summary should not wait on a half-full batch.
+    sync = SyncConfig(
+        enabled=True, hq_url=hq.url, api_key_id=key_id, api_secret=secret, max_batch_age_s=0.5
+    )
+    return config.model_copy(update={"sync": sync})
+
+
+def print_follow_along(config: StoreConfig) -> None:
     prefix = f"{config.mqtt.topic_prefix}/{config.store_id}"
     print(
         "Subscribe to follow along, e.g.:\n"
@@ -79,38 +149,164 @@ def run_demo(*, fast: bool, speed: float, config_path: Path = DEMO_CONFIG) -> in
         print("Open in a browser (each link carries its device token):")
         for page, url in pair_demo_devices(config).items():
             print(f"  {page:<18} {url}")
-    counter = CountingSink()
-    try:
-        capture = work / "capture"
-        scenario = get_scenario(DEMO_SCENARIO)
-        simulate(scenario, config, capture, seed=0)
-        pace = 0.0 if fast else speed
+
+
+def wait_for_drain(sync: SyncClient, timeout_s: float) -> int:
+    """Wait until the outbox has handed every event to HQ; returns the backlog left."""
+    deadline = time.monotonic() + timeout_s
+    while (backlog := sync.status().backlog_events) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return backlog
+
+
+def start_workers_deaf_to_ctrl_c(assembly: EdgeAssembly) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the recognition workers would die
+    with a traceback each. Spawned while SIGINT is ignored, they inherit that (across exec), and
+    the demo stops them itself."""
+    start = assembly.start
+
+    def start_ignoring_ctrl_c(*, connect_timeout_s: float = 10.0) -> None:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            start(connect_timeout_s=connect_timeout_s)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    assembly.start = start_ignoring_ctrl_c  # type: ignore[method-assign]
+
+
+def replay_day(
+    config: StoreConfig, work: Path, *, fast: bool, speed: float, minutes: float
+) -> tuple[ReplayStats, CountingSink, SyncStatus]:
+    faces, no_cameras = camera_photos()
+    if faces is not None:
+        config = load_store_config(DEMO_CAMERAS_CONFIG).model_copy(
+            update={
+                field: getattr(config, field) for field in ("store_id", "data_dir", "api", "sync")
+            }
+        )
+    scenario = store_day(minutes * 60, cameras=faces is not None)
+    capture_dir = work / "capture"
+    simulate(scenario, config, capture_dir, seed=0)
+    if faces is None:
+        print(f"Cameras off: {no_cameras}; the demo runs without its camera part.")
+    else:
+        from edge.config.vision import GALLERY_KEY_ENV
+        from edge.replay.camera_scenes import build_camera_capture
+        from edge.vision.gallery import generate_key
+
+        # The recognition worker processes inherit the gallery key from the environment.
+        os.environ.setdefault(GALLERY_KEY_ENV, generate_key())
+        capture_dir = work / "camera-capture"
+        capture = build_camera_capture(work / "capture", faces, capture_dir)
+        enrol_members(config, faces, capture.start_ms)
         print(
-            f"Replaying '{scenario.name}' ({scenario.duration_s:.0f} s): "
-            f"{scenario.description}\n"
-            + ("as fast as possible" if fast else f"at {pace:g}x real time")
-            + "; Ctrl-C stops.\n",
-            flush=True,
+            f"Cameras on: {len(DAY_MEMBERS)} members enrolled with consent, "
+            f"{len(DAY_STRANGERS)} unknown shoppers (never stored); videos built from {faces}"
         )
-        stats = replay_to_file(
-            capture,
-            config,
-            work / "events.jsonl",
-            speed=pace,
-            serve=config.api.enabled,
-            extra_sinks=[ConsoleSink(), counter],
-        )
+    print_follow_along(config)
+    counter = CountingSink()
+    sinks: list[EventSink] = [counter] if fast else [FollowAlongSink(), counter]
+    pace = 0.0 if fast else speed
+    replayer = Replayer(
+        Capture.open(capture_dir), config, sinks, speed=pace, serve=config.api.enabled
+    )
+    # The real outbox first, as in a live store; HMAC timestamps need the wall clock. The
+    # members were enrolled here, not at HQ: HQ's (empty) gallery must not replace them.
+    sync_config = config.model_copy(update={"cameras": []})
+    sync = attach_sync(sync_config, SystemClock(), replayer.assembly.owner)
+    print(
+        f"Replaying '{scenario.name}' ({scenario.duration_s / 60:.0f} min): "
+        f"{scenario.description}\n"
+        + ("As fast as possible" if fast else f"At {pace:g}x real time")
+        + "; Ctrl-C stops.\n",
+        flush=True,
+    )
+    start_workers_deaf_to_ctrl_c(replayer.assembly)
+    sync.start()
+    try:
+        stats = replayer.run()
+        left = wait_for_drain(sync, DRAIN_TIMEOUT_S)
+        if left:
+            print(f"{left} events still in the outbox after {DRAIN_TIMEOUT_S:.0f} s")
+        status = sync.status()
+    finally:
+        sync.stop()
+    return stats, counter, status
+
+
+def print_summary(
+    stats: ReplayStats, counter: CountingSink, status: SyncStatus, hq: Headquarters, store_id: str
+) -> None:
+    tried = sum(counter.outcomes.values())
+    purchased = counter.outcomes[TryOnOutcome.PURCHASED]
+    hq_view = hq.conversion(store_id)
+    alerts = ", ".join(f"{kind} {n}" for kind, n in sorted(counter.alerts.items())) or "none"
+    print(
+        f"\nSummary: {stats.records} records replayed in {stats.wall_s:.1f} s "
+        f"({stats.speedup:.0f}x real time), {stats.events} events\n"
+        f"  visits: {counter.by_type['visit.started']}\n"
+        f"  try-ons: {counter.by_type['tryon.started']}\n"
+        f"  conversions: {purchased} / {tried} tried items purchased"
+        + (f" ({purchased / tried:.0%})" if tried else "")
+        + f"\n  sales: {counter.by_type['sale']}\n"
+        f"  alerts: {alerts}\n"
+        f"  events synced to headquarters: {hq.events_stored()} "
+        f"(outbox delivered {status.delivered_events}, backlog {status.backlog_events}, "
+        f"dead letters {status.dead_letters}); HQ conversion report: "
+        f"{hq_view.get('purchases', 0)} / {hq_view.get('tries', 0)}",
+        flush=True,
+    )
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_demo(
+    *,
+    fast: bool,
+    speed: float,
+    port: int = 8080,
+    minutes: float = DAY_MINUTES,
+    store_id: str | None = None,
+) -> int:
+    # One line per upload would bury the story.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # A plain `kill` stops the demo as Ctrl-C does, HQ (in its own session) included.
+    signal.signal(signal.SIGTERM, _terminate)
+    work = Path(tempfile.mkdtemp(prefix="o2o-demo-"))
+    config = load_store_config(DEMO_CONFIG)
+    # The demo keeps its state (devices, outbox, gallery, HQ's database) in a scratch folder.
+    config = config.model_copy(
+        update={
+            "data_dir": work / "data",
+            "api": config.api.model_copy(update={"port": port}),
+            "store_id": store_id or config.store_id,
+        }
+    )
+    config.data_dir.mkdir(parents=True)
+    broker = None
+    hq = Headquarters(work / "hq")
+    try:
+        if broker_answers(config.mqtt.host, config.mqtt.port):
+            print(f"Using the MQTT broker at {config.mqtt.host}:{config.mqtt.port}")
+        else:
+            broker = EmbeddedBroker(config.mqtt.host, config.mqtt.port)
+            broker.start()
+            print(f"Started an embedded MQTT broker on {config.mqtt.host}:{config.mqtt.port}")
+        config = connect_to_hq(hq, config)
+        stats, counter, status = replay_day(config, work, fast=fast, speed=speed, minutes=minutes)
+        print_summary(stats, counter, status, hq, config.store_id)
     except KeyboardInterrupt:
         print("\nStopped.")
         return 130
+    except HqError as error:
+        print(f"Headquarters failed: {error}\n{hq.log_tail()}")
+        return 1
     finally:
+        hq.stop()
         if broker is not None:
             broker.stop()
         shutil.rmtree(work, ignore_errors=True)
-    print(
-        f"\nSummary: {stats.records} records replayed in {stats.wall_s:.1f} s "
-        f"({stats.speedup:.0f}x real time); events: "
-        + ", ".join(f"{kind} {n}" for kind, n in sorted(counter.by_type.items())),
-        file=sys.stdout,
-    )
     return 0
