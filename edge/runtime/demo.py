@@ -35,7 +35,6 @@ from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent
 from edge.replay.capture import Capture
 from edge.replay.replayer import Replayer, ReplayStats
 from edge.replay.simulator import simulate
-from edge.runtime.assembly import EdgeAssembly
 from edge.runtime.demo_store import (
     DAY_MEMBERS,
     DAY_STRANGERS,
@@ -159,22 +158,6 @@ def wait_for_drain(sync: SyncClient, timeout_s: float) -> int:
     return backlog
 
 
-def start_workers_deaf_to_ctrl_c(assembly: EdgeAssembly) -> None:
-    """Ctrl-C reaches every process of the terminal's group: the recognition workers would die
-    with a traceback each. Spawned while SIGINT is ignored, they inherit that (across exec), and
-    the demo stops them itself."""
-    start = assembly.start
-
-    def start_ignoring_ctrl_c(*, connect_timeout_s: float = 10.0) -> None:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            start(connect_timeout_s=connect_timeout_s)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    assembly.start = start_ignoring_ctrl_c  # type: ignore[method-assign]
-
-
 def replay_day(
     config: StoreConfig, work: Path, *, fast: bool, speed: float, minutes: float
 ) -> tuple[ReplayStats, CountingSink, SyncStatus]:
@@ -222,7 +205,6 @@ def replay_day(
         + "; Ctrl-C stops.\n",
         flush=True,
     )
-    start_workers_deaf_to_ctrl_c(replayer.assembly)
     sync.start()
     try:
         stats = replayer.run()

@@ -21,6 +21,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 import time
 from collections import Counter
@@ -159,6 +160,8 @@ class _FrameRecogniser:
 
 def _serve(spec: WorkerSpec, requests: Queue[Any], replies: Queue[Any]) -> None:
     """The worker process: ("frame", id, image) -> ("result", id, matches) until ("stop",)."""
+    # Ctrl-C in a terminal reaches the whole process group; the parent stops its workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         recogniser = _FrameRecogniser(spec)
     except Exception as error:  # reported to the parent, which raises it with the reason
