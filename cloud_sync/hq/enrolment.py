@@ -9,10 +9,9 @@ stores (``O2O_HQ_VISION``, the edge's ``vision`` section as JSON; default: face_
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
-from edge.config.vision import QualityGates, VisionConfig
+from edge.config.vision import VisionConfig
 from edge.vision.backends import FaceBackend
 
 
@@ -20,41 +19,33 @@ class PhotoRejected(ValueError):
     """The photo cannot be used; the message says why (answered 422)."""
 
 
-@dataclass(frozen=True, slots=True)
-class _PhotoCheck:
-    # The attributes edge.vision.enrolment.FaceService.photo_face reads: HQ reuses that rule
-    # without an edge gallery or consent file (HQ keeps both in its database).
-    backend: FaceBackend
-    gates: QualityGates
-    max_side_px: int
-
-
 class PhotoEnroller:
     """Builds the backend on first use (loading models takes a second) and shares it."""
 
     def __init__(self, vision: dict[str, Any]) -> None:
         self.config = VisionConfig.model_validate(vision)
-        self._check: _PhotoCheck | None = None
+        self._backend: FaceBackend | None = None
         self._lock = threading.Lock()
 
-    def _checker(self) -> _PhotoCheck:
+    def _photo_backend(self) -> FaceBackend:
         from edge.vision.backends import create_backend
 
         with self._lock:
-            if self._check is None:
-                self._check = _PhotoCheck(
-                    create_backend(self.config, for_photos=True),
-                    self.config.gates,
-                    self.config.photo_max_side_px,
-                )
-            return self._check
+            if self._backend is None:
+                self._backend = create_backend(self.config, for_photos=True)
+            return self._backend
 
     def embedding(self, name: str, data: bytes) -> list[float]:
-        from edge.vision.enrolment import FaceService, PhotoInput
+        from edge.vision.enrolment import PhotoInput, photo_face
 
-        checker = self._checker()
+        backend = self._photo_backend()
         with self._lock:  # backends are not documented as thread-safe
-            face = FaceService.photo_face(checker, PhotoInput(name, lambda: data))  # type: ignore[arg-type]
+            face = photo_face(
+                PhotoInput(name, lambda: data),
+                backend,
+                self.config.gates,
+                self.config.photo_max_side_px,
+            )
         if face.problem is not None or face.embedding is None:
             raise PhotoRejected(f"{name}: {face.message}")
         return [float(x) for x in face.embedding]

@@ -18,6 +18,7 @@ import numpy as np
 
 from edge.clock import Clock
 from edge.config.store import StoreConfig
+from edge.config.vision import QualityGates
 from edge.vision.backends import FaceBackend, analyse, create_backend, decode_image, fit_image
 from edge.vision.consent import ConsentRegistry
 from edge.vision.gallery import Gallery, Match, open_gallery
@@ -165,25 +166,7 @@ class FaceService:
 
     def photo_face(self, photo: PhotoInput) -> PhotoFace:
         """The embedding of the single face in a photo, or the reason it cannot be used."""
-        try:
-            data = photo.read()
-        except OSError as error:
-            return _problem(photo.name, PhotoProblem.UNREADABLE, error.strerror or str(error))
-        image = decode_image(data)
-        if image is None:
-            return _problem(photo.name, PhotoProblem.UNREADABLE)
-        image, factor = fit_image(image, self.max_side_px)
-        faces = analyse(self.backend, image, self.gates)
-        if not faces:
-            return _problem(photo.name, PhotoProblem.NO_FACE)
-        if len(faces) > 1:
-            return _problem(photo.name, PhotoProblem.SEVERAL_FACES, f"{len(faces)} faces")
-        face = faces[0]
-        if face.rejected is not None:
-            top, right, bottom, left = face.box
-            side_px = round(min(bottom - top, right - left) / factor)
-            return _problem(photo.name, PhotoProblem(face.rejected), f"face {side_px} px")
-        return PhotoFace(photo.name, None, "ok", face.embedding)
+        return photo_face(photo, self.backend, self.gates, self.max_side_px)
 
     def enroll(
         self,
@@ -248,3 +231,29 @@ class FaceService:
 
 def _problem(name: str, problem: PhotoProblem, detail: str = "") -> PhotoFace:
     return PhotoFace(name, problem, problem_message(problem, detail))
+
+
+def photo_face(
+    photo: PhotoInput, backend: FaceBackend, gates: QualityGates, max_side_px: int
+) -> PhotoFace:
+    """The embedding of the single face in an enrolment photo, or the reason it cannot be used
+    (the rule the edge and headquarters share)."""
+    try:
+        data = photo.read()
+    except OSError as error:
+        return _problem(photo.name, PhotoProblem.UNREADABLE, error.strerror or str(error))
+    image = decode_image(data)
+    if image is None:
+        return _problem(photo.name, PhotoProblem.UNREADABLE)
+    image, factor = fit_image(image, max_side_px)
+    faces = analyse(backend, image, gates)
+    if not faces:
+        return _problem(photo.name, PhotoProblem.NO_FACE)
+    if len(faces) > 1:
+        return _problem(photo.name, PhotoProblem.SEVERAL_FACES, f"{len(faces)} faces")
+    face = faces[0]
+    if face.rejected is not None:
+        top, right, bottom, left = face.box
+        side_px = round(min(bottom - top, right - left) / factor)
+        return _problem(photo.name, PhotoProblem(face.rejected), f"face {side_px} px")
+    return PhotoFace(photo.name, None, "ok", face.embedding)
