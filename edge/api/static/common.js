@@ -241,12 +241,48 @@ const O2O = (() => {
     };
   }
 
+  // The life of a page: its content and live updates while paired, the pairing form otherwise.
+  // `refresh` re-fetches the page's data; `prepare` (optional) runs once before it on each
+  // start; `live` adds options for live() (zone, onEvent, onRejected taking the close code).
+  function page({ refresh, prepare = null, live: liveOptions = {} }) {
+    const main = document.getElementById("main");
+    const content = Array.from(main.children);
+    const pill = connectionPill(document.getElementById("connection"));
+    let events = null;
+    const self = {
+      pill,
+      get live() { return events !== null; },
+      showMessage(text) {
+        main.replaceChildren(el("p", { class: "warning big", "data-testid": "message" }, text));
+      },
+      showPairing(message) {
+        if (events) events.stop();
+        events = null;
+        pill("offline");
+        pairingForm(main, message, () => self.start());
+      },
+      async start() {
+        main.replaceChildren(...content);
+        applyLanguage();
+        if (prepare) await prepare();
+        refresh();
+        events = live({
+          onOpen: refresh,
+          onStatus: pill,
+          onRejected: () => self.showPairing(t("signedOut")),
+          ...liveOptions,
+        });
+      },
+    };
+    onUnauthorized = () => self.showPairing(t("signedOut"));
+    return self;
+  }
+
   takeTokenFromUrl();
 
   return {
     t, el, api, ApiError, token, forget, live, debounce, timeText, languageSwitch, applyLanguage,
-    pairingForm, connectionPill,
+    pairingForm, connectionPill, page,
     get lang() { return lang; },
-    set onUnauthorized(fn) { onUnauthorized = fn; },
   };
 })();

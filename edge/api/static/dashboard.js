@@ -5,11 +5,7 @@
 (() => {
   const { t, el, api } = O2O;
   const SVG = "http://www.w3.org/2000/svg";
-  const main = document.getElementById("main");
-  const mainContent = Array.from(main.children);
-  const pill = O2O.connectionPill(document.getElementById("connection"));
   let board = null;
-  let liveEvents = null;
 
   function svg(tag, attrs, text) {
     const node = document.createElementNS(SVG, tag);
@@ -75,33 +71,14 @@
       board = await api("/api/v1/dashboard");
       render();
     } catch (error) {
-      if (error.status === 403) main.replaceChildren(el("p", { class: "warning big", "data-testid": "message" }, error.message));
-      else if (error.status !== 401) pill("offline");
+      if (error.status === 403) page.showMessage(error.message);
+      else if (error.status !== 401) page.pill("offline");
     }
   }
 
-  function showPairing(message) {
-    if (liveEvents) liveEvents.stop();
-    liveEvents = null;
-    pill("offline");
-    O2O.pairingForm(main, message, () => start());
-  }
-
-  function start() {
-    main.replaceChildren(...mainContent);
-    O2O.applyLanguage();
-    refresh();
-    liveEvents = O2O.live({
-      onOpen: refresh,
-      onEvent: O2O.debounce(refresh, 1000),
-      onStatus: pill,
-      onRejected: () => showPairing(t("signedOut")),
-    });
-  }
-
-  setInterval(() => { if (liveEvents) refresh(); }, 10000);
-  O2O.onUnauthorized = () => showPairing(t("signedOut"));
+  const page = O2O.page({ refresh, live: { onEvent: O2O.debounce(refresh, 1000) } });
+  setInterval(() => { if (page.live) refresh(); }, 10000);
   O2O.languageSwitch(document.getElementById("languages"), render);
-  if (O2O.token()) start();
-  else showPairing(null);
+  if (O2O.token()) page.start();
+  else page.showPairing(null);
 })();

@@ -4,14 +4,10 @@
 (() => {
   const { t, el, api } = O2O;
   const KINDS = ["size_request", "member_arrived", "exit_unsold", "shelf_empty", "reader_offline", "camera_offline"];
-  const main = document.getElementById("main");
-  const mainContent = Array.from(main.children);
   const kindSelect = document.getElementById("kind");
   const zoneSelect = document.getElementById("zone");
-  const pill = O2O.connectionPill(document.getElementById("connection"));
   let alerts = [];
   let zones = [];
-  let liveEvents = null;
 
   function fillFilters() {
     const kind = kindSelect.value;
@@ -66,45 +62,29 @@
       alerts = await api(`/api/v1/alerts?${query}`);
       render();
     } catch (error) {
-      if (error.status === 403) showMessage(error.message);
-      else if (error.status !== 401) pill("offline");
+      if (error.status === 403) page.showMessage(error.message);
+      else if (error.status !== 401) page.pill("offline");
     }
   }
 
-  function showMessage(text) {
-    main.replaceChildren(el("p", { class: "warning big", "data-testid": "message" }, text));
-  }
-
-  function showPairing(message) {
-    if (liveEvents) liveEvents.stop();
-    liveEvents = null;
-    pill("offline");
-    O2O.pairingForm(main, message, () => start());
-  }
-
-  async function start() {
-    main.replaceChildren(...mainContent);
-    O2O.applyLanguage();
+  async function loadZones() {
     try {
       zones = await api("/api/v1/zones");
     } catch (error) {
       zones = [];
     }
     fillFilters();
-    refresh();
-    liveEvents = O2O.live({
-      onOpen: refresh,
-      onEvent: (event) => { if (event.type.startsWith("alert.")) refreshSoon(); },
-      onStatus: pill,
-      onRejected: () => showPairing(t("signedOut")),
-    });
   }
 
   const refreshSoon = O2O.debounce(refresh, 120);
+  const page = O2O.page({
+    refresh,
+    prepare: loadZones,
+    live: { onEvent: (event) => { if (event.type.startsWith("alert.")) refreshSoon(); } },
+  });
   kindSelect.addEventListener("change", refresh);
   zoneSelect.addEventListener("change", refresh);
-  O2O.onUnauthorized = () => showPairing(t("signedOut"));
   O2O.languageSwitch(document.getElementById("languages"), () => { fillFilters(); render(); });
-  if (O2O.token()) start();
-  else showPairing(null);
+  if (O2O.token()) page.start();
+  else page.showPairing(null);
 })();

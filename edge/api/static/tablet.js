@@ -5,14 +5,10 @@
 (() => {
   const { t, el, api } = O2O;
   const zone = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
-  const main = document.getElementById("main");
-  const mainContent = Array.from(main.children);
-  const pill = O2O.connectionPill(document.getElementById("connection"));
   let room = null;
   let openPicker = null; // epc of the item whose size/colour picker is open
   let picked = {}; // {size, colour} chosen in the open picker
   let failure = null; // {epc, message} of the last failed request
-  let liveEvents = null;
 
   function price(value) {
     if (value === null || value === undefined) return "";
@@ -151,37 +147,20 @@
       room = await api(`/api/v1/rooms/${encodeURIComponent(zone)}`);
       render();
     } catch (error) {
-      if (error.status === 403) showMessage(t("wrongZone"));
-      else if (error.status !== 401) pill("offline");
+      if (error.status === 403) page.showMessage(t("wrongZone"));
+      else if (error.status !== 401) page.pill("offline");
     }
   }
 
-  function showMessage(text) {
-    main.replaceChildren(el("p", { class: "warning big", "data-testid": "message" }, text));
-  }
-
-  function showPairing(message) {
-    if (liveEvents) liveEvents.stop();
-    liveEvents = null;
-    pill("offline");
-    O2O.pairingForm(main, message, () => start());
-  }
-
-  function start() {
-    main.replaceChildren(...mainContent);
-    O2O.applyLanguage();
-    refresh();
-    liveEvents = O2O.live({
+  const page = O2O.page({
+    refresh,
+    live: {
       zone,
-      onOpen: refresh,
       onEvent: O2O.debounce(refresh, 120),
-      onStatus: pill,
-      onRejected: (code) => (code === 4403 ? showMessage(t("wrongZone")) : showPairing(t("signedOut"))),
-    });
-  }
-
-  O2O.onUnauthorized = () => showPairing(t("signedOut"));
+      onRejected: (code) => (code === 4403 ? page.showMessage(t("wrongZone")) : page.showPairing(t("signedOut"))),
+    },
+  });
   O2O.languageSwitch(document.getElementById("languages"), render);
-  if (O2O.token()) start();
-  else showPairing(null);
+  if (O2O.token()) page.start();
+  else page.showPairing(null);
 })();
