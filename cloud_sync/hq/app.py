@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -12,6 +13,8 @@ from datetime import UTC, datetime
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from cloud_sync.hq import crud, notify
 from cloud_sync.hq.api.deps import CurrentStaff, StoreKeyCache
@@ -80,6 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         loop = BackgroundLoop(app)
         loop.start()
+        # Everything alive now (modules, schemas, pools) lives as long as the worker: out of
+        # the collector's sight, full collections no longer walk it on the ingestion path.
+        gc.freeze()
         try:
             yield
         finally:
@@ -112,8 +118,15 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(body, media_type=content_type)
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz(request: Request) -> JSONResponse:
+        """200 while the database answers (load balancers route only to such workers)."""
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError as error:
+            log.warning("health check: database unreachable: %s", error)
+            return JSONResponse({"status": "failing", "database": "unreachable"}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
 
     return app
 

@@ -1,7 +1,8 @@
 """``o2o-hq``: the headquarters backend.
 
-``o2o-hq run [--database-url URL] [--host H] [--port P] [--workers N]`` waits for the
-database, applies the Alembic migrations, then serves with uvicorn (N stateless processes).
+``o2o-hq run [--database-url URL] [--host H] [--port P] [--workers N] [--log-json]`` waits
+for the database, applies the Alembic migrations, then serves with uvicorn (N stateless
+processes); ``--log-json`` logs JSON lines (parent and workers alike).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cloud_sync.hq.core.config import Settings, SettingsError
 
@@ -37,8 +39,28 @@ def _local_secret(name: str, make: str) -> str:
     return value
 
 
+def json_log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging for ``--log-json``: it applies this in every worker process too, so
+    the workers' own and uvicorn's records all reach stderr as JSON lines."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "edge.logs.JsonLineFormatter"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {name: {"propagate": True} for name in ("uvicorn", "uvicorn.error")},
+    }
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from cloud_sync.hq.core.db import upgrade, wait_for_database
 
@@ -76,6 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=args.log_level,
         access_log=False,
+        log_config=json_log_config(args.log_level) if args.log_json else LOGGING_CONFIG,
     )
     return 0
 
@@ -95,16 +118,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, default=1, help="stateless worker processes")
     run.add_argument("--wait-s", type=float, default=60.0, help="how long to wait for the DB")
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    run.add_argument("--log-json", action="store_true", help="log JSON lines (for log collectors)")
     run.set_defaults(handler=cmd_run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from edge.logs import configure_logging
+
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.log_level, json_lines=args.log_json)
     handler = args.handler
     return int(handler(args))
 

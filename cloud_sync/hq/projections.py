@@ -15,17 +15,21 @@ Payloads are read defensively: a missing field is skipped, never an error. Field
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+import orjson
+from sqlalchemy import String, Table, TextClause, func, insert, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from cloud_sync.hq import crud
 from cloud_sync.hq.core.config import Settings
-from cloud_sync.hq.models import Activity, PointsEntry, SaleLine
+from cloud_sync.hq.models import Activity, Member, PointsEntry, SaleLine, table
 
 ACTIVITY_KINDS = {
     "zone.visitors": "visitors",
@@ -48,13 +52,46 @@ def _num(value: Any, default: float = 0.0) -> float:
     return number if math.isfinite(number) else default
 
 
+ACTIVITY = table(Activity)
+SALE_LINES = table(SaleLine)
+
+
+@functools.cache
+def _pg_bulk_insert(target: Table) -> TextClause:
+    """``INSERT ... SELECT FROM jsonb_to_recordset(:rows)``: the whole batch is one parameter
+    and one statement, where an executemany costs a statement per row."""
+    dialect = postgresql.dialect()
+    columns = [c for c in target.columns if not (c.primary_key and c.autoincrement is True)]
+    names = ", ".join(c.name for c in columns)
+    # Strings as text: the INSERT's assignment cast then checks lengths as a plain INSERT does.
+    types = ", ".join(
+        f"{c.name} {'text' if isinstance(c.type, String) else c.type.compile(dialect=dialect)}"
+        for c in columns
+    )
+    return text(
+        f"INSERT INTO {target.name} ({names}) SELECT {names} "
+        f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types})"
+    )
+
+
+def _insert_rows(session: Session, target: Table, rows: list[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_pg_bulk_insert(target), {"rows": orjson.dumps(rows).decode()})
+    else:
+        session.execute(insert(target), rows)
+
+
 def project(
     session: Session, rows: Sequence[dict[str, Any]], *, settings: Settings, now: datetime
 ) -> None:
+    """One INSERT per projection table per batch; the per-member work (points, notifications)
+    only for sales naming a member, after every sale line of the batch is in."""
     activity: list[dict[str, Any]] = []
-    sales: list[dict[str, Any]] = []
+    sales: list[_Sale] = []
     for row in rows:
         kind = ACTIVITY_KINDS.get(row["type"])
+        if kind is None and row["type"] != "sale":
+            continue
         payload = row["body"].get("payload")
         if not isinstance(payload, dict):
             continue
@@ -74,35 +111,70 @@ def project(
                     "quantity": int(_num(payload.get("visitors"), 1)) if kind == "visitors" else 1,
                 }
             )
-        elif row["type"] == "sale":
-            sales.append(row)
+        else:
+            sales.append(_Sale(row, payload))
     if activity:
-        session.execute(insert(Activity), activity)
-    for row in sales:
-        _project_sale(session, row, settings=settings, now=now)
+        _insert_rows(session, ACTIVITY, activity)
+    if not sales:
+        return
+    named = {s.raw_member for s in sales if s.raw_member is not None}
+    if named:
+        # Loads them into the identity map: resolve_member's lookups then cost no query.
+        session.scalars(select(Member).where(Member.id.in_(named))).all()
+    members = {raw: crud.resolve_member(session, member_id=raw) for raw in named}
+    credits: list[tuple[_Sale, Member, float]] = []
+    line_rows: list[dict[str, Any]] = []
+    for sale in sales:
+        member = members.get(sale.raw_member) if sale.raw_member is not None else None
+        lines = _sale_lines(sale, member.id if member else None)
+        line_rows.extend(lines)
+        if member is not None:
+            credits.append((sale, member, sum(abs(r["amount"]) for r in lines)))
+    if line_rows:
+        _insert_rows(session, SALE_LINES, line_rows)
+    for sale, member, lines_total in credits:
+        _credit_member(session, sale, member, lines_total, settings=settings, now=now)
 
 
-def _project_sale(
-    session: Session, row: dict[str, Any], *, settings: Settings, now: datetime
-) -> None:
-    payload: dict[str, Any] = row["body"]["payload"]
-    sale_id = _str(payload, "sale_id") or row["event_id"]
-    returned = bool(payload.get("returned"))
-    sign = -1 if returned else 1
+@dataclass(frozen=True, slots=True)
+class _Sale:
+    """A sale (or return) event being projected."""
+
+    row: dict[str, Any]
+    payload: dict[str, Any]
+
+    @property
+    def sale_id(self) -> str:
+        return _str(self.payload, "sale_id") or str(self.row["event_id"])
+
+    @property
+    def returned(self) -> bool:
+        return bool(self.payload.get("returned"))
+
+    @property
+    def raw_member(self) -> str | None:
+        return _str(self.payload, "member_id")
+
+    @property
+    def currency(self) -> str:
+        return (_str(self.payload, "currency") or "")[:3]
+
+
+def _sale_lines(sale: _Sale, member_id: str | None) -> list[dict[str, Any]]:
+    row = sale.row
+    sign = -1 if sale.returned else 1
     ts: datetime = row["ts"]
-    member = None
-    if (raw_member := _str(payload, "member_id")) is not None:
-        member = crud.resolve_member(session, member_id=raw_member)
-    currency = (_str(payload, "currency") or "")[:3]
-    lines = payload.get("lines")
-    line_rows = [
+    day = ts.strftime("%Y-%m-%d")
+    sale_id, currency = sale.sale_id, sale.currency
+    lines = sale.payload.get("lines")
+    return [
         {
             "event_id": row["event_id"],
             "store_id": row["store_id"],
             "sale_id": sale_id,
             "ts": ts,
-            "day": ts.strftime("%Y-%m-%d"),
-            "member_id": member.id if member else None,
+            "day": day,
+            "member_id": member_id,
             "gtin": _str(line, "gtin"),
             "quantity": sign * int(_num(line.get("quantity"), 1)),
             "amount": sign * abs(_num(line.get("amount"))),
@@ -111,12 +183,20 @@ def _project_sale(
         for line in (lines if isinstance(lines, list) else [])
         if isinstance(line, dict)
     ]
-    if line_rows:
-        session.execute(insert(SaleLine), line_rows)
-    if member is None:
-        return
-    total = abs(_num(payload.get("total"), sum(abs(r["amount"]) for r in line_rows)))
-    if returned:
+
+
+def _credit_member(
+    session: Session,
+    sale: _Sale,
+    member: Member,
+    lines_total: float,
+    *,
+    settings: Settings,
+    now: datetime,
+) -> None:
+    row, sale_id, currency = sale.row, sale.sale_id, sale.currency
+    total = abs(_num(sale.payload.get("total"), lines_total))
+    if sale.returned:
         delta = -_return_points(session, member.id, sale_id, total)
         ref, cause = f"{sale_id}:{row['event_id']}", "sale_return"
     else:
@@ -140,7 +220,7 @@ def _project_sale(
             settings=settings,
             now=now,
         )
-    if not returned:
+    if not sale.returned:
         crud.queue_notification(
             session,
             member_id=member.id,

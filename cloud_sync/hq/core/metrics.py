@@ -13,6 +13,8 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
+    Histogram,
     generate_latest,
     multiprocess,
 )
@@ -21,6 +23,13 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 EVENTS = Counter("o2o_hq_events", "Uploaded events by result", ["status"])
 REFUSED = Counter("o2o_hq_store_requests_refused", "Store requests refused, by reason", ["reason"])
+BATCH_SECONDS = Histogram("o2o_hq_batch_seconds", "Time to store one uploaded batch of events")
+LAST_UPLOAD = Gauge(
+    "o2o_hq_store_last_upload_timestamp_seconds",
+    "When each store's last batch was stored (Unix time): a store's sync lag seen from HQ",
+    ["store"],
+    multiprocess_mode="max",
+)
 
 
 def render() -> tuple[bytes, str]:
