@@ -385,14 +385,20 @@ def test_publisher_status_is_retained(
     status = ComponentStatus(
         component="reader-dock-1", state=ComponentState.ONLINE, ts=ms_to_datetime(ZEBRA_TS_MS)
     )
-    publisher.publish_status("reader-dock-1", status)
+    topic = f"o2o/{store_id}/status/reader-dock-1"
     assert connection.wait_connected(TIMEOUT_S)
-    watcher = Subscriber(broker, f"o2o/{store_id}/status/reader-dock-1")  # subscribes later
+    first = Subscriber(broker, topic)  # sees the publication arrive at the broker
+    publisher.publish_status("reader-dock-1", status)
+    watcher: Subscriber | None = None
     try:
+        assert status_of(first.get()) == status
+        watcher = Subscriber(broker, topic)  # subscribes after the fact: gets the retained copy
         message = watcher.get()
         assert message.retain and status_of(message) == status
     finally:
-        watcher.close()
+        first.close()
+        if watcher is not None:
+            watcher.close()
         clear_retained(config, store_id, "reader-dock-1")
 
 
