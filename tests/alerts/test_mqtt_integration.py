@@ -358,10 +358,14 @@ def status_of(message: paho.MQTTMessage) -> ComponentStatus:
 def test_status_online_retained_then_stopped(
     broker: tuple[str, int], config: MqttConfig, store_id: str
 ) -> None:
+    topic = f"o2o/{store_id}/status/edge"
+    first = Subscriber(broker, topic)  # sees "online" arrive at the broker
     connection = MqttConnection(config, store_id, component="edge")
     connection.start()
     assert connection.wait_connected(TIMEOUT_S), connection.last_error
-    watcher = Subscriber(broker, f"o2o/{store_id}/status/edge")
+    assert status_of(first.get()).state is ComponentState.ONLINE
+    first.close()
+    watcher = Subscriber(broker, topic)  # subscribes after the fact: gets the retained copy
     try:
         online = watcher.get()
         assert online.retain and online.qos == 1
