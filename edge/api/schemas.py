@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cloud_sync.client.status import SyncStatus
 from edge.events.base import UtcMs
 
 
@@ -148,6 +149,8 @@ class DashboardPublic(_Public):
     recent_events: list[EventSummaryPublic]
     hours: list[HourPublic]
     open_alerts: int
+    sync: SyncStatus | None = None
+    """Store <-> headquarters sync: backlog, last success and error (None: sync off)."""
 
 
 class DevicePublic(_Public):

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from cloud_sync.client.service import SyncClient
+    from cloud_sync.client.status import SyncStatus
     from edge.api.devices import DeviceRegistry
     from edge.api.hub import EventHub
     from edge.fusion.engine import RoomState
@@ -192,9 +193,12 @@ class EdgeServices:
         catalog_of: Callable[[], Catalog | None] = lambda: None,
         activity: ActivityLog | None = None,
         probes: Sequence[Probe] = (),
+        sync_status: Callable[[], SyncStatus | None] = lambda: None,
         timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
+        """``sync_status``: the store <-> HQ sync's status for the dashboard (None: no sync)."""
         self.owner = owner
+        self._sync_status = sync_status
         self.config = config
         self.clock = clock
         self._catalog_of = catalog_of
@@ -463,6 +467,7 @@ class EdgeServices:
             ],
             hours=board.hours,
             open_alerts=sum(a.state is AlertState.OPEN for a in board.open_alerts),
+            sync=self._sync_status(),
         )
 
     def _zone(self, zone: str, board: _DashboardSnap) -> ZonePublic:
@@ -645,6 +650,7 @@ def attach_api(
         catalog_of=(lambda: recommender.catalog) if recommender is not None else lambda: None,
         activity=activity,
         probes=[component_probe(assembly), *probes],
+        sync_status=sync.status if sync is not None else lambda: None,
     )
     # Pairing codes expire in wall-clock time, whatever clock the store's events run on.
     devices = DeviceRegistry.from_store_config(config, SystemClock())

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from cloud_sync.client.service import SyncClient
 from edge.api.devices import DeviceRole
 from edge.events.alerts import AlertKind
+from edge.events.rfid import TagArrived, TagArrivedPayload
+from edge.runtime.services import EdgeServices
 from tests.api.conftest import ADMIN_TOKEN, NAVY_M, Edge, auth
 
 ROOM = "/api/v1/rooms/fitting-1"
@@ -339,3 +342,31 @@ def test_without_a_running_edge_the_api_says_so(tmp_path: Path) -> None:
         response = client.get("/api/v1/dashboard", headers=auth(ADMIN_TOKEN))
         assert response.status_code == 503
         assert response.json() == {"detail": "The edge is not responding"}
+
+
+def test_the_dashboard_shows_the_sync_backlog(edge: Edge) -> None:
+    assert edge.client.get("/api/v1/dashboard", headers=auth(ADMIN_TOKEN)).json()["sync"] is None
+
+    sync = SyncClient(edge.config)  # sync disabled: events wait in the outbox
+    try:
+        sync.outbox.append(
+            edge.core.factory.make(
+                TagArrived,
+                ts_ms=edge.t_ms,
+                source="rfid/tracker",
+                payload=TagArrivedPayload(
+                    epc="3034257BF40ABE40000003E9",
+                    zone="shelf-a",
+                    zone_kind="shelf",
+                    reader_id="shelf-reader",
+                    antenna=1,
+                    rssi_dbm=-55.0,
+                ),
+            )
+        )
+        services = EdgeServices(edge.owner, edge.config, edge.clock, sync_status=sync.status)
+        board = services.dashboard()
+        assert board.sync is not None
+        assert (board.sync.enabled, board.sync.backlog_events) == (False, 1)
+    finally:
+        sync.stop()

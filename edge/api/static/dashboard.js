@@ -43,6 +43,13 @@
     return root;
   }
 
+  function syncText(sync) {
+    if (!sync || !sync.enabled) return t("syncOff");
+    const last = sync.last_success ? O2O.timeText(sync.last_success) : t("never");
+    const text = t("syncState", { backlog: sync.backlog_events, last });
+    return sync.last_error ? `${text} · ${sync.last_error}` : text;
+  }
+
   function render() {
     if (!board) return;
     document.getElementById("store").textContent = board.name;
@@ -60,6 +67,7 @@
         el("td", {}, c.last_data ? O2O.timeText(c.last_data) : t("never")),
         el("td", { class: "num" }, c.errors),
         el("td", { class: "num" }, c.frame_drops === null ? "—" : c.frame_drops))));
+    document.getElementById("sync").textContent = syncText(board.sync);
     document.getElementById("chart").replaceChildren(chart(board.hours));
     document.getElementById("events").replaceChildren(...board.recent_events.slice(0, 25).map((e) =>
       el("li", { "data-testid": "event" },
