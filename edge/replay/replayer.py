@@ -43,7 +43,7 @@ from edge.runtime.assembly import EdgeAssembly, build_edge
 from edge.runtime.owner import EventSink
 from edge.runtime.services import attach_api
 from edge.vision.face_tracker import Observation
-from edge.vision.sources import Frame, VideoFileSource
+from edge.vision.sources import CameraStatus, Frame, VideoFileSource
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,35 @@ class ReplayStats:
     @property
     def speedup(self) -> float:
         return self.capture_s / self.wall_s if self.wall_s > 0 else 0.0
+
+
+@dataclass
+class RecordedCameraWatch:
+    """A recorded camera's health on the virtual clock, by the live source's rule: offline when
+    no frame came for ``offline_after_s`` (stamped with the last frame), online again with the
+    next frame. A recording ends where its frames end: no stall is reported after that."""
+
+    camera_id: str
+    offline_after_ms: int
+    recording_end_ms: int
+    last_frame_ms: int | None = None
+    offline: bool = False
+
+    def frame(self, ts_ms: int) -> CameraStatus | None:
+        self.last_frame_ms = ts_ms
+        if not self.offline:
+            return None
+        self.offline = False
+        return CameraStatus(self.camera_id, True, ts_ms, "frames again")
+
+    def tick(self, now_ms: int) -> CameraStatus | None:
+        last = self.last_frame_ms
+        if self.offline or last is None or now_ms > self.recording_end_ms:
+            return None
+        if now_ms - last < self.offline_after_ms:
+            return None
+        self.offline = True
+        return CameraStatus(self.camera_id, False, last, "no frames")
 
 
 class _Pty:
@@ -174,6 +203,16 @@ class Replayer:
             for source in capture.sources
             if isinstance(source, CameraSource)
         }
+        offline_after_ms = {c.id: round(c.offline_after_s * 1000) for c in config.cameras}
+        self._watches = {
+            source.id: RecordedCameraWatch(
+                source.camera,
+                offline_after_ms[source.camera],
+                max((r.t_ms for r in capture.source_records(source.id)), default=0),
+            )
+            for source in capture.sources
+            if isinstance(source, CameraSource)
+        }
         self._serial_expected: dict[str, int] = dict.fromkeys(self._ptys, 0)
         self._mqtt_expected: dict[str, int] = dict.fromkeys(self.assembly.mqtt_drivers, 0)
         self._topic_routes: dict[str, str | None] = {}
@@ -259,6 +298,10 @@ class Replayer:
         while next_tick <= t_ms:
             self._pace(next_tick)
             self.clock.set_ms(next_tick)
+            for watch in self._watches.values():
+                status = watch.tick(next_tick)
+                if status is not None:
+                    owner.submit_camera_status(status)
             for camera in self.assembly.cameras.values():
                 self._observed(camera.tick(next_tick))
             owner.submit_tick(next_tick)
@@ -290,6 +333,9 @@ class Replayer:
         for frame in self._videos[record.source_id]:
             if frame.index == record.frame_index:
                 self.stats.camera_frames += 1
+                status = self._watches[record.source_id].frame(frame.ts_ms)
+                if status is not None:
+                    self.assembly.owner.submit_camera_status(status)
                 self._observed(self.assembly.cameras[record.camera_id].step(frame))
                 return
             if frame.index > record.frame_index:

@@ -5,6 +5,7 @@ recognition worker, with members enrolled (and consenting) here, in the test."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from edge.replay.camera_scenes import (
     load_scene,
     person_photos,
 )
-from edge.replay.capture import CameraSource
-from edge.replay.replayer import replay_to_file
+from edge.replay.capture import CameraSource, Capture
+from edge.replay.replayer import ReplayStats, replay_to_file
 from edge.replay.scenarios import SHIPPED, get_scenario
 from edge.replay.simulator import simulate
 from edge.vision.enrolment import FaceService, PhotoInput
@@ -97,13 +98,14 @@ def _enrol(config: StoreConfig, scene: CameraScene, faces_dir: Path, start_ms: i
     (config.data_dir / "members.json").write_text(json.dumps({"version": "t", "members": members}))
 
 
-@pytest.mark.network
-def test_a_member_seen_by_the_cameras_tries_on_and_buys(
+def _replay_camera_scene(
     faces_dir: Path,
-    mqtt_broker: tuple[str, int],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> None:
+    edit: Callable[[Capture], None] = lambda _capture: None,
+) -> tuple[CameraScene, Capture, ReplayStats, list[dict[str, Any]]]:
+    """Build the shipped scene's videos, enrol its members, let ``edit`` change the capture,
+    replay it; returns the events as JSON objects."""
     scene = load_scene(SHIPPED_DIR)
     assert scene is not None
     for appearance in scene.appearances:
@@ -112,6 +114,7 @@ def test_a_member_seen_by_the_cameras_tries_on_and_buys(
     monkeypatch.setenv(GALLERY_KEY_ENV, generate_key())  # the spawned workers inherit it
     capture = build_camera_capture(SHIPPED_DIR, faces_dir, tmp_path / "capture")
     assert [s.camera for s in capture.sources if isinstance(s, CameraSource)] == scene.cameras
+    edit(capture)
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     config = load_store_config(CAMERAS_STORE).model_copy(update={"data_dir": data_dir})
@@ -119,20 +122,75 @@ def test_a_member_seen_by_the_cameras_tries_on_and_buys(
 
     stats = replay_to_file(tmp_path / "capture", config, tmp_path / "events.jsonl")
     lines = (tmp_path / "events.jsonl").read_text().splitlines()
-    events = [parse_event(line).model_dump(mode="json") for line in lines]
+    return scene, capture, stats, [parse_event(line).model_dump(mode="json") for line in lines]
+
+
+def _of(events: list[dict[str, Any]], kind: str, *keys: str) -> list[tuple[Any, ...]]:
+    return [tuple(e["payload"][k] for k in keys) for e in events if e["type"] == kind]
+
+
+@pytest.mark.network
+def test_a_member_seen_by_the_cameras_tries_on_and_buys(
+    faces_dir: Path,
+    mqtt_broker: tuple[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scene, capture, stats, events = _replay_camera_scene(faces_dir, tmp_path, monkeypatch)
 
     assert stats.camera_frames == round(2 * scene.fps * capture.manifest.duration_s)
     assert stats.camera_frames_missing == 0
 
-    def of(kind: str, *keys: str) -> list[tuple[Any, ...]]:
-        return [tuple(e["payload"][k] for k in keys) for e in events if e["type"] == kind]
-
-    seen = of("member.seen", "zone", "member_id")
+    seen = _of(events, "member.seen", "zone", "member_id")
     assert seen == [("entrance", MEMBER), ("fitting-1", MEMBER)]  # the stranger: nothing
-    assert of("visit.started", "member_id") == [(MEMBER,)]
-    assert of("tag.departed", "via_exit") == [(True,)]  # the sweater, carried out ...
-    assert of("alert.raised", "kind") == [("member_arrived",)]  # ... paid: no exit_unsold
-    assert set(of("tryon.started", "member_id")) == {(MEMBER,)}
-    outcomes = sorted(of("tryon.outcome", "outcome", "member_id"))
+    assert _of(events, "visit.started", "member_id") == [(MEMBER,)]
+    assert _of(events, "tag.departed", "via_exit") == [(True,)]  # the sweater, carried out ...
+    assert _of(events, "alert.raised", "kind") == [("member_arrived",)]  # ... paid: no exit_unsold
+    assert set(_of(events, "tryon.started", "member_id")) == {(MEMBER,)}
+    outcomes = sorted(_of(events, "tryon.outcome", "outcome", "member_id"))
     assert outcomes == [("purchased", MEMBER), ("returned_to_floor", MEMBER)]
-    assert of("sale", "member_id") == [(MEMBER,)]
+    assert _of(events, "sale", "member_id") == [(MEMBER,)]
+
+
+GAP_S = (50, 95)
+"""The entrance camera delivers no frame from 50 s to 95 s of the capture (after both faces)."""
+
+
+@pytest.mark.network
+def test_a_camera_that_drops_and_returns_raises_then_resolves_camera_offline(
+    faces_dir: Path,
+    mqtt_broker: tuple[str, int],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def drop_frames(capture: Capture) -> None:
+        source = next(s for s in capture.sources if isinstance(s, CameraSource))
+        assert source.camera == "cam-entrance"
+        stamps = capture.path(source.timestamps)
+        start_s = capture.start_ms / 1000
+        kept = [
+            line
+            for line in stamps.read_text().splitlines()
+            if not GAP_S[0] <= json.loads(line)["t"] - start_s < GAP_S[1]
+        ]
+        stamps.write_text("\n".join(kept) + "\n")
+
+    _, capture, _, events = _replay_camera_scene(faces_dir, tmp_path, monkeypatch, drop_frames)
+
+    raised = _of(events, "alert.raised", "kind", "subject")
+    assert raised == [("member_arrived", MEMBER), ("camera_offline", "cam-entrance")]
+    resolved = [e for e in events if e["type"] == "alert.resolved"]
+    assert [(e["payload"]["kind"], e["payload"]["subject"]) for e in resolved] == [
+        ("camera_offline", "cam-entrance")
+    ]
+
+    def at_s(event: dict[str, Any]) -> float:
+        return (parse_event(event).ts_ms - capture.start_ms) / 1000
+
+    # Offline since the last frame before the gap (as a live camera reports it), once
+    # offline_after_s (30 s) had passed without one; back with the first frame after it.
+    offline = next(e for e in events if e["payload"].get("kind") == "camera_offline")
+    assert GAP_S[0] - 1 <= at_s(offline) < GAP_S[0]
+    assert GAP_S[1] <= at_s(resolved[0]) < GAP_S[1] + 1
+    # The member's story is unchanged by the outage.
+    assert _of(events, "member.seen", "zone") == [("entrance",), ("fitting-1",)]
