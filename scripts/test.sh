@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --services
 mkdir -p test-artifacts
 .venv/bin/ruff check edge cloud_sync models tests
+.venv/bin/mypy  # configuration: [tool.mypy] in pyproject.toml
 .venv/bin/python -m pytest -q -p no:cacheprovider --durations=15 "$@"

@@ -60,7 +60,7 @@ SALE_LINES = table(SaleLine)
 def _pg_bulk_insert(target: Table) -> TextClause:
     """``INSERT ... SELECT FROM jsonb_to_recordset(:rows)``: the whole batch is one parameter
     and one statement, where an executemany costs a statement per row."""
-    dialect = postgresql.dialect()
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
     columns = [c for c in target.columns if not (c.primary_key and c.autoincrement is True)]
     names = ", ".join(c.name for c in columns)
     # Strings as text: the INSERT's assignment cast then checks lengths as a plain INSERT does.

@@ -145,7 +145,8 @@ class EventFactory:
         self._ids = ids or EventIdGenerator()
 
     def make(self, cls: type[E], *, ts_ms: int, source: str, payload: Any) -> E:
-        return cls(
+        # Every concrete event class gives ``type`` its default; the base class cannot say so.
+        return cls(  # type: ignore[call-arg]
             event_id=self._ids.new_id(ts_ms),
             store_id=self.store_id,
             ts=ms_to_datetime(ts_ms),

@@ -134,7 +134,7 @@ class LoadedModel:
 
 def load_model(path: Path, catalog: Catalog) -> LoadedModel:
     """Open an ONNX recommender for ``catalog`` on one thread; ModelError if it does not fit."""
-    import onnxruntime as ort  # type: ignore[import-untyped]  # heavy: import on first load
+    import onnxruntime as ort  # heavy: import on first load
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

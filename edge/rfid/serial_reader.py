@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import serial  # type: ignore[import-untyped]  # pyserial ships no type hints
+import serial
 
 from edge.clock import Clock
 from edge.config.readers import R2000SerialReader
