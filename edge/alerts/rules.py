@@ -4,8 +4,9 @@ Two kinds so far:
 
 - ``exit_unsold``: a ``tag.departed`` with ``via_exit`` for an EPC with no recorded sale
   (:meth:`AlertRules.mark_sold`; the fusion stage records sales).
-- ``reader_offline``: a reader gave no sign of life, i.e. neither a read nor a "connected"
-  status (drivers also report heartbeats that way), for its ``offline_after_s``. Raised once
+- ``reader_offline``: a reader gave no sign of life, i.e. neither a read nor an alive status
+  (connected, and not saying it stopped inventorying: ``ReaderStatus.alive``; drivers report
+  heartbeats that way), for its ``offline_after_s``. Raised once
   per outage. When the reader is heard from again, an :class:`AlertResolution` ends the
   outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic). A
   reader that reads nothing and sends no heartbeat (an empty exit at night) looks offline
@@ -129,7 +130,7 @@ class AlertRules:
     def from_store_config(cls, config: StoreConfig) -> AlertRules:
         watches = []
         for reader in config.readers:
-            zones = set(reader.antennas.values())
+            zones = set(reader.port_zones().values())
             watches.append(
                 ReaderWatch(
                     reader_id=reader.id,
@@ -189,8 +190,8 @@ class AlertRules:
         if state is None:
             return []
         state.connected = status.connected
-        if not status.connected:
-            return []
+        if not status.alive:
+            return []  # down, or up but saying it stopped inventorying: no sign of life
         return self.on_reader_data(status.reader_id, status.ts_ms)
 
     def tick(self, now_ms: int) -> list[AlertNotice]:

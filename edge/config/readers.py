@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
-from edge.config.base import StrictModel
+from edge.config.base import StrictModel, env_secret
+
+NO_ANTENNA_PORT = 0
+"""The port of reads whose reader reports no antenna (``edge.rfid.reads.NO_ANTENNA``)."""
 
 
 class ReaderBase(StrictModel):
@@ -24,6 +27,14 @@ class ReaderBase(StrictModel):
         description="Reader timestamps further than this from receive time are replaced by it",
     )
 
+    def port_zones(self) -> dict[int, str]:
+        """Antenna port -> zone of every port whose reads count (tracker, driver)."""
+        return dict(self.antennas)
+
+    def zone_references(self) -> list[tuple[str, str]]:
+        """``(what, zone id)`` of every zone this reader names, for the store's check."""
+        return [(f"antenna {port}", zone) for port, zone in self.antennas.items()]
+
 
 class R2000SerialReader(ReaderBase):
     kind: Literal["r2000_serial"]
@@ -34,16 +45,168 @@ class R2000SerialReader(ReaderBase):
     reconnect_max_s: float = Field(default=30.0, gt=0, title="Longest reconnect backoff")
 
 
-class ZebraMqttReader(ReaderBase):
+class EventReaderBase(ReaderBase):
+    """Readers that report events (Zebra, Impinj), whose antenna may be switched off."""
+
+    default_zone: str | None = Field(
+        default=None,
+        title="Zone of reads that report no antenna",
+        description=(
+            "For a reader whose events carry no antenna (Zebra SIMPLE mode, or the antenna "
+            "switched off in its metadata or eventConfig); such reads are dropped without it"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _port_zero_is_default_zone(self) -> EventReaderBase:
+        if NO_ANTENNA_PORT in self.antennas:
+            raise ValueError(
+                f"Reader {self.id}: antenna {NO_ANTENNA_PORT} is not a port; "
+                "give the zone of reads without an antenna as default_zone"
+            )
+        return self
+
+    def port_zones(self) -> dict[int, str]:
+        zones = dict(self.antennas)
+        if self.default_zone is not None:
+            zones[NO_ANTENNA_PORT] = self.default_zone
+        return zones
+
+    def zone_references(self) -> list[tuple[str, str]]:
+        references = super().zone_references()
+        if self.default_zone is not None:
+            references.append(("default_zone", self.default_zone))
+        return references
+
+
+def _distinct_topics(reader_id: str, topics: dict[str, str | None]) -> None:
+    named = {key: topic for key, topic in topics.items() if topic is not None}
+    if len(set(named.values())) < len(named):
+        keys = " and ".join(named)
+        raise ValueError(f"Reader {reader_id}: {keys} must be different topics")
+
+
+class ZebraMqttReader(EventReaderBase):
     kind: Literal["zebra_mqtt"]
     topic: str = Field(title="Topic of the IoT Connector's tag data events")
+    management_topic: str | None = Field(
+        default=None,
+        title="Topic of the IoT Connector's management events",
+        description=(
+            "Heartbeats, errors, warnings and GPI events: with it, heartbeats are signs of "
+            "life and say whether the radio inventories"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _topics(self) -> ZebraMqttReader:
+        _distinct_topics(self.id, {"topic": self.topic, "management_topic": self.management_topic})
+        return self
+
+    def topics(self) -> list[str]:
+        """Every topic the driver subscribes to (record and replay them all)."""
+        return [t for t in (self.topic, self.management_topic) if t is not None]
 
 
-class ImpinjMqttReader(ReaderBase):
+class ImpinjMqttReader(EventReaderBase):
     kind: Literal["impinj_mqtt"]
     topic: str = Field(title="Topic of the IoT device interface's events")
+    status_topic: str | None = Field(
+        default=None,
+        title="The reader's MQTT willTopic",
+        description=(
+            "Where the reader's broker connection is announced (connect message, last will, "
+            "disconnect message); unset when the reader sets no willTopic"
+        ),
+    )
+    connect_message: str = Field(
+        default="connected",
+        max_length=1000,
+        title="The reader's connectMessage",
+        description="Payload on status_topic when the reader (re)connects to the broker",
+    )
+    will_message: str = Field(
+        default="connection lost",
+        max_length=1000,
+        title="The reader's willMessage",
+        description="Payload the broker sends on status_topic when the reader drops off",
+    )
+    disconnect_message: str = Field(
+        default="",
+        max_length=1000,
+        title="The reader's disconnectMessage",
+        description="Payload on status_topic when the reader disconnects gracefully",
+    )
+
+    @model_validator(mode="after")
+    def _topics(self) -> ImpinjMqttReader:
+        _distinct_topics(self.id, {"topic": self.topic, "status_topic": self.status_topic})
+        if self.status_topic is not None and self.connect_message in (
+            self.will_message,
+            self.disconnect_message,
+        ):
+            raise ValueError(
+                f"Reader {self.id}: connect_message must differ from will_message and "
+                "disconnect_message, or status_topic cannot tell them apart"
+            )
+        return self
+
+    def topics(self) -> list[str]:
+        """Every topic the driver subscribes to (record and replay them all)."""
+        return [t for t in (self.topic, self.status_topic) if t is not None]
+
+
+class ImpinjHttpReader(EventReaderBase):
+    kind: Literal["impinj_http"]
+    url: str = Field(
+        pattern=r"^https?://[^/?#]+$",
+        title="Base URL of the reader, e.g. https://impinj-14-2b-9c.local",
+        description="The driver reads the event stream at <url>/api/v1/data/stream",
+    )
+    username: str | None = Field(default=None, title="User of the reader's basic auth")
+    password: str | None = Field(
+        default=None,
+        title="Password of the reader's basic auth",
+        description="Give ${ENV_VAR}: it is read from the environment, never written here",
+    )
+    verify_tls: bool = Field(
+        default=True,
+        title="Check the reader's TLS certificate",
+        description="The R700 ships a self-signed certificate: give its CA as ca_file instead",
+    )
+    ca_file: str | None = Field(default=None, title="CA bundle that signed the reader's cert")
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, title="Longest wait for the reader to answer a connect"
+    )
+    stall_timeout_s: float = Field(
+        default=90.0,
+        gt=0,
+        le=3600,
+        title="Reconnect after this long without a byte",
+        description=(
+            "Impinj advises 90 s: at least three keep-alive intervals of the stream "
+            "(keepAliveIntervalSeconds of the reader's /http-stream settings)"
+        ),
+    )
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, title="Longest reconnect backoff")
+
+    @field_validator("password", mode="before")
+    @classmethod
+    def _password_from_env(cls, value: object) -> object:
+        if value is None:
+            return None
+        if not (isinstance(value, str) and value.startswith("${") and value.endswith("}")):
+            raise ValueError("give ${ENV_VAR} and set the password in the environment")
+        return env_secret(value)
+
+    @model_validator(mode="after")
+    def _credentials_pair(self) -> ImpinjHttpReader:
+        if (self.username is None) != (self.password is None):
+            raise ValueError(f"Reader {self.id}: give username and password together")
+        return self
 
 
 ReaderConfig = Annotated[
-    R2000SerialReader | ZebraMqttReader | ImpinjMqttReader, Field(discriminator="kind")
+    R2000SerialReader | ZebraMqttReader | ImpinjMqttReader | ImpinjHttpReader,
+    Field(discriminator="kind"),
 ]

@@ -61,11 +61,10 @@ class StoreConfig(StrictModel):
         known = set(zone_ids)
         check_cameras(self.cameras, known)
         for reader in self.readers:
-            for port, zone in reader.antennas.items():
+            for what, zone in reader.zone_references():
                 if zone not in known:
                     raise ValueError(
-                        f"Reader {reader.id} antenna {port} maps to zone '{zone}', "
-                        "which is not defined."
+                        f"Reader {reader.id} {what} maps to zone '{zone}', which is not defined."
                     )
         return self
 

@@ -29,6 +29,11 @@ GtinOf = Callable[[str], str | None]
 AntennaMap = Mapping[tuple[str, int], str]
 """(reader id, antenna port) -> zone id."""
 
+MISSING_RSSI_DBM = -60.0
+"""RSSI a read without one counts as (readers with RSSI switched off): a typical in-zone
+read, so such reads place tags by count and recency and neither win nor lose much against
+measured reads (docs/tracker.md)."""
+
 
 class ChangeKind(StrEnum):
     ARRIVED = "arrived"
@@ -210,7 +215,7 @@ class TagTracker:
         antennas = {
             (reader.id, port): zone
             for reader in cfg.readers
-            for port, zone in reader.antennas.items()
+            for port, zone in reader.port_zones().items()
         }
         return cls(cfg.tracker, zones, antennas, gtin_of)
 
@@ -236,6 +241,8 @@ class TagTracker:
             window.count = 0
             window.sum_dbm = 0.0
         rssi = read.rssi_dbm
+        if rssi is None:
+            rssi = MISSING_RSSI_DBM
         size = self._window_size
         slot = window.next
         count = window.count

@@ -22,6 +22,7 @@ SAMPLES = sorted(FIRMWARE_CONFIGS.glob("*.yaml"))
 @pytest.mark.parametrize("path", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_every_sample_configuration_validates(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("O2O_MQTT_PASSWORD", "from-the-environment")
+    monkeypatch.setenv("O2O_R700_PASSWORD", "from-the-environment")
 
     config = load_store_config(path)
 
@@ -36,6 +37,7 @@ def test_the_samples_cover_every_reader_family() -> None:
         "r2000_serial_example.yaml",
         "zebra_fx_mqtt_example.yaml",
         "impinj_r700_mqtt_example.yaml",
+        "impinj_r700_http_example.yaml",
     } <= names
 
 
