@@ -1,9 +1,10 @@
-"""What the JSON parsers of MQTT readers (Zebra, Impinj) share: the result type, the reasons a
+"""What the JSON parsers of Zebra and Impinj readers share: the result type, the reasons a
 payload is rejected, and the field checks. Pure functions, no I/O.
 
 A message may hold one JSON object, a JSON array of objects (Zebra batching), or one JSON
 object per line (Impinj's newline-delimited stream). Each object is parsed on its own: a bad
-one is reported with its reason and position and the others are kept.
+one is reported with its reason and position and the others are kept. An object is a tag read
+or, for events without a tag, a :class:`ReaderNotice` (what it says about the reader).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import base64
 import binascii
 import json
 import math
+import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from edge.events.base import datetime_to_ms
-from edge.rfid.reads import TagRead
+from edge.rfid.reads import NO_ANTENNA, ReaderState, TagRead
 
 RSSI_RANGE_DBM = (-150.0, 30.0)
 """Plausible RSSI values; anything outside is a corrupt field, not a weak tag."""
@@ -33,6 +35,8 @@ class MalformedReason(StrEnum):
     BAD_ANTENNA = "bad_antenna"
     BAD_RSSI = "bad_rssi"
     BAD_TIMESTAMP = "bad_timestamp"
+    UNKNOWN_EVENT = "unknown_event"
+    """An object that is no event of the reader's interface (no type, no event object)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,18 @@ class Malformed:
 
 
 @dataclass(frozen=True, slots=True)
+class ReaderNotice:
+    """What an event without a tag says about its reader (it is at least a sign of life)."""
+
+    event_type: str
+    state: ReaderState | None = None
+    """Inventorying or not, where the event says so."""
+    lost_events: int = 0
+    """Events the reader says it dropped (Impinj overflowEvent)."""
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class ParseResult:
     reads: list[TagRead]
     errors: list[Malformed]
@@ -54,6 +70,11 @@ class ParseResult:
     """Event types that were recognised but carry no tag (one entry per object)."""
     clock_drift_corrected: int = 0
     """Reads whose reader timestamp was replaced by the receive time."""
+    notices: list[ReaderNotice] = field(default_factory=list)
+    """The events without a tag, in order (their types are ``ignored``)."""
+    event_nums: list[int] = field(default_factory=list)
+    """The reader's sequence numbers of the events in the message, in order, malformed ones
+    included (Zebra ``eventNum``): the driver counts the gaps as lost events."""
 
 
 class PayloadError(ValueError):
@@ -65,43 +86,54 @@ class PayloadError(ValueError):
         self.detail = detail
 
 
-ObjectParser = Callable[[dict[str, Any]], TagRead | str]
+ObjectParser = Callable[[dict[str, Any]], TagRead | ReaderNotice]
 """Parses one JSON object into a read with the reader's own timestamp or, for an object that
-carries no tag, its event type; raises :class:`PayloadError`."""
+carries no tag, a notice; raises :class:`PayloadError`."""
+
+SequenceOf = Callable[[dict[str, Any]], int | None]
+"""The reader's sequence number of one JSON object, if it carries one (never raises)."""
 
 
 def parse_message(
-    payload: bytes, parse_object: ObjectParser, received_ms: int, max_drift_ms: int
+    payload: bytes,
+    parse_object: ObjectParser,
+    received_ms: int,
+    max_drift_ms: int,
+    sequence_of: SequenceOf | None = None,
 ) -> ParseResult:
     """Split a message into objects, parse each, and correct timestamps that drifted."""
     reads: list[TagRead] = []
     errors: list[Malformed] = []
-    ignored: list[str] = []
+    notices: list[ReaderNotice] = []
+    event_nums: list[int] = []
     drifted = 0
     for label, obj in _objects(payload, errors):
         if not isinstance(obj, dict):
             errors.append(
                 Malformed(
                     MalformedReason.WRONG_SHAPE,
-                    f"{label}expected a JSON object, got {_json_kind(obj)}",
+                    f"{label}expected a JSON object, got {json_kind(obj)}",
                 )
             )
             continue
+        if sequence_of is not None:
+            number = sequence_of(obj)
+            if number is not None:
+                event_nums.append(number)
         try:
             parsed = parse_object(obj)
         except PayloadError as error:
             errors.append(Malformed(error.reason, label + error.detail))
             continue
-        if isinstance(parsed, str):
-            ignored.append(parsed)
+        if isinstance(parsed, ReaderNotice):
+            notices.append(parsed)
             continue
         if abs(parsed.ts_ms - received_ms) > max_drift_ms:
-            parsed = TagRead(
-                parsed.reader_id, parsed.antenna, parsed.epc, parsed.rssi_dbm, received_ms
-            )
+            parsed = replace(parsed, ts_ms=received_ms)
             drifted += 1
         reads.append(parsed)
-    return ParseResult(reads, errors, ignored, drifted)
+    ignored = [notice.event_type for notice in notices]
+    return ParseResult(reads, errors, ignored, drifted, notices, event_nums)
 
 
 def _objects(payload: bytes, errors: list[Malformed]) -> Iterator[tuple[str, Any]]:
@@ -136,7 +168,7 @@ def _objects(payload: bytes, errors: list[Malformed]) -> Iterator[tuple[str, Any
         yield "", document
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
     if isinstance(value, str):
@@ -158,7 +190,7 @@ def require_str(obj: dict[str, Any], key: str, path: str) -> str:
     value = require(obj, key, path)
     if not isinstance(value, str):
         raise PayloadError(
-            MalformedReason.WRONG_SHAPE, f"{path} must be a string, got {_json_kind(value)}"
+            MalformedReason.WRONG_SHAPE, f"{path} must be a string, got {json_kind(value)}"
         )
     return value
 
@@ -167,7 +199,7 @@ def require_object(obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
     value = require(obj, key, path)
     if not isinstance(value, dict):
         raise PayloadError(
-            MalformedReason.WRONG_SHAPE, f"{path} must be an object, got {_json_kind(value)}"
+            MalformedReason.WRONG_SHAPE, f"{path} must be an object, got {json_kind(value)}"
         )
     return value
 
@@ -188,11 +220,25 @@ def epc_from_hex(value: Any, path: str) -> str:
     return raw.hex().upper()
 
 
+_STANDARD_B64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+_URL_SAFE_B64 = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+
+
 def epc_from_base64(value: Any, path: str) -> str:
+    """Upper-case hex of a base64 EPC: standard (``+/``) or URL-safe (``-_``) alphabet, with or
+    without ``=`` padding; a string mixing both alphabets is corrupt."""
     if not isinstance(value, str):
         raise PayloadError(MalformedReason.BAD_EPC, f"{path} must be a base64 string")
+    text = value.strip()
+    if _STANDARD_B64.fullmatch(text):
+        alphabet = b"+/"
+    elif _URL_SAFE_B64.fullmatch(text):
+        alphabet = b"-_"
+    else:
+        raise PayloadError(MalformedReason.BAD_EPC, f"{path} {value!r} is not base64")
+    unpadded = text.rstrip("=")
     try:
-        raw = base64.b64decode(value, validate=True)
+        raw = base64.b64decode(unpadded + "=" * (-len(unpadded) % 4), altchars=alphabet)
     except (binascii.Error, ValueError):
         raise PayloadError(MalformedReason.BAD_EPC, f"{path} {value!r} is not base64") from None
     if not raw:
@@ -207,6 +253,18 @@ def antenna_port(value: Any, path: str) -> int:
             MalformedReason.BAD_ANTENNA, f"{path} {value!r} is not an antenna port (1, 2, ...)"
         )
     return value
+
+
+def optional_antenna(obj: dict[str, Any], key: str, path: str) -> int:
+    """The antenna port, or :data:`NO_ANTENNA` when the reader does not report it."""
+    value = obj.get(key)
+    return NO_ANTENNA if value is None else antenna_port(value, path)
+
+
+def optional_rssi(obj: dict[str, Any], key: str, path: str, scale: float = 1.0) -> float | None:
+    """RSSI in dBm, or None when the reader does not report it."""
+    value = obj.get(key)
+    return None if value is None else rssi_dbm(value, path, scale)
 
 
 def rssi_dbm(value: Any, path: str, scale: float = 1.0) -> float:

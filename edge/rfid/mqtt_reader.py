@@ -1,33 +1,42 @@
 """Driver for readers that publish JSON over MQTT (Zebra IoT Connector, Impinj R700).
 
-It subscribes to the reader's topic on the process's one :class:`MqttConnection` and, for each
-message, on paho's network thread: hands ``(received_ms, topic, payload)`` to the recorder tap,
-parses the message with ``received_ms = clock.now_ms()``, delivers every read to ``on_read``,
-and only THEN counts the message in ``messages_received``: the replayer waits on that counter,
-so once it moves, all reads of the message have been delivered.
+It subscribes to the reader's topics (``config.topics()``) on the process's one
+:class:`MqttConnection` and, for each message, on paho's network thread: hands
+``(received_ms, topic, payload)`` to the recorder tap, parses the message with
+``received_ms = clock.now_ms()``, delivers every read to ``on_read`` and every health signal
+to ``on_status``, and only THEN counts the message in ``messages_received``: the replayer waits
+on that counter, so once it moves, all reads of the message have been delivered.
 
-Reads from antenna ports that the configuration does not map to a zone are dropped and
-counted (``unmapped_antenna``). ``on_status`` reports the path to the reader, i.e. the broker
-subscription: connected when the broker (re)connects, disconnected when the link is lost. The
-reader itself has no connection to watch; ``reader_offline`` is decided by the alert rules
-from the time of its last sign of life. A message with events but no tag (a heartbeat, an
-inventory status) is such a sign too: it is reported as ``connected`` with the event type.
+Topics:
+
+- ``topic``: tag data events (Zebra data interface, Impinj events).
+- Zebra ``management_topic``: the IoT Connector's management events. A heartbeat is a sign
+  of life; its ``radio_control`` says whether the radio inventories.
+- Impinj ``status_topic``: the reader's MQTT ``willTopic``. Its connect message, last will
+  and disconnect message are the reader's own broker connection
+  (``ReaderSignal.LAST_WILL``).
+
+Health (docs/readers.md): ``on_status`` reports the broker subscription as the link
+(``ReaderSignal.LINK``: connected when the broker (re)connects, not when the link is lost);
+events without a tag, heartbeats, inventory states, overflows and event-number gaps as
+``ReaderSignal.READER``. Reads from antenna ports the configuration does not map to a zone
+are dropped and counted (``unmapped_antenna``, or ``no_antenna`` without ``default_zone``).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from edge.clock import Clock
 from edge.config.readers import ImpinjMqttReader, ZebraMqttReader
-from edge.mqtt.client import MqttConnection, worth_logging
+from edge.mqtt.client import MqttConnection
+from edge.rfid.event_delivery import EventDelivery, EventReaderStats
 from edge.rfid.impinj import parse_impinj
 from edge.rfid.mqtt_payloads import ParseResult
-from edge.rfid.reads import ReaderStatus, ReadSink, StatusSink
+from edge.rfid.reads import ReaderSignal, ReaderStatus, ReadSink, StatusSink
 from edge.rfid.zebra import parse_zebra
 
 MessageTap = Callable[[int, str, bytes], None]
@@ -37,18 +46,16 @@ Parser = Callable[[bytes, str, int, int], ParseResult]
 
 PARSERS: dict[str, Parser] = {"zebra_mqtt": parse_zebra, "impinj_mqtt": parse_impinj}
 
+UNKNOWN_STATUS_MESSAGE = "unknown_status_message"
+"""Malformed reason of a status-topic payload that is none of the configured messages."""
+
 
 @dataclass(frozen=True, slots=True)
-class MqttReaderStats:
-    reader_id: str
-    messages_received: int
-    reads: int
-    malformed: dict[str, int]
-    """Rejected objects (or whole messages) by reason."""
-    ignored: dict[str, int]
-    """Recognised events without a tag, by event type."""
-    clock_drift_corrected: int
-    unmapped_antenna: int
+class MqttReaderStats(EventReaderStats):
+    messages_received: int = 0
+    """Messages handled on all the reader's topics."""
+    status_messages: int = 0
+    """Messages on the Impinj ``status_topic`` (connect message, last will, disconnect)."""
 
 
 class MqttReaderDriver:
@@ -66,19 +73,16 @@ class MqttReaderDriver:
         self.config = config
         self._connection = connection
         self._clock = clock
-        self._on_read = on_read
         self._on_status = on_status
         self._on_message = on_message
         self._log = logger or logging.getLogger(__name__)
         self._parse = PARSERS[config.kind]
         self._max_drift_ms = round(config.max_clock_drift_s * 1000)
+        self._delivery = EventDelivery(config, on_read, on_status, self._log)
+        self._status_topic = config.status_topic if isinstance(config, ImpinjMqttReader) else None
         self._messages_received = 0
-        self._reads = 0
-        self._counts_lock = threading.Lock()  # stats() runs on other threads
-        self._malformed: Counter[str] = Counter()
-        self._ignored: Counter[str] = Counter()
-        self._drift_corrected = 0
-        self._unmapped = 0
+        self._status_messages = 0
+        self._counts_lock = threading.Lock()
 
     @property
     def reader_id(self) -> str:
@@ -92,75 +96,75 @@ class MqttReaderDriver:
     def start(self) -> None:
         """Subscribe (renewed after every reconnect) and report the subscription's state."""
         self._connection.add_connection_listener(self._on_connection)
-        self._connection.subscribe(self.config.topic, self.handle_message, qos=1)
+        for topic in self.config.topics():
+            handler = self.handle_status_message if topic == self._status_topic else None
+            self._connection.subscribe(topic, handler or self.handle_message, qos=1)
         if self._connection.connected:
             self._on_connection(True)
 
     def stop(self) -> None:
         """Unsubscribe; messages already being handled still finish."""
-        self._connection.unsubscribe(self.config.topic)
+        for topic in self.config.topics():
+            self._connection.unsubscribe(topic)
         self._connection.remove_connection_listener(self._on_connection)
 
     def stats(self) -> MqttReaderStats:
+        counts = self._delivery.counts()
         with self._counts_lock:
             return MqttReaderStats(
-                reader_id=self.reader_id,
+                **{name: getattr(counts, name) for name in EventReaderStats.__dataclass_fields__},
                 messages_received=self._messages_received,
-                reads=self._reads,
-                malformed=dict(self._malformed),
-                ignored=dict(self._ignored),
-                clock_drift_corrected=self._drift_corrected,
-                unmapped_antenna=self._unmapped,
+                status_messages=self._status_messages,
             )
 
     def handle_message(self, topic: str, payload: bytes) -> None:
-        """One MQTT message (paho's network thread)."""
+        """One message of tag data or management events (paho's network thread)."""
         received_ms = self._clock.now_ms()
         try:
             if self._on_message is not None:
                 self._on_message(received_ms, topic, payload)
             result = self._parse(payload, self.reader_id, received_ms, self._max_drift_ms)
-            self._account(topic, result)
-            for read in result.reads:
-                if read.antenna not in self.config.antennas:
-                    self._unmapped += 1
-                    self._log_repeated(
-                        self._unmapped,
-                        "reader %s: antenna %d is not in the configuration; read dropped",
-                        self.reader_id,
-                        read.antenna,
-                    )
-                    continue
-                self._on_read(read)
-                self._reads += 1
-            if result.ignored and not result.reads:
-                self._on_status(
-                    ReaderStatus(self.reader_id, True, received_ms, f"{result.ignored[-1]} event")
-                )
+            self._delivery.deliver(result, received_ms, topic)
         finally:
             # Even when a sink failed: the replayer must not wait for this message forever.
-            self._messages_received += 1
-
-    def _account(self, topic: str, result: ParseResult) -> None:
-        with self._counts_lock:
-            self._drift_corrected += result.clock_drift_corrected
-        for error in result.errors:
             with self._counts_lock:
-                self._malformed[error.reason.value] += 1
-                count = self._malformed[error.reason.value]
-            self._log_repeated(
-                count, "reader %s: malformed message on %s: %s", self.reader_id, topic, error
-            )
-        for event_type in result.ignored:
-            with self._counts_lock:
-                self._ignored[event_type] += 1
-                count = self._ignored[event_type]
-            level = logging.INFO if count == 1 else logging.DEBUG
-            self._log.log(level, "reader %s: %s event (no tag)", self.reader_id, event_type)
+                self._messages_received += 1
 
-    def _log_repeated(self, count: int, message: str, *args: object) -> None:
-        if worth_logging(count):
-            self._log.warning(message + " (%d so far)", *args, count)
+    def handle_status_message(self, topic: str, payload: bytes) -> None:
+        """One message on the reader's willTopic: its own broker connection."""
+        received_ms = self._clock.now_ms()
+        try:
+            if self._on_message is not None:
+                self._on_message(received_ms, topic, payload)
+            with self._counts_lock:
+                self._status_messages += 1
+            status = self._last_will_status(payload, received_ms)
+            if status is None:
+                self._delivery.count_malformed(
+                    UNKNOWN_STATUS_MESSAGE, f"{payload[:80]!r} is no configured message", topic
+                )
+            else:
+                self._log.info("reader %s: %s", self.reader_id, status.detail)
+                self._on_status(status)
+        finally:
+            with self._counts_lock:
+                self._messages_received += 1
+
+    def _last_will_status(self, payload: bytes, received_ms: int) -> ReaderStatus | None:
+        config = self.config
+        assert isinstance(config, ImpinjMqttReader)
+        text = payload.decode("utf-8", errors="replace")
+        if text == config.connect_message:
+            connected, what = True, "connected to the broker (connect message)"
+        elif text == config.will_message:
+            connected, what = False, "lost by the broker (last will)"
+        elif text == config.disconnect_message:
+            connected, what = False, "disconnected from the broker (disconnect message)"
+        else:
+            return None
+        return ReaderStatus(
+            self.reader_id, connected, received_ms, f"reader {what}", ReaderSignal.LAST_WILL
+        )
 
     def _on_connection(self, connected: bool) -> None:
         broker = self._connection.broker

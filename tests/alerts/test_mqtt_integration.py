@@ -33,7 +33,7 @@ from edge.events.base import Event, EventFactory, EventIdGenerator, ms_to_dateti
 from edge.events.rfid import TagDeparted, TagDepartedPayload
 from edge.mqtt.client import MqttConnection
 from edge.rfid.mqtt_reader import MqttReaderDriver
-from edge.rfid.reads import ReaderStatus, TagRead
+from edge.rfid.reads import ReaderSignal, ReaderStatus, TagRead
 
 pytestmark = pytest.mark.network
 
@@ -241,7 +241,7 @@ def test_impinj_json_through_the_broker_becomes_tag_reads(
     assert got.reads == [TagRead("fit-1", 2, "3074257BF7194E4000001A85", -61.5, IMPINJ_TS_MS)]
     assert driver.stats().ignored == {"antennaDisconnected": 1, "inventoryStatus": 1}
     assert got.statuses[-1] == ReaderStatus(
-        "fit-1", True, IMPINJ_TS_MS + 100, "inventoryStatus event"
+        "fit-1", True, IMPINJ_TS_MS + 100, "inventoryStatus event", ReaderSignal.READER
     )
     driver.stop()
 

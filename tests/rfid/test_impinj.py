@@ -1,4 +1,8 @@
-"""Impinj R700 IoT device interface events -> TagReads."""
+"""Impinj R700 IoT device interface events -> TagReads and reader notices.
+
+Payloads from the vendor's documents, field for field, are in tests/rfid/vendor_corpus/impinj
+(test_vendor_corpus.py); these tests vary single fields around one event.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from typing import Any
 import pytest
 
 from edge.rfid.impinj import parse_impinj
-from edge.rfid.mqtt_payloads import MalformedReason
-from edge.rfid.reads import TagRead
+from edge.rfid.mqtt_payloads import MalformedReason, ReaderNotice
+from edge.rfid.reads import NO_ANTENNA, ReaderState, TagRead
 
 EPC = "3074257BF7194E4000001A85"
 EPC_B64 = base64.b64encode(bytes.fromhex(EPC)).decode()  # "MHQle/cZTkAAABqF"
@@ -21,6 +25,9 @@ DRIFT_MS = 5000
 
 
 def tag_inventory(**tag: Any) -> dict[str, Any]:
+    """A tag inventory event; keywords set fields of ``tagInventoryEvent`` (None removes one),
+    except ``timestamp`` and ``eventType``, which are the event's own."""
+    own = {key: tag.pop(key) for key in ("timestamp", "eventType") if key in tag}
     body = {
         "epc": EPC_B64,
         "epcHex": EPC,
@@ -32,12 +39,14 @@ def tag_inventory(**tag: Any) -> dict[str, Any]:
         "lastSeenTime": SEEN,
     }
     body.update(tag)
-    return {
+    event = {
         "timestamp": EVENT_TS,
         "hostname": "impinj-14-2b-9c",
         "eventType": "tagInventory",
         "tagInventoryEvent": {k: v for k, v in body.items() if v is not None},
     }
+    event.update(own)
+    return {k: v for k, v in event.items() if v is not None}
 
 
 def parse(*events: Any, received_ms: int = SEEN_MS) -> Any:
@@ -86,6 +95,10 @@ def test_newline_delimited_events_in_one_message() -> None:
         ("E280116060000209A05A4DED", 2, -70.2),
     ]
     assert result.ignored == ["antennaDisconnected", "inventoryStatus"]
+    assert result.notices == [
+        ReaderNotice("antennaDisconnected", detail='{"antennaPort":3}'),
+        ReaderNotice("inventoryStatus", ReaderState.INVENTORYING, detail="running"),
+    ]
     assert result.errors == []
 
 
@@ -134,19 +147,38 @@ def test_bad_lines_are_reported_and_good_ones_kept() -> None:
     ("event", "reason"),
     [
         ({"timestamp": EVENT_TS, "tagInventoryEvent": {}}, MalformedReason.MISSING_FIELD),
+        ({"timestamp": EVENT_TS, "hostname": "impinj-14-2b-9c"}, MalformedReason.UNKNOWN_EVENT),
+        (
+            {"timestamp": EVENT_TS, "tagInventoryEvent": {"epc": EPC_B64}, "overflowEvent": {}},
+            MalformedReason.WRONG_SHAPE,
+        ),
+        ({"eventType": 5, "tagInventoryEvent": {"epc": EPC_B64}}, MalformedReason.WRONG_SHAPE),
+        ({"tagInventoryEvent": "MHQle/cZTkAAABqF"}, MalformedReason.WRONG_SHAPE),
+        (tag_inventory(epcHex=None, epc="MHQle/cZTk-_ABqF"), MalformedReason.BAD_EPC),
+        (tag_inventory(epcHex=None, epc="MHQ=le/cZTkAAABqF"), MalformedReason.BAD_EPC),
+        (tag_inventory(epcHex=None, epc="MHQle"), MalformedReason.BAD_EPC),
         (tag_inventory(epcHex="xyz"), MalformedReason.BAD_EPC),
         (tag_inventory(epcHex=None, epc=""), MalformedReason.BAD_EPC),
         (tag_inventory(antennaPort=1.5), MalformedReason.BAD_ANTENNA),
-        (tag_inventory(peakRssiCdbm=None), MalformedReason.MISSING_FIELD),
+        (tag_inventory(peakRssiCdbm=9000), MalformedReason.BAD_RSSI),
+        (tag_inventory(lastSeenTime=None, timestamp=None), MalformedReason.MISSING_FIELD),
         (tag_inventory(lastSeenTime="05/03/2024 14:02"), MalformedReason.BAD_TIMESTAMP),
         ({"eventType": "tagInventory", "tagInventoryEvent": [EPC]}, MalformedReason.WRONG_SHAPE),
     ],
     ids=[
         "no-event-type",
+        "no-event-at-all",
+        "two-events-no-type",
+        "event-type-number",
+        "event-not-object-no-type",
+        "mixed-base64-alphabets",
+        "padding-inside",
+        "base64-bad-length",
         "bad-hex",
         "empty-base64",
         "antenna-float",
-        "no-rssi",
+        "rssi-out-of-range",
+        "no-time-at-all",
         "local-date-format",
         "event-not-object",
     ],
@@ -178,3 +210,94 @@ def test_garbage(payload: bytes) -> None:
     result = parse_impinj(payload, "door-1", SEEN_MS, DRIFT_MS)
     assert result.reads == []
     assert result.errors and all(e.reason is MalformedReason.NOT_JSON for e in result.errors)
+
+
+def test_events_are_identified_by_key_without_event_type() -> None:
+    """Intel's R700 simulator and Azure's R700 adapter send and read events this way."""
+    event = tag_inventory(eventType=None)
+    assert "eventType" not in event
+    status = {"timestamp": EVENT_TS, "inventoryStatusEvent": {"status": "idle"}}
+    result = parse(event, status)
+    assert result.reads == [TagRead("door-1", 1, EPC, -56.5, SEEN_MS)]
+    assert result.notices == [ReaderNotice("inventoryStatus", ReaderState.IDLE, detail="idle")]
+
+
+def test_every_tag_field_but_the_epc_may_be_switched_off() -> None:
+    """eventConfig.tagInventory switches each field; by default epcHex and lastSeenTime are
+    off, so a default event has the base64 EPC and the event's timestamp only."""
+    bare = {
+        "timestamp": EVENT_TS,
+        "eventType": "tagInventory",
+        "tagInventoryEvent": {"epc": EPC_B64},
+    }
+    result = parse(bare)
+    assert result.reads == [TagRead("door-1", NO_ANTENNA, EPC, None, SEEN_MS + 3)]
+    assert result.errors == []
+
+
+@pytest.mark.parametrize(
+    "epc",
+    ["MHQle/cZTkAAABqF", "MHQle_cZTkAAABqF", "4gAwFmYTASEVUHTv", "NAA=", "NAA"],
+    ids=["standard", "url-safe", "no-special-chars", "padded", "unpadded"],
+)
+def test_standard_and_url_safe_base64(epc: str) -> None:
+    result = parse(tag_inventory(epcHex=None, epc=epc))
+    assert (
+        result.reads[0].epc
+        == base64.urlsafe_b64decode(epc.replace("+", "-").replace("/", "_") + "=" * (-len(epc) % 4))
+        .hex()
+        .upper()
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [
+        ({"status": "running"}, ReaderState.INVENTORYING),
+        ({"status": "armed"}, ReaderState.ARMED),
+        ({"status": "idle"}, ReaderState.IDLE),
+        ({"inventoryStatus": "idle"}, ReaderState.IDLE),
+        ({"status": "paused"}, None),
+        ({}, None),
+    ],
+    ids=["running", "armed", "idle", "intel-simulator-key", "unknown-value", "empty"],
+)
+def test_inventory_status_is_a_reader_state(body: dict[str, Any], state: ReaderState) -> None:
+    result = parse(
+        {"timestamp": EVENT_TS, "eventType": "inventoryStatus", "inventoryStatusEvent": body}
+    )
+    assert [n.state for n in result.notices] == [state]
+
+
+def test_inventory_terminated_means_not_inventorying() -> None:
+    result = parse({"timestamp": EVENT_TS, "inventoryTerminatedEvent": {"reason": "stopTrigger"}})
+    assert result.notices == [
+        ReaderNotice("inventoryTerminated", ReaderState.IDLE, detail='{"reason":"stopTrigger"}')
+    ]
+
+
+def test_overflow_reports_the_purged_events() -> None:
+    overflow = {
+        "firstEventTimestamp": "2024-03-05T14:00:00.000Z",
+        "lastEventTimestamp": "2024-03-05T14:01:00.000Z",
+        "eventsPurged": 1200,
+        "eventsRemaining": 5000,
+    }
+    result = parse(
+        {"timestamp": EVENT_TS, "eventType": "overflow", "overflowEvent": overflow},
+        {"timestamp": EVENT_TS, "eventType": "overflow", "overflowEvent": {"eventsPurged": -3}},
+    )
+    assert [(n.event_type, n.lost_events) for n in result.notices] == [
+        ("overflow", 1200),
+        ("overflow", 0),
+    ]
+
+
+def test_unknown_event_types_are_signs_of_life_not_errors() -> None:
+    """A newer firmware's event type is counted, not rejected."""
+    result = parse(
+        {"timestamp": EVENT_TS, "eventType": "somethingNew"},
+        {"timestamp": EVENT_TS, "tagLocationEntryEvent": {"epcHex": EPC}},
+    )
+    assert result.errors == []
+    assert result.ignored == ["somethingNew", "tagLocationEntry"]

@@ -1,4 +1,8 @@
-"""Zebra FX IoT Connector tag data events -> TagReads."""
+"""Zebra FX IoT Connector tag data and management events -> TagReads and reader notices.
+
+Payloads from the vendor's documents, field for field, are in tests/rfid/vendor_corpus/zebra
+(test_vendor_corpus.py); these tests vary single fields around one event.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ from typing import Any
 import pytest
 
 from edge.events.base import datetime_to_ms
-from edge.rfid.mqtt_payloads import MalformedReason
-from edge.rfid.reads import TagRead
-from edge.rfid.zebra import parse_zebra
+from edge.rfid.mqtt_payloads import MalformedReason, ReaderNotice
+from edge.rfid.reads import NO_ANTENNA, ReaderState, TagDirection, TagRead
+from edge.rfid.zebra import OPERATING_MODES, parse_zebra
 
 TS = "2023-02-24T10:14:42.851+0000"
 TS_MS = 1677233682851
@@ -108,7 +112,8 @@ def test_batch_keeps_good_elements_and_reports_each_bad_one() -> None:
         (tag_event(data={"idHex": 12}), MalformedReason.BAD_EPC),
         (tag_event(data={"antenna": "1"}), MalformedReason.BAD_ANTENNA),
         (tag_event(data={"antenna": True}), MalformedReason.BAD_ANTENNA),
-        (tag_event(data={"antenna": None}), MalformedReason.MISSING_FIELD),
+        (tag_event(data={"idHex": None}), MalformedReason.MISSING_FIELD),
+        (tag_event(data={"format": "tid"}), MalformedReason.BAD_EPC),
         (tag_event(data={"peakRssi": 900}), MalformedReason.BAD_RSSI),
         ({"type": "INVENTORY", "timestamp": TS, "data": "3074"}, MalformedReason.WRONG_SHAPE),
         (tag_event(type=7), MalformedReason.WRONG_SHAPE),
@@ -121,7 +126,8 @@ def test_batch_keeps_good_elements_and_reports_each_bad_one() -> None:
         "epc-number",
         "antenna-string",
         "antenna-bool",
-        "antenna-null",
+        "epc-null",
+        "tid-format",
         "rssi-out-of-range",
         "data-not-object",
         "type-number",
@@ -135,7 +141,7 @@ def test_malformed_event(event: dict[str, Any], reason: MalformedReason) -> None
     assert [e.reason for e in result.errors] == [reason]
 
 
-def test_non_inventory_types_are_recognised_and_ignored() -> None:
+def test_non_tag_types_are_recognised_and_ignored() -> None:
     batch = [
         {"type": "HEARTBEAT", "timestamp": TS, "data": {"uptime": "1:02:03"}},
         tag_event(),
@@ -144,11 +150,105 @@ def test_non_inventory_types_are_recognised_and_ignored() -> None:
     result = parse(batch)
     assert len(result.reads) == 1
     assert result.ignored == ["HEARTBEAT", "GPI"]
+    assert result.notices == [ReaderNotice("HEARTBEAT"), ReaderNotice("GPI")]
     assert result.errors == []
 
 
-def test_simple_type_of_older_firmware_is_a_tag_event() -> None:
-    assert len(parse(tag_event(type="SIMPLE")).reads) == 1
+@pytest.mark.parametrize("mode", sorted(OPERATING_MODES))
+def test_every_operating_mode_reports_tags(mode: str) -> None:
+    """The event type is the radio's operating mode; every mode's events carry tags."""
+    for spelling in (mode, mode.lower()):
+        result = parse(tag_event(type=spelling))
+        assert result.reads == [TagRead("dock-1", 1, "3074257BF7194E4000001A85", -56.0, TS_MS)]
+        assert result.ignored == []
+
+
+def test_antenna_and_rssi_switched_off() -> None:
+    """SIMPLE mode reports no metadata by default; CUSTOM mode reports what tagMetaData lists."""
+    bare = {"data": {"eventNum": 1, "format": "epc", "idHex": "E2003016"}, "timestamp": TS}
+    result = parse([{**bare, "type": "SIMPLE"}, tag_event(data={"peakRssi": None})])
+    assert result.reads == [
+        TagRead("dock-1", NO_ANTENNA, "E2003016", None, TS_MS),
+        TagRead("dock-1", 1, "3074257BF7194E4000001A85", None, TS_MS),
+    ]
+    assert result.errors == []
+
+
+@pytest.mark.parametrize(
+    ("direction", "expected"),
+    [
+        ("IN", TagDirection.IN),
+        ("OUT", TagDirection.OUT),
+        ("out", TagDirection.OUT),
+        ("NONE", None),
+        ("UNKNOWN", None),
+        ("ERROR", None),
+        (3, None),
+    ],
+)
+def test_directionality_keeps_the_direction(direction: object, expected: TagDirection) -> None:
+    result = parse(tag_event(type="DIRECTIONALITY", data={"direction": direction}))
+    assert [r.direction for r in result.reads] == [expected]
+
+
+def test_event_numbers_of_data_events_are_collected_malformed_ones_too() -> None:
+    batch = [
+        tag_event(data={"eventNum": 7}),
+        tag_event(data={"eventNum": 8, "idHex": "xx"}),
+        tag_event(data={"eventNum": None}),
+        tag_event(data={"eventNum": True}),
+        {"type": "heartbeat", "timestamp": TS, "eventNum": 99, "data": {"eventNum": 98}},
+        tag_event(data={"eventNum": 10}),
+    ]
+    result = parse(batch)
+    assert result.event_nums == [7, 8, 10]
+    assert len(result.reads) == 4 and len(result.errors) == 1
+
+
+@pytest.mark.parametrize(
+    ("radio_control", "state", "detail"),
+    [
+        (
+            {"radioActivity": "active", "radioConnection": "connected"},
+            "inventorying",
+            "radio active",
+        ),
+        ({"radioActivity": "inactive", "radioConnection": "connected"}, "idle", "radio inactive"),
+        (
+            {"radioActivity": "active", "radioConnection": "disconnected"},
+            "idle",
+            "radio disconnected",
+        ),
+        ({"cpu": 3}, None, ""),
+        ("garbage", None, ""),
+    ],
+    ids=["active", "inactive", "radio-disconnected", "no-activity-field", "not-an-object"],
+)
+def test_heartbeat_says_whether_the_radio_inventories(
+    radio_control: object, state: str | None, detail: str
+) -> None:
+    heartbeat = {
+        "type": "heartbeat",
+        "timestamp": TS,
+        "component": "RG",
+        "eventNum": 12,
+        "data": {"radio_control": radio_control, "system": {"cpu": {"system": 4, "user": 9}}},
+    }
+    result = parse(heartbeat)
+    assert result.reads == [] and result.errors == []
+    expected_state = ReaderState(state) if state else None
+    assert result.notices == [ReaderNotice("heartbeat", expected_state, detail=detail)]
+
+
+def test_error_and_warning_events_carry_their_message() -> None:
+    events = [
+        {"type": "error", "timestamp": TS, "data": {"message": "Antenna Disconnected on Port 3"}},
+        {"type": "warning", "timestamp": TS, "data": {"message": "PA Temperature High @ 61 C"}},
+    ]
+    assert parse(events).notices == [
+        ReaderNotice("error", detail="Antenna Disconnected on Port 3"),
+        ReaderNotice("warning", detail="PA Temperature High @ 61 C"),
+    ]
 
 
 def test_drift_beyond_bound_is_replaced_by_receive_time() -> None:
