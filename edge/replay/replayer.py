@@ -6,7 +6,8 @@ serial ports swapped for pseudo-terminals, a virtual clock, event ids seeded fro
 the composition root (:mod:`edge.app.replay`) builds the edge from that, and
 :meth:`Replayer.play` then feeds the capture to the edge's running drivers.
 
-Determinism (DESIGN principle 1): the replayer owns a :class:`VirtualClock`. For each record it
+Determinism (docs/architecture.md, principle 1): the replayer owns a :class:`VirtualClock`.
+For each record it
 sets the clock to the record's time, hands the record to its driver and waits until the driver
 has consumed it (the drivers count bytes and messages *after* delivering their reads), so every
 read carries its record's time whatever the speed. Ticks (departures, offline alerts) are issued
