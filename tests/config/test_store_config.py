@@ -36,6 +36,7 @@ def test_the_samples_cover_every_reader_family() -> None:
         "r2000_serial_example.yaml",
         "zebra_fx_mqtt_example.yaml",
         "impinj_r700_mqtt_example.yaml",
+        "llrp_store.yaml",
     } <= names
 
 
