@@ -19,6 +19,7 @@ is given the receive time, as the other drivers do.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, Final
@@ -42,41 +43,44 @@ HEX_CACHE_SIZE: Final = 65536
 """EPC bytes -> hex strings kept; a store's tags repeat, so most reads hit."""
 MAX_LAYOUTS: Final = 256
 
-_TV_VALUE_FORMAT: Final[dict[int, str]] = {
-    PT.AntennaID: "H",
-    PT.PeakRSSI: "b",
-    PT.FirstSeenTimestampUTC: "Q",
-    PT.LastSeenTimestampUTC: "Q",
-    PT.EPC96: "12s",
+_TV_VALUES: Final[dict[int, tuple[str, str]]] = {
+    PT.AntennaID: ("antenna", "H"),
+    PT.PeakRSSI: ("rssi", "b"),
+    PT.FirstSeenTimestampUTC: ("first_us", "Q"),
+    PT.LastSeenTimestampUTC: ("last_us", "Q"),
+    PT.EPC96: ("epc", "12s"),
 }
+"""TV parameters whose value a read needs: role and ``struct`` code."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Layout:
-    """How to unpack one TagReportData shape; ``-1``: that value is absent."""
+    """How to read one TagReportData shape.
 
-    struct: struct.Struct
+    ``full`` unpacks header runs as bytes (``check`` picks them, ``expected`` is what they must
+    be) and the four values a read needs; ``lean`` unpacks only those values, in the order
+    epc, antenna, time, RSSI after ``pick``, for whole reports whose header bytes were
+    checked column by column (``header_bytes``: offset in the TagReportData, value).
+    """
+
+    full: struct.Struct
     check: Any
-    """itemgetter of the header values that identify the layout."""
-    expected: tuple[int, ...]
-    epc: int
-    antenna: int
-    rssi: int
-    rssi_centi: int
-    last_us: int
-    first_us: int
+    expected: tuple[bytes, ...]
+    values: Any
+    """itemgetter: (epc, antenna, time, rssi) from a row of ``full``."""
+    lean: struct.Struct
+    pick: Any
+    """itemgetter: (epc, antenna, time, rssi) from a row of ``lean``."""
+    header_bytes: tuple[tuple[int, int], ...]
+    rssi_divisor: float
+    """100 for ImpinjPeakRSSI (centi-dBm), 1 for PeakRSSI (dBm)."""
     error: LlrpError | None
 
 
-def _learn(data: bytes, pos: int, length: int) -> _Layout:
-    """The layout of the TagReportData at ``pos`` (whose header was checked by the caller)."""
-    fmt = [">HH"]
-    checks: list[tuple[int, int]] = [
-        (0, int.from_bytes(data[pos : pos + 2], "big")),
-        (1, length),
-    ]
-    roles = dict.fromkeys(("epc", "antenna", "rssi", "rssi_centi", "last_us", "first_us"), -1)
-    index = 2
+def _segments(data: bytes, pos: int, length: int) -> list[tuple[str, bytes | int | str]]:
+    """The TagReportData at ``pos`` as ("hdr", bytes that identify the layout),
+    ("val", "role:code") and ("skip", byte count) segments, in byte order."""
+    segments: list[tuple[str, bytes | int | str]] = [("hdr", bytes(data[pos : pos + 4]))]
     at = pos + PARAM_HEADER_LEN
     end = pos + length
     while at < end:
@@ -88,74 +92,124 @@ def _learn(data: bytes, pos: int, length: int) -> _Layout:
                 raise LlrpError(Malformed.UNKNOWN_TV, f"TV type {type_} in TagReportData")
             if at + 1 + size > end:
                 raise LlrpError(Malformed.TRUNCATED, f"TV {type_} runs past its TagReportData")
-            value = _TV_VALUE_FORMAT.get(type_)
-            checks.append((index, first))
-            if value is None:
-                fmt.append(f"B{size}x")
-                index += 1
-            else:
-                fmt.append("B" + value)
-                role = {
-                    PT.AntennaID: "antenna",
-                    PT.PeakRSSI: "rssi",
-                    PT.FirstSeenTimestampUTC: "first_us",
-                    PT.LastSeenTimestampUTC: "last_us",
-                    PT.EPC96: "epc",
-                }[PT(type_)]
-                roles[role] = index + 1
-                index += 2
+            segments.append(("hdr", bytes((first,))))
+            value = _TV_VALUES.get(type_)
+            segments.append(("val", ":".join(value)) if value else ("skip", size))
             at += 1 + size
             continue
         if at + PARAM_HEADER_LEN > end:
             raise LlrpError(Malformed.TRUNCATED, "parameter header runs past its TagReportData")
-        word = int.from_bytes(data[at : at + 2], "big")
+        type_ = int.from_bytes(data[at : at + 2], "big") & 0x3FF
         sub_length = int.from_bytes(data[at + 2 : at + 4], "big")
         if sub_length < PARAM_HEADER_LEN or at + sub_length > end:
             raise LlrpError(
                 Malformed.BAD_LENGTH,
-                f"parameter {word & 0x3FF} of length {sub_length} in a TagReportData of "
-                f"{length} bytes",
+                f"parameter {type_} of length {sub_length} in a TagReportData of {length} bytes",
             )
-        type_ = word & 0x3FF
-        checks += [(index, word), (index + 1, sub_length)]
         if type_ == PT.EPCData and sub_length >= 6:
             bits = int.from_bytes(data[at + 4 : at + 6], "big")
             nbytes = sub_length - 6
             if (bits + 7) // 8 != nbytes or bits == 0:
                 raise LlrpError(Malformed.BAD_FIELD, f"EPCData of {bits} bits in {nbytes} byte(s)")
-            fmt.append(f"HHH{nbytes}s")
-            checks.append((index + 2, bits))
-            roles["epc"] = index + 3
-            index += 4
+            segments += [("hdr", bytes(data[at : at + 6])), ("val", f"epc:{nbytes}s")]
         elif type_ == CUSTOM and sub_length >= 12:
             vendor = int.from_bytes(data[at + 4 : at + 8], "big")
             subtype = int.from_bytes(data[at + 8 : at + 12], "big")
-            checks += [(index + 2, vendor), (index + 3, subtype)]
+            segments.append(("hdr", bytes(data[at : at + 12])))
             if vendor == IMPINJ and subtype == Impinj.PeakRSSI and sub_length == 14:
-                fmt.append("HHIIh")
-                roles["rssi_centi"] = index + 4
-                index += 5
-            else:
-                fmt.append(f"HHII{sub_length - 12}x")
-                index += 4
+                segments.append(("val", "rssi_centi:h"))
+            elif sub_length > 12:
+                segments.append(("skip", sub_length - 12))
         else:
-            fmt.append(f"HH{sub_length - 4}x")
-            index += 2
+            segments.append(("hdr", bytes(data[at : at + 4])))
+            if sub_length > 4:
+                segments.append(("skip", sub_length - 4))
         at += sub_length
-    compiled = struct.Struct("".join(fmt))
-    assert compiled.size == length, (compiled.format, length)
+    return segments
+
+
+def _learn(data: bytes, pos: int, length: int) -> _Layout:
+    """The layout of the TagReportData at ``pos`` (whose header was checked by the caller)."""
+    segments = _segments(data, pos, length)
+    roles = {str(v).split(":")[0] for kind, v in segments if kind == "val"}
+    wanted = {
+        "epc",
+        "antenna",
+        "last_us" if "last_us" in roles else "first_us",
+        "rssi_centi" if "rssi_centi" in roles else "rssi",
+    }
+    full: list[str] = [">"]
+    lean: list[str] = [">"]
+    checks: list[int] = []
+    expected: list[bytes] = []
+    header_bytes: list[tuple[int, int]] = []
+    full_at: dict[str, int] = {}
+    lean_at: dict[str, int] = {}
+    full_n = 0  # values a row of `full` has so far (pads give none)
+    offset = 0
+    for kind, value in segments:
+        if kind == "hdr":
+            assert isinstance(value, bytes)
+            checks.append(full_n)
+            full_n += 1
+            expected.append(value)
+            full.append(f"{len(value)}s")
+            lean.append(f"{len(value)}x")
+            header_bytes += [(offset + k, b) for k, b in enumerate(value)]
+            offset += len(value)
+        elif kind == "skip":
+            assert isinstance(value, int)
+            full.append(f"{value}x")
+            lean.append(f"{value}x")
+            offset += value
+        else:
+            role, code = str(value).split(":")
+            size = struct.calcsize(">" + code)
+            if role in wanted:
+                full_at[role] = full_n
+                full_n += 1
+                full.append(code)
+                lean_at[role] = len(lean_at)
+                lean.append(code)
+            else:
+                full.append(f"{size}x")
+                lean.append(f"{size}x")
+            offset += size
+    full_struct, lean_struct = struct.Struct("".join(full)), struct.Struct("".join(lean))
+    if full_struct.size != length:
+        raise LlrpError(Malformed.BAD_LENGTH, f"TagReportData layout of {length} bytes is wrong")
     error = None
-    if roles["epc"] < 0:
-        error = LlrpError(Malformed.MISSING_PARAMETER, "TagReportData without EPC")
-    elif roles["antenna"] < 0:
-        error = LlrpError(Malformed.MISSING_PARAMETER, "TagReportData without AntennaID")
-    return _Layout(
-        compiled,
-        itemgetter(*(i for i, _ in checks)),
-        tuple(v for _, v in checks),
-        error=error,
-        **roles,
+    missing = [role for role in ("epc", "antenna") if role not in full_at]
+    if missing:
+        name = {"epc": "EPC", "antenna": "AntennaID"}[missing[0]]
+        error = LlrpError(Malformed.MISSING_PARAMETER, f"TagReportData without {name}")
+    order = (
+        "epc",
+        "antenna",
+        "last_us" if "last_us" in full_at else "first_us",
+        "rssi_centi" if "rssi_centi" in full_at else "rssi",
     )
+    return _Layout(
+        full=full_struct,
+        check=_getter(checks),
+        expected=tuple(expected),
+        values=_getter([full_at.get(role, -1) for role in order]),
+        lean=lean_struct,
+        pick=_getter([lean_at.get(role, -1) for role in order]),
+        header_bytes=tuple(header_bytes),
+        rssi_divisor=100.0 if "rssi_centi" in full_at else 1.0,
+        error=error,
+    )
+
+
+def _getter(indexes: list[int]) -> Any:
+    """A function of a row: the values at ``indexes`` as a tuple, None where the index is -1."""
+    if all(i >= 0 for i in indexes):
+        if len(indexes) == 1:
+            only = indexes[0]
+            return lambda row: (row[only],)
+        return itemgetter(*indexes)
+    return lambda row: tuple(None if i < 0 else row[i] for i in indexes)
 
 
 @dataclass(slots=True)
@@ -191,29 +245,36 @@ class ReportDecoder:
         whole message)."""
         result = ReportReads()
         end = len(data)
-        if end - start >= PARAM_HEADER_LEN and not data[start] & 0x80:
+        size = end - start
+        if size >= PARAM_HEADER_LEN and not data[start] & 0x80:
             length = int.from_bytes(data[start + 2 : start + 4], "big")
             if (
                 length >= PARAM_HEADER_LEN
-                and (end - start) % length == 0
+                and size % length == 0
                 and int.from_bytes(data[start : start + 2], "big") & 0x3FF == PT.TagReportData
             ):
                 layout = self._layout(data, start, length, result)
-                if layout is not None and layout.error is None:
-                    rows = list(layout.struct.iter_unpack(memoryview(data)[start:end]))
-                    heads = list(map(layout.check, rows))
-                    if heads.count(layout.expected) == len(heads):
+                rows = size // length
+                # Every header byte of every TagReportData, one column at a time.
+                if layout is not None and all(
+                    data[start + offset : end : length] == bytes((value,)) * rows
+                    for offset, value in layout.header_bytes
+                ):
+                    if layout.error is not None:
+                        result.errors += [layout.error] * rows
+                    else:
+                        picked = map(layout.pick, layout.lean.iter_unpack(data[start:end]))
                         self._emit(
-                            layout, rows, result, reader_id, received_ms, offset_ms, max_drift_ms
+                            layout, picked, result, reader_id, received_ms, offset_ms, max_drift_ms
                         )
-                        return result
+                    return result
         self._one_by_one(data, start, result, reader_id, received_ms, offset_ms, max_drift_ms)
         return result
 
     def _layout(self, data: bytes, pos: int, length: int, result: ReportReads) -> _Layout | None:
         """A known layout that matches the TagReportData at ``pos``, else a new one."""
         for layout in self._layouts.get(length, ()):
-            if layout.check(layout.struct.unpack_from(data, pos)) == layout.expected:
+            if layout.check(layout.full.unpack_from(data, pos)) == layout.expected:
                 return layout
         try:
             layout = _learn(data, pos, length)
@@ -261,56 +322,51 @@ class ReportDecoder:
                     if layout.error is not None:
                         result.errors.append(layout.error)
                     else:
-                        row = layout.struct.unpack_from(data, pos)
+                        row = layout.values(layout.full.unpack_from(data, pos))
                         self._emit(
-                            layout, [row], result, reader_id, received_ms, offset_ms, max_drift_ms
+                            layout, (row,), result, reader_id, received_ms, offset_ms, max_drift_ms
                         )
             pos += length
 
     def _emit(
         self,
         layout: _Layout,
-        rows: list[tuple[Any, ...]],
+        rows: Iterable[tuple[Any, ...]],
         result: ReportReads,
         reader_id: str,
         received_ms: int,
         offset_ms: int,
         max_drift_ms: int,
     ) -> None:
+        """Reads from ``(epc bytes, antenna, reader time us or None, rssi or None)`` rows."""
         hexes = self._hex
         if len(hexes) > HEX_CACHE_SIZE:
             hexes.clear()
-        epc_i, antenna_i = layout.epc, layout.antenna
-        time_i = layout.last_us if layout.last_us >= 0 else layout.first_us
-        centi_i, rssi_i = layout.rssi_centi, layout.rssi
-        reads = result.reads
-        append = reads.append
+        append = result.reads.append
         low, high = received_ms - max_drift_ms, received_ms + max_drift_ms
-        drifted = 0
-        for row in rows:
-            raw_epc = row[epc_i]
+        divisor = layout.rssi_divisor
+        drifted = no_time = no_rssi = 0
+        for raw_epc, antenna, seen_us, raw_rssi in rows:
             epc = hexes.get(raw_epc)
             if epc is None:
                 epc = hexes[raw_epc] = raw_epc.hex().upper()
-            if time_i >= 0:
-                ts_ms = row[time_i] // 1000 + offset_ms
+            if seen_us is None:
+                ts_ms = received_ms
+                no_time += 1
+            else:
+                ts_ms = seen_us // 1000 + offset_ms
                 if ts_ms < low or ts_ms > high:
                     ts_ms = received_ms
                     drifted += 1
-            else:
-                ts_ms = received_ms
-            if centi_i >= 0:
-                rssi = row[centi_i] / 100
-            elif rssi_i >= 0:
-                rssi = float(row[rssi_i])
-            else:
+            if raw_rssi is None:
                 rssi = NO_RSSI_DBM
-            append(TagRead(reader_id, row[antenna_i], epc, rssi, ts_ms))
+                no_rssi += 1
+            else:
+                rssi = raw_rssi / divisor
+            append(TagRead(reader_id, antenna, epc, rssi, ts_ms))
         result.drift_corrected += drifted
-        if time_i < 0:
-            result.no_timestamp += len(rows)
-        if centi_i < 0 and rssi_i < 0:
-            result.no_rssi += len(rows)
+        result.no_timestamp += no_time
+        result.no_rssi += no_rssi
 
 
 # --- full detail (slow path: tests, diagnostics) --------------------------------------------
