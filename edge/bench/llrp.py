@@ -32,12 +32,14 @@ from edge.bench.rfid import (
     TAGS,
     ZONES,
     _clear_decode_caches,
+    _epcs,
     _new_tracker,
+    _picks,
     _pin_to_one_core,
     _Store,
     _Timing,
+    rate_figures,
 )
-from edge.rfid.epc import encode_sgtin96
 from edge.rfid.llrp.codec import decode_body, encode_body, frame
 from edge.rfid.llrp.framing import LlrpFramer
 from edge.rfid.llrp.reports import ReportDecoder, tag_details
@@ -54,7 +56,7 @@ TARGET_READS_PER_S = 150_000
 MAX_DRIFT_MS = 5000
 
 TRD = struct.Struct(">HHB12sBHBbBQBQBHHHIIHHHIIhHHIIh")
-"""One TagReportData (§17.2.3.1) with the TV and Impinj custom parameters listed above."""
+"""One TagReportData with the TV and Impinj custom parameters listed above."""
 
 
 def _trd(epc: bytes, antenna: int, rssi_centi: int, seen_us: int, rng: random.Random) -> bytes:
@@ -76,22 +78,14 @@ def build_workload(total_reads: int, seed: int = 1) -> tuple[list[tuple[int, int
     """Reads ``(reader index, receive time ms, bytes)`` in arrival order, and seconds simulated."""
     rng = random.Random(seed)
     store = _Store(rng)
-    epcs = [
-        bytes.fromhex(encode_sgtin96("0614141", f"{1 + tag // 10:06d}", tag)) for tag in range(TAGS)
-    ]
+    epcs = _epcs()
     streams = [bytearray() for _ in READERS]
     pending: list[list[bytes]] = [[] for _ in READERS]
     chunks: list[tuple[int, int, bytes]] = []
     msg_ids = [0] * len(READERS)
     reads = second = 0
     while reads < total_reads:
-        store.shoppers(second)
-        for r in range(len(READERS)):
-            antennas = range(r * 4, r * 4 + 4)
-            weights = [len(store.tags_at[a]) for a in antennas]
-            if not sum(weights):
-                continue
-            picks = rng.choices(list(antennas), weights=weights, k=READS_PER_READER_S)
+        for r, picks in _picks(rng, store, second, READS_PER_READER_S):
             for n, a in enumerate(picks):
                 tags = store.tags_at[a]
                 ms = T0_MS + second * 1000 + (n * 1000) // READS_PER_READER_S
@@ -206,10 +200,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "simulated_s": simulated_s,
         "recv_bytes": RECV_BYTES,
         "workload_mb": round(workload_bytes / 2**20, 1),
-        "cpu_s": round(full.cpu_s, 3),
-        "wall_s": round(full.wall_s, 3),
-        "reads_per_s": round(reads_per_s),
-        "reads_per_wall_s": round(reads / full.wall_s),
+        **rate_figures(full, reads),
         "decode_only_reads_per_s": round(decoded / decode.cpu_s),
         "decode_only_reads_per_wall_s": round(decoded / decode.wall_s),
         "peak_rss_mb": round(peak_rss_mb, 1),

@@ -42,7 +42,7 @@ ANSWER_TIMEOUT_S = 10.0
 
 
 def _answer_type(request_type: int) -> int | None:
-    """The response type of a request (§17.1), None when the specification defines none."""
+    """The response type of a request, None when the specification defines none."""
     if request_type in NO_ANSWER:
         return None
     if request_type == MessageType.CLOSE_CONNECTION:

@@ -60,6 +60,7 @@ from edge.rfid.llrp.spec import (
     ConnectionAttemptStatus,
     MessageType,
 )
+from edge.rfid.reader_thread import ReaderThread
 from edge.rfid.reads import ReaderStatus, ReadSink, StatusSink
 from edge.rfid.serial_reader import backoff_delay_s
 
@@ -70,8 +71,6 @@ received, before it is handled (the recorder)."""
 RECV_BYTES = 256 * 1024
 POLL_INTERVAL_S = 0.05
 """Longest blocking receive, so that ``stop()`` and the keepalive watchdog are prompt."""
-HEARTBEAT_MS = 5000
-"""KEEPALIVEs are reported as a sign of life (a ``connected`` status) at most this often."""
 CLOSE_TIMEOUT_S = 2.0
 """Longest wait for each answer while shutting down (STOP/DELETE_ROSPEC, CLOSE_CONNECTION)."""
 
@@ -86,7 +85,7 @@ class _Stopped(Exception):
     """``stop()`` was called while the driver waited for the reader."""
 
 
-class LlrpReaderDriver:
+class LlrpReaderDriver(ReaderThread):
     def __init__(
         self,
         config: LlrpReader,
@@ -100,17 +99,12 @@ class LlrpReaderDriver:
     ) -> None:
         """``monotonic`` times the I/O (keepalive watchdog, answer timeouts); read times come
         from ``clock``."""
+        log = logger or logging.getLogger(__name__)
+        super().__init__(config, clock, on_read, on_status, log, f"llrp-{config.id}")
         self._config = config
-        self._clock = clock
-        self._on_read = on_read
-        self._on_status = on_status
         self._on_message = on_message
-        self._log = logger or logging.getLogger(__name__)
         self._monotonic = monotonic
         self._rng = random.Random(config.id)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._connected: bool | None = None
         self._max_drift_ms = round(config.max_clock_drift_s * 1000)
         self._offset = ClockOffset(self._max_drift_ms)
         self._decoder = ReportDecoder()
@@ -120,7 +114,6 @@ class LlrpReaderDriver:
         self._next_id = 1
         self._version = VERSION_1_0_1
         self._last_rx_s = 0.0
-        self._last_heartbeat_ms: int | None = None
         self._events_request_id: int | None = None
         self._capabilities: ReaderCapabilities | None = None
         self._messages_received = 0
@@ -137,11 +130,6 @@ class LlrpReaderDriver:
     @property
     def config(self) -> LlrpReader:
         return self._config
-
-    @property
-    def connected(self) -> bool:
-        """True once the ROSpec runs; False while (re)connecting or after a failure."""
-        return bool(self._connected)
 
     @property
     def messages_received(self) -> int:
@@ -167,20 +155,9 @@ class LlrpReaderDriver:
         stats["protocol_version"] = self._version
         return stats
 
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError(f"reader {self._config.id}: driver already started")
-        self._thread = threading.Thread(
-            target=self._run, name=f"llrp-{self._config.id}", daemon=True
-        )
-        self._thread.start()
-
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                self._log.warning("reader %s: driver thread did not stop", self._config.id)
+        """Stops and deletes the ROSpec and closes the connection (a few seconds at most)."""
+        super().stop(timeout_s)
 
     # --- connection loop ------------------------------------------------------------------
 
@@ -323,7 +300,7 @@ class LlrpReaderDriver:
                     )
 
     def _negotiate_version(self) -> None:
-        """LLRP 1.1 when the reader supports it (§17.1.1-17.1.2 of 1.1), else 1.0.1."""
+        """LLRP 1.1 when the reader supports it, else 1.0.1."""
         answer = self._request(
             commands.get_supported_version(self._id()), M.GET_SUPPORTED_VERSION_RESPONSE
         )
@@ -404,7 +381,7 @@ class LlrpReaderDriver:
         )
 
     def _delete_leftovers(self) -> None:
-        """DELETE_ROSPEC 0 deletes all (§17.1.4); a reader that refuses id 0 gets the ids
+        """DELETE_ROSPEC 0 deletes all; a reader that refuses id 0 gets the ids
         GET_ROSPECS lists deleted one by one."""
         status = status_of(self._rospec(M.DELETE_ROSPEC, 0))
         if status.ok:
@@ -429,7 +406,7 @@ class LlrpReaderDriver:
                 self._handle(frame, received_ms)
 
     def _close_gracefully(self) -> None:
-        """STOP and DELETE our ROSpec, then CLOSE_CONNECTION (§17.1.17); best effort."""
+        """STOP and DELETE our ROSpec, then CLOSE_CONNECTION; best effort."""
         if self._sock is None or not self._connected:
             return
         try:
@@ -582,7 +559,8 @@ class LlrpReaderDriver:
                     self._on_message(received_ms, frame.data)
                 self._count("keepalives")
                 self._send(commands.simple(M.KEEPALIVE_ACK, frame.id, self._version))
-                self._heartbeat(received_ms)
+                if self._connected:
+                    self._heartbeat(received_ms, "keepalive")
                 return []
             message = self._decode(frame, received_ms)
             if message is None:
@@ -685,24 +663,9 @@ class LlrpReaderDriver:
                 "reader %s: malformed %s: %s (%d so far)", self._config.id, where, error, count
             )
 
-    def _heartbeat(self, ts_ms: int) -> None:
-        if self._last_heartbeat_ms is not None and ts_ms - self._last_heartbeat_ms < HEARTBEAT_MS:
-            return
-        self._last_heartbeat_ms = ts_ms
-        if self._connected:
-            self._on_status(ReaderStatus(self._config.id, True, ts_ms, "keepalive"))
-
     def _count(self, name: str) -> None:
         with self._lock:
             self._counters[name] += 1
-
-    def _set_connected(self, connected: bool, detail: str) -> None:
-        if connected == self._connected:
-            return
-        self._connected = connected
-        log = self._log.info if connected else self._log.warning
-        log("reader %s: %s", self._config.id, "connected: " + detail if connected else detail)
-        self._on_status(ReaderStatus(self._config.id, connected, self._clock.now_ms(), detail))
 
 
 def _event_detail(event: ReaderEvent) -> str | None:

@@ -73,8 +73,31 @@ FieldValue = int | str | bytes | tuple[int, ...] | BitString
 Fields = Mapping[str, FieldValue]
 
 
+class _HasParams:
+    """Look-ups shared by messages and parameters (both have ``params`` and ``fields``)."""
+
+    __slots__ = ()
+    params: tuple[Param, ...]
+    fields: Fields
+
+    def find(self, type_: int, subtype: int | None = None) -> Param | None:
+        for param in self.params:
+            if _matches(param, type_, subtype):
+                return param
+        return None
+
+    def find_all(self, type_: int, subtype: int | None = None) -> list[Param]:
+        return [p for p in self.params if _matches(p, type_, subtype)]
+
+    def num(self, name: str) -> int:
+        value = self.fields[name]
+        if not isinstance(value, int):
+            raise TypeError(f"field {name} is not a number")
+        return value
+
+
 @dataclass(frozen=True, slots=True)
-class Param:
+class Param(_HasParams):
     """A parameter: TV when ``type`` < 128, else TLV; ``raw`` holds the body of a parameter
     without a known layout (for Custom: the data after vendor and subtype)."""
 
@@ -85,15 +108,6 @@ class Param:
     subtype: int = 0
     raw: bytes | None = None
 
-    def find(self, type_: int, subtype: int | None = None) -> Param | None:
-        return _find(self.params, type_, subtype)
-
-    def find_all(self, type_: int, subtype: int | None = None) -> list[Param]:
-        return [p for p in self.params if _matches(p, type_, subtype)]
-
-    def num(self, name: str) -> int:
-        return field_int(self.fields, name)
-
     def text(self, name: str) -> str:
         value = self.fields[name]
         if not isinstance(value, str):
@@ -102,7 +116,7 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
-class Message:
+class Message(_HasParams):
     """A message; ``vendor``/``subtype`` for CUSTOM_MESSAGE, ``raw`` for one we cannot read."""
 
     type: int
@@ -114,32 +128,9 @@ class Message:
     subtype: int = 0
     raw: bytes | None = None
 
-    def find(self, type_: int, subtype: int | None = None) -> Param | None:
-        return _find(self.params, type_, subtype)
-
-    def find_all(self, type_: int, subtype: int | None = None) -> list[Param]:
-        return [p for p in self.params if _matches(p, type_, subtype)]
-
-    def num(self, name: str) -> int:
-        return field_int(self.fields, name)
-
-
-def field_int(fields: Fields, name: str) -> int:
-    value = fields[name]
-    if not isinstance(value, int):
-        raise TypeError(f"field {name} is not a number")
-    return value
-
 
 def _matches(param: Param, type_: int, subtype: int | None) -> bool:
     return param.type == type_ and (subtype is None or param.subtype == subtype)
-
-
-def _find(params: tuple[Param, ...], type_: int, subtype: int | None) -> Param | None:
-    for param in params:
-        if _matches(param, type_, subtype):
-            return param
-    return None
 
 
 def walk(params: tuple[Param, ...]) -> Iterator[Param]:

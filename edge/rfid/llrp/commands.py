@@ -1,6 +1,6 @@
 """What an LLRP client sends, and what it reads from the answers (pure: messages in and out).
 
-The requests follow §17 of the specification (message and parameter sections are cited in
+The requests follow the specification's message and parameter definitions (listed in
 docs/readers.md); the choices a store reader needs -- which events, what each tag report
 carries, one ROSpec for the configured antennas -- are made here, once, so that the driver
 only sequences them.
@@ -46,7 +46,8 @@ def _msg(
 
 
 def get_supported_version(msg_id: int) -> Message:
-    """§17.1.1 (1.1 only): sent with version 2; a 1.0.1 reader answers ERROR_MESSAGE."""
+    """GET_SUPPORTED_VERSION (LLRP 1.1 only), sent with version 2; 1.0.1 readers answer
+    ERROR_MESSAGE."""
     return _msg(MessageType.GET_SUPPORTED_VERSION, msg_id, 2)
 
 
@@ -64,7 +65,7 @@ def get_reader_capabilities(msg_id: int, version: int) -> Message:
 
 
 def rospec_command(type_: MessageType, msg_id: int, version: int, rospec_id: int) -> Message:
-    """DELETE/START/STOP/ENABLE/DISABLE_ROSPEC (§17.1.4-17.1.8); id 0 means all ROSpecs."""
+    """DELETE/START/STOP/ENABLE/DISABLE_ROSPEC; id 0 means all ROSpecs."""
     return _msg(type_, msg_id, version, {"rospec_id": rospec_id})
 
 
@@ -98,7 +99,7 @@ EVENTS_ON = (
     EventType.Reader_Exception_Event,
     EventType.Antenna_Event,
 )
-"""Reader events the client asks for (§17.2.6.3 ReaderEventNotificationSpec); the others
+"""Reader events the client asks for (ReaderEventNotificationSpec); the others
 (hopping, GPI, AISpec, RF survey) are switched off so they do not crowd the link."""
 EVENTS_OFF = (
     EventType.Upon_Hopping_To_Next_Channel,
@@ -110,7 +111,7 @@ EVENTS_OFF = (
 
 
 def ro_report_spec(report_every_n_tags: int, impinj: bool) -> Param:
-    """§17.2.7.1 ROReportSpec: a report every N tags (or at the end of the ROSpec), each
+    """ROReportSpec: a report every N tags (or at the end of the ROSpec), each
     TagReportData with antenna, peak RSSI, first/last seen and seen count; with Impinj
     extensions also peak RSSI in centi-dBm, RF phase angle and Doppler frequency."""
     selector = Param(
@@ -150,8 +151,8 @@ def ro_report_spec(report_every_n_tags: int, impinj: bool) -> Param:
 def set_reader_config(
     msg_id: int, version: int, *, keepalive_ms: int, report_every_n_tags: int, impinj: bool
 ) -> Message:
-    """§17.1.20 SET_READER_CONFIG with ResetToFactoryDefault false: events, report content
-    and a periodic keepalive (§17.2.6.4 KeepaliveSpec)."""
+    """SET_READER_CONFIG with ResetToFactoryDefault false: events, report content
+    and a periodic keepalive (KeepaliveSpec)."""
     states = tuple(
         Param(PT.EventNotificationState, {"event_type": event, "notification_state": state})
         for events, state in ((EVENTS_ON, 1), (EVENTS_OFF, 0))
@@ -200,7 +201,7 @@ def add_rospec(
     impinj: bool,
     rospec_id: int = ROSPEC_ID,
 ) -> Message:
-    """§17.1.3 ADD_ROSPEC: one ROSpec (§17.2.4.1), disabled, with a Null start trigger (it runs
+    """ADD_ROSPEC: one ROSpec, disabled, with a Null start trigger (it runs
     when START_ROSPEC says so: some readers ignore an Immediate trigger) and a Null stop
     trigger (it runs until STOP_ROSPEC); one AISpec over ``antennas`` that runs until the
     ROSpec stops, inventorying EPC Class 1 Gen 2 tags."""
@@ -245,7 +246,7 @@ def add_rospec(
 
 
 def _antenna_configuration(port: int, settings: AntennaSettings) -> Param | None:
-    """§17.2.6.6 AntennaConfiguration for one port, or None when nothing is configured."""
+    """AntennaConfiguration for one port, or None when nothing is configured."""
     children: list[Param] = []
     if settings.power_index is not None:
         children.append(
@@ -310,7 +311,7 @@ class Status:
 
 
 def status_of(message: Message) -> Status:
-    """The LLRPStatus (§17.2.8.1) of a response or ERROR_MESSAGE, with the parameter/field
+    """The LLRPStatus of a response or ERROR_MESSAGE, with the parameter/field
     error details folded into the description; a response without one is a failure."""
     param = message.find(PT.LLRPStatus)
     if param is None:
@@ -328,7 +329,7 @@ def status_of(message: Message) -> Status:
 
 @dataclass(frozen=True, slots=True)
 class ReaderCapabilities:
-    """What GET_READER_CAPABILITIES_RESPONSE (§17.1.2) says that the client uses."""
+    """What GET_READER_CAPABILITIES_RESPONSE says that the client uses."""
 
     max_antennas: int
     manufacturer: int
@@ -336,9 +337,9 @@ class ReaderCapabilities:
     firmware: str
     utc_clock: bool
     power_table: dict[int, float]
-    """Transmit power index -> dBm (§17.2.2.1.1 TransmitPowerLevelTableEntry, 1/100 dBm)."""
+    """Transmit power index -> dBm (TransmitPowerLevelTableEntry, 1/100 dBm)."""
     modes: tuple[int, ...]
-    """C1G2 UHF RF mode identifiers (§17.3.1.1.2)."""
+    """C1G2 UHF RF mode identifiers."""
     hop_table_ids: tuple[int, ...]
     hopping: bool
     max_rospecs: int | None
@@ -387,5 +388,5 @@ def power_index_for(table: Mapping[int, float], dbm: float) -> int | None:
 
 
 def rospec_ids(message: Message) -> list[int]:
-    """The ROSpec ids of a GET_ROSPECS_RESPONSE (§17.1.10)."""
+    """The ROSpec ids of a GET_ROSPECS_RESPONSE."""
     return [p.num("rospec_id") for p in message.find_all(PT.ROSpec)]

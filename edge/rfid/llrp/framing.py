@@ -1,7 +1,7 @@
 """Cuts the reader's TCP byte stream into LLRP messages, whatever the reads deliver: half a
 message, several messages, a message split over many reads.
 
-The header's length field is the only framing LLRP has (§16.1, no sync byte, no checksum),
+The header's length field is the only framing LLRP has (no sync byte, no checksum),
 so a bad header (a length below 10 or above the limit, an unknown version, non-zero reserved
 bits) means the stream is lost: :meth:`LlrpFramer.feed` raises :class:`LlrpError` and the
 caller drops the connection (a new one starts with a fresh framer).

@@ -8,7 +8,7 @@ in one ``struct.iter_unpack`` when all its entries share a layout. A TagReportDa
 headers do not match any learnt layout is parsed on its own and its layout learnt; one that
 cannot be parsed is reported by reason and skipped by its length, the others are kept.
 
-Per tag (§17.2.3.1 TagReportData): the EPC from EPC-96 (TV 13) or EPCData (241); the antenna
+Per tag (TagReportData): the EPC from EPC-96 (TV 13) or EPCData (241); the antenna
 from AntennaID (TV 1); RSSI from Impinj's ImpinjPeakRSSI (centi-dBm) when present, else
 PeakRSSI (TV 6, dBm); the time from LastSeenTimestampUTC (TV 4), else FirstSeenTimestampUTC
 (TV 2), in the reader's microseconds since the epoch, shifted by the reader's clock offset
@@ -212,6 +212,14 @@ def _getter(indexes: list[int]) -> Any:
     return lambda row: tuple(None if i < 0 else row[i] for i in indexes)
 
 
+@dataclass(frozen=True, slots=True)
+class _Context:
+    reader_id: str
+    received_ms: int
+    offset_ms: int
+    max_drift_ms: int
+
+
 @dataclass(slots=True)
 class ReportReads:
     reads: list[TagRead] = field(default_factory=list)
@@ -244,6 +252,7 @@ class ReportDecoder:
         """Reads of the report whose parameters are ``data[start:]`` (``start`` = 10 for a
         whole message)."""
         result = ReportReads()
+        context = _Context(reader_id, received_ms, offset_ms, max_drift_ms)
         end = len(data)
         size = end - start
         if size >= PARAM_HEADER_LEN and not data[start] & 0x80:
@@ -264,11 +273,9 @@ class ReportDecoder:
                         result.errors += [layout.error] * rows
                     else:
                         picked = map(layout.pick, layout.lean.iter_unpack(data[start:end]))
-                        self._emit(
-                            layout, picked, result, reader_id, received_ms, offset_ms, max_drift_ms
-                        )
+                        self._emit(layout, picked, result, context)
                     return result
-        self._one_by_one(data, start, result, reader_id, received_ms, offset_ms, max_drift_ms)
+        self._one_by_one(data, start, result, context)
         return result
 
     def _layout(self, data: bytes, pos: int, length: int, result: ReportReads) -> _Layout | None:
@@ -286,16 +293,7 @@ class ReportDecoder:
             self._count += 1
         return layout
 
-    def _one_by_one(
-        self,
-        data: bytes,
-        pos: int,
-        result: ReportReads,
-        reader_id: str,
-        received_ms: int,
-        offset_ms: int,
-        max_drift_ms: int,
-    ) -> None:
+    def _one_by_one(self, data: bytes, pos: int, result: ReportReads, context: _Context) -> None:
         end = len(data)
         while pos < end:
             if data[pos] & 0x80 or end - pos < PARAM_HEADER_LEN:
@@ -323,9 +321,7 @@ class ReportDecoder:
                         result.errors.append(layout.error)
                     else:
                         row = layout.values(layout.full.unpack_from(data, pos))
-                        self._emit(
-                            layout, (row,), result, reader_id, received_ms, offset_ms, max_drift_ms
-                        )
+                        self._emit(layout, (row,), result, context)
             pos += length
 
     def _emit(
@@ -333,12 +329,11 @@ class ReportDecoder:
         layout: _Layout,
         rows: Iterable[tuple[Any, ...]],
         result: ReportReads,
-        reader_id: str,
-        received_ms: int,
-        offset_ms: int,
-        max_drift_ms: int,
+        context: _Context,
     ) -> None:
         """Reads from ``(epc bytes, antenna, reader time us or None, rssi or None)`` rows."""
+        reader_id, received_ms = context.reader_id, context.received_ms
+        offset_ms, max_drift_ms = context.offset_ms, context.max_drift_ms
         hexes = self._hex
         if len(hexes) > HEX_CACHE_SIZE:
             hexes.clear()
@@ -442,7 +437,7 @@ def _detail(trd: Param) -> TagDetail:
 
 @dataclass(frozen=True, slots=True)
 class ReaderEvent:
-    """One event of a READER_EVENT_NOTIFICATION (§17.2.7.1), as the driver uses it."""
+    """One event of a READER_EVENT_NOTIFICATION, as the driver uses it."""
 
     kind: str
     """connection_attempt, connection_close, antenna_disconnected, antenna_connected,

@@ -2,12 +2,13 @@
 specification, version 1.0.1 (2007) and 1.1 (2010), and Impinj's "Octane LLRP" reference for
 the vendor extensions (IANA private enterprise number 25882).
 
-Section numbers below are those of LLRP 1.1 (1.0.1 numbers them one lower from §16 on).
+Names below are the specification's message and parameter names (its "Binary Encoding"
+part: messages, then parameters, then the Class 1 Gen 2 air protocol parameters).
 
-- §15 (1.1 §16.1): a message is a 10-byte header -- 3 bits reserved, 3 bits version
+- A message is a 10-byte header -- 3 bits reserved, 3 bits version
   (1 = 1.0.1, 2 = 1.1), 10 bits message type, a 32-bit length that counts the header, a
   32-bit message id -- then the message's fields, then its parameters.
-- §16.2 (1.1 §17.2.1): a TLV parameter starts with 6 reserved bits, a 10-bit type (128..2047)
+- A TLV parameter starts with 6 reserved bits, a 10-bit type (128..1023)
   and a 16-bit length that counts its own 4-byte header; a TV parameter is one byte
   ``0x80 | type`` (type 1..127) followed by a value whose size the type fixes.
 - Vectors: ``u8v``/``u16v``/``u32v``/``utf8v`` carry a 16-bit element count first; ``u1v`` a
@@ -29,7 +30,7 @@ VERSION_1_1: Final = 2
 IMPINJ: Final = 25882
 """Impinj's IANA private enterprise number: the vendor id of its custom messages/parameters."""
 CUSTOM: Final = 1023
-"""Message type of CUSTOM_MESSAGE and parameter type of Custom (§16.2.1.1 / §17.2.8)."""
+"""Message type of CUSTOM_MESSAGE and parameter type of Custom."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +288,7 @@ TV_FIELDS: Final[dict[int, tuple[F, ...]]] = {
     P.C1G2XPCW1: (F("u16", "xpc_w1"),),
     P.C1G2XPCW2: (F("u16", "xpc_w2"),),
 }
-"""Every TV parameter (§17.2.1 and the C1G2 ones of §17.3): a TV value's size is fixed by
+"""Every TV parameter (general and Class 1 Gen 2 ones): a TV value's size is fixed by
 its type, so an unknown TV type cannot be skipped."""
 
 FIXED_SIZES: Final = {"u8": 1, "s8": 1, "u16": 2, "s16": 2, "u32": 4, "s32": 4, "u64": 8, "u96": 12}
@@ -542,7 +543,7 @@ CUSTOM_FIELDS: Final[dict[tuple[int, int], tuple[Field, ...]]] = {
 
 
 class StatusCode(IntEnum):
-    """LLRPStatus codes (§17.1.55 / 1.1 §17.2.8.1)."""
+    """LLRPStatus codes."""
 
     M_Success = 0
     M_ParameterError = 100
@@ -582,7 +583,7 @@ class ConnectionAttemptStatus(IntEnum):
 
 
 class EventType(IntEnum):
-    """EventNotificationState event types (§17.2.7.1.1 / 1.1 §17.2.7.1.1)."""
+    """EventNotificationState event types."""
 
     Upon_Hopping_To_Next_Channel = 0
     GPI_Event = 1
