@@ -14,8 +14,7 @@ from edge.config import ConfigError
 
 # Modules with a ``register(subparsers)`` function, in the order their commands are listed.
 COMMAND_MODULES = (
-    "edge.runtime.cli",
-    "edge.replay.cli",
+    "edge.app.cli",
     "edge.replay.sim_cli",
     "edge.rfid.cli",
     "edge.vision.cli",

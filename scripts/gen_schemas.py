@@ -56,7 +56,7 @@ def _summary(cls: type[Any]) -> str:
 
 
 def _event_table(classes: dict[str, type[Any]]) -> str:
-    from edge.alerts.publisher import ALERT_EVENTS
+    from edge.mqtt.publisher import ALERT_EVENTS
 
     rows = [
         "| Event type | Topic | Payload schema | What it says |",

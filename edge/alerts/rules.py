@@ -16,15 +16,15 @@ Throttling: an alert of one kind for one subject (EPC, reader id) is raised at m
 when the interval has passed, if the reader is still offline by then; if it comes back first,
 nothing was raised and nothing is resolved.
 
-Every method returns a list of notices (:class:`AlertDraft` or :class:`AlertResolution`),
-turned into events by :func:`to_event` in the runtime's owner loop.
+Every method returns a list of notices (:class:`AlertDraft` or :class:`AlertResolution`); each
+makes its own event (``to_event``) in the runtime's owner loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from edge.config.store import StoreConfig
 from edge.events.alerts import (
@@ -47,7 +47,7 @@ SOLD_MEMORY_MS = 24 * 3600 * 1000
 
 @dataclass(frozen=True, slots=True)
 class AlertDraft:
-    """An alert to raise; :func:`to_event` makes it an ``alert.raised`` event."""
+    """An alert to raise; :meth:`to_event` makes it an ``alert.raised`` event."""
 
     kind: AlertKind
     severity: Severity
@@ -56,6 +56,23 @@ class AlertDraft:
     text: str
     ts_ms: int
     cause: dict[str, Any] | None = None
+
+    def to_event(self, factory: EventFactory) -> AlertRaised:
+        """``alert.raised``; the alert's ``alert_id`` is that event's id."""
+        payload = AlertPayload(
+            alert_id="",  # set below: the id exists once the event does
+            kind=self.kind,
+            severity=self.severity,
+            zone=self.zone,
+            subject=self.subject,
+            text=self.text,
+            created=ms_to_datetime(self.ts_ms),
+            cause=self.cause,
+        )
+        event = factory.make(AlertRaised, ts_ms=self.ts_ms, source=SOURCE, payload=payload)
+        return event.model_copy(
+            update={"payload": payload.model_copy(update={"alert_id": event.event_id})}
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +85,21 @@ class AlertResolution:
     text: str
     raised_ms: int
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> AlertResolved:
+        return factory.make(
+            AlertResolved,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=AlertResolvedPayload(
+                kind=self.kind,
+                subject=self.subject,
+                zone=self.zone,
+                text=self.text,
+                raised=ms_to_datetime(self.raised_ms),
+                resolved=ms_to_datetime(self.ts_ms),
+            ),
+        )
 
 
 AlertNotice = AlertDraft | AlertResolution
@@ -291,39 +323,3 @@ class AlertRules:
             del self._last_raised_ms[key]
         for epc in [e for e, t in self._sold_ms.items() if now_ms - t > SOLD_MEMORY_MS]:
             del self._sold_ms[epc]
-
-
-@overload
-def to_event(notice: AlertDraft, factory: EventFactory) -> AlertRaised: ...
-@overload
-def to_event(notice: AlertResolution, factory: EventFactory) -> AlertResolved: ...
-def to_event(notice: AlertNotice, factory: EventFactory) -> AlertRaised | AlertResolved:
-    """The event for a notice; an alert's ``alert_id`` is its ``alert.raised`` event id."""
-    if isinstance(notice, AlertResolution):
-        return factory.make(
-            AlertResolved,
-            ts_ms=notice.ts_ms,
-            source=SOURCE,
-            payload=AlertResolvedPayload(
-                kind=notice.kind,
-                subject=notice.subject,
-                zone=notice.zone,
-                text=notice.text,
-                raised=ms_to_datetime(notice.raised_ms),
-                resolved=ms_to_datetime(notice.ts_ms),
-            ),
-        )
-    payload = AlertPayload(
-        alert_id="",  # set below: the id exists once the event does
-        kind=notice.kind,
-        severity=notice.severity,
-        zone=notice.zone,
-        subject=notice.subject,
-        text=notice.text,
-        created=ms_to_datetime(notice.ts_ms),
-        cause=notice.cause,
-    )
-    event = factory.make(AlertRaised, ts_ms=notice.ts_ms, source=SOURCE, payload=payload)
-    return event.model_copy(
-        update={"payload": payload.model_copy(update={"alert_id": event.event_id})}
-    )

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from edge.alerts.rules import AlertDraft, AlertNotice, AlertResolution, AlertRules, clock_text
 from edge.config.zones import ZoneKind
 from edge.events.alerts import (
+    AlertAcknowledged,
+    AlertAckPayload,
     AlertKind,
     AlertPayload,
     AlertRaised,
@@ -36,7 +38,7 @@ from edge.events.alerts import (
     AlertState,
     Severity,
 )
-from edge.events.base import datetime_to_ms
+from edge.events.base import EventFactory, datetime_to_ms, ms_to_datetime
 from edge.fusion.directory import MemberProfile
 from edge.recommend.catalog import Catalog, Product
 from edge.recommend.filters import StockLookup, ZoneStock, available_stock
@@ -55,6 +57,19 @@ class SizeAnswer:
     """The catalog variant asked for; None when the catalog has no such product."""
     available: tuple[ZoneStock, ...]
     """Shelves first, then the backroom; empty when out of stock."""
+
+
+ACK_SOURCE = "fusion"
+"""Acknowledgements are taken by fusion's alert book (:class:`AlertBook`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraHealth:
+    camera_id: str
+    online: bool
+    since_ms: int
+    """When the camera said so."""
+    detail: str
 
 
 class StaffAlertRules:
@@ -85,6 +100,8 @@ class StaffAlertRules:
         """GTIN -> when its shelf_empty alert was raised (until a shelf has it again)."""
         self._camera_down: dict[str, tuple[int, str, int | None]] = {}
         """Camera id -> (offline since, detail, raised at or None while throttled)."""
+        self._camera_said: dict[str, CameraHealth] = {}
+        """Camera id -> what its last status said (the dashboard shows it)."""
 
     # -- member_arrived --------------------------------------------------------------------
 
@@ -225,6 +242,7 @@ class StaffAlertRules:
     def camera_status(
         self, camera_id: str, online: bool, ts_ms: int, detail: str = ""
     ) -> list[AlertNotice]:
+        self._camera_said[camera_id] = CameraHealth(camera_id, online, ts_ms, detail)
         down = self._camera_down.get(camera_id)
         if not online:
             if down is None:
@@ -250,6 +268,10 @@ class StaffAlertRules:
                 ts_ms=ts_ms,
             )
         ]
+
+    def camera_health(self) -> dict[str, CameraHealth]:
+        """Each camera's last status (cameras that said nothing yet are absent)."""
+        return dict(self._camera_said)
 
     def tick(self, now_ms: int) -> list[AlertNotice]:
         """Raise camera alerts the throttle held back, if the camera is still offline."""
@@ -309,6 +331,18 @@ class AlertAck:
     alert_id: str
     staff_id: str
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> AlertAcknowledged:
+        return factory.make(
+            AlertAcknowledged,
+            ts_ms=self.ts_ms,
+            source=ACK_SOURCE,
+            payload=AlertAckPayload(
+                alert_id=self.alert_id,
+                staff_id=self.staff_id,
+                acknowledged=ms_to_datetime(self.ts_ms),
+            ),
+        )
 
 
 @dataclass(slots=True)

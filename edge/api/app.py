@@ -1,9 +1,8 @@
-"""The edge's FastAPI application: ``create_app(config)`` assembles the routers.
+"""The edge's FastAPI application, built from one :class:`~edge.api.context.ApiContext`.
 
-With ``services`` (the running edge, :mod:`edge.runtime.services`), ``devices`` (paired
-tablets and staff devices) and ``hub`` (live events for WebSocket clients) it also serves the
-tablet, staff and dashboard pages and their API; their static files come from
-``edge/api/static`` (no CDN, no build step).
+It serves the tablet, staff and dashboard pages and their API, members' faces, sales, live
+events, health and metrics; static files come from ``edge/api/static`` (no CDN, no build
+step). Service errors become HTTP statuses here, once (:data:`SERVICE_ERRORS`).
 """
 
 from __future__ import annotations
@@ -12,68 +11,62 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from edge.api.context import ApiContext
 from edge.api.routes import alerts, dashboard, health, live, members, pages, rooms, sales
 from edge.api.routes import devices as device_routes
-from edge.clock import Clock, SystemClock
-from edge.config.store import StoreConfig
-
-if TYPE_CHECKING:
-    from edge.api.devices import DeviceRegistry
-    from edge.api.hub import EventHub
-    from edge.runtime.services import EdgeServices
-    from edge.vision.enrolment import FaceService
+from edge.service.errors import NotFound, RequestRejected, ServiceError, ServiceUnavailable
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+SERVICE_ERRORS: dict[type[ServiceError], int] = {
+    ServiceUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    RequestRejected: status.HTTP_409_CONFLICT,
+    NotFound: status.HTTP_404_NOT_FOUND,
+}
+"""Service error -> HTTP status; the body is ``{"detail": <the error's message>}``."""
 
-def create_app(
-    config: StoreConfig,
-    *,
-    face_service: FaceService | None = None,
-    clock: Clock | None = None,
-    services: EdgeServices | None = None,
-    devices: DeviceRegistry | None = None,
-    hub: EventHub | None = None,
-) -> FastAPI:
-    """The app for one store. ``face_service`` is built on first use unless given (tests and
-    the runtime pass the one sharing the running gallery)."""
+
+async def _service_error(_request: Request, error: Exception) -> JSONResponse:
+    code = next(
+        (code for kind, code in SERVICE_ERRORS.items() if isinstance(error, kind)),
+        status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+    return JSONResponse({"detail": str(error)}, status_code=code)
+
+
+def create_app(context: ApiContext) -> FastAPI:
+    hub = context.hub
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if hub is not None:
-            hub.attach(asyncio.get_running_loop())
+        hub.attach(asyncio.get_running_loop())
         yield
-        if hub is not None:
-            hub.detach()
+        hub.detach()
 
     app = FastAPI(
-        title=f"o2o-edge {config.store_id}",
+        title=f"o2o-edge {context.config.store_id}",
         docs_url="/api/docs",
         redoc_url=None,
         lifespan=lifespan,
     )
-    app.state.config = config
-    app.state.clock = clock or SystemClock()
-    app.state.face_service = face_service
-    app.state.services = services
-    app.state.devices = devices
-    app.state.hub = hub
-    app.include_router(members.router)
-    app.include_router(sales.router)
+    app.state.context = context
+    app.add_exception_handler(ServiceError, _service_error)
     for router in (
+        members.router,
+        sales.router,
         device_routes.router,
         rooms.router,
         alerts.router,
         dashboard.router,
         live.router,
+        pages.router,
+        health.router,
     ):
         app.include_router(router)
-    app.include_router(pages.router)
-    app.include_router(health.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -1,82 +1,41 @@
-"""FastAPI dependencies: the store configuration, bearer-token checks (the admin token and
-paired devices), the face service, the running edge's services."""
+"""FastAPI dependencies: the edge's context (:class:`~edge.api.context.ApiContext`), and who
+is calling (the bearer token of a paired device, or the config's ``api -> admin_token``) with
+what role.
+
+Roles and what they reach (docs/tablet.md has the table): a tablet its own zone's room; staff
+every room, alerts, the dashboard and sales; a till sales only; admin everything, members'
+faces included.
+"""
 
 from __future__ import annotations
 
 import secrets
-import threading
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from edge.api.context import ApiContext
 from edge.api.devices import Device, DeviceRegistry, DeviceRole
+from edge.api.hub import EventHub
+from edge.api.presenters import Presenter
 from edge.config.store import StoreConfig
+from edge.service.faces import FaceServiceProvider
+from edge.service.metrics import EdgeMetrics
+from edge.service.store import StoreService
+from edge.vision.enrolment import FaceService
 
-if TYPE_CHECKING:
-    from edge.runtime.services import EdgeServices
-    from edge.vision.enrolment import FaceService
-
-_bearer = HTTPBearer(auto_error=False, description="api -> admin_token of STORE.yaml")
-_face_service_lock = threading.Lock()
-
-
-def get_config(request: Request) -> StoreConfig:
-    config: StoreConfig = request.app.state.config
-    return config
-
-
-ConfigDep = Annotated[StoreConfig, Depends(get_config)]
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def require_admin(config: ConfigDep, credentials: Credentials) -> None:
-    """Administrative calls (enrol, forget, identify) need ``Authorization: Bearer <token>``."""
-    expected = config.api.admin_token
-    if expected is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "Admin API disabled: api -> admin_token is not set"
-        )
-    if credentials is None or not secrets.compare_digest(
-        credentials.credentials.encode(), expected.encode()
-    ):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Missing or invalid bearer token",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-
-
-AdminDep = Annotated[None, Depends(require_admin)]
-
-
-def get_face_service(request: Request) -> FaceService:
-    """The store's face service, built on first use (loads the models and the gallery)."""
-    from edge.vision.gallery import GalleryFileError, GalleryKeyError
-
-    state = request.app.state
-    with _face_service_lock:
-        if state.face_service is None:
-            from edge.vision.enrolment import FaceService
-
-            try:
-                state.face_service = FaceService.from_config(state.config, state.clock)
-            except (GalleryKeyError, GalleryFileError) as error:
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE, f"Face recognition unavailable: {error}"
-                ) from None
-        service: FaceService = state.face_service
-        return service
-
-
-FaceServiceDep = Annotated["FaceService", Depends(get_face_service)]
-
-
-# --- paired devices (tablets, staff, admin) ----------------------------------------------
+_bearer = HTTPBearer(
+    auto_error=False, description="A paired device's token, or api -> admin_token of STORE.yaml"
+)
 
 NOT_AUTHENTICATED = "Not authenticated"
 INVALID_TOKEN = "Invalid token"
 STAFF_ONLY = "Staff or admin token required"
+ADMIN_ONLY = "Admin token required"
+SALES_ONLY = "Till, staff or admin token required"
+NOT_FOR_TILLS = "Not allowed for a till"
 OTHER_ZONE = "Not allowed for this zone"
 UNKNOWN_ZONE = "Zone not found"
 
@@ -84,43 +43,72 @@ _CONFIG_ADMIN = Device(name="admin", role=DeviceRole.ADMIN, zone=None, created_m
 """The holder of ``api -> admin_token`` counts as an admin device."""
 
 
-def get_devices(request: Request) -> DeviceRegistry:
-    devices: DeviceRegistry | None = request.app.state.devices
-    if devices is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Device pairing not available")
-    return devices
+def get_context(request: Request) -> ApiContext:
+    context: ApiContext = request.app.state.context
+    return context
 
 
-def get_services(request: Request) -> EdgeServices:
-    services: EdgeServices | None = request.app.state.services
-    if services is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "The edge is not running")
-    return services
+ContextDep = Annotated[ApiContext, Depends(get_context)]
 
 
-DevicesDep = Annotated["DeviceRegistry", Depends(get_devices)]
-ServicesDep = Annotated["EdgeServices", Depends(get_services)]
+def get_config(context: ContextDep) -> StoreConfig:
+    return context.config
 
 
-def device_for_token(
-    config: StoreConfig, devices: DeviceRegistry | None, token: str
-) -> Device | None:
+def get_store(context: ContextDep) -> StoreService:
+    return context.store
+
+
+def get_devices(context: ContextDep) -> DeviceRegistry:
+    return context.devices
+
+
+def get_hub(context: ContextDep) -> EventHub:
+    return context.hub
+
+
+def get_metrics(context: ContextDep) -> EdgeMetrics:
+    return context.metrics
+
+
+def get_faces(context: ContextDep) -> FaceServiceProvider:
+    return context.faces
+
+
+def get_presenter(context: ContextDep) -> Presenter:
+    return Presenter(context.config, context.store.catalog)
+
+
+def get_face_service(faces: Annotated[FaceServiceProvider, Depends(get_faces)]) -> FaceService:
+    """The store's face service (built on first use; 503 with the reason when it cannot be)."""
+    return faces.get()
+
+
+ConfigDep = Annotated[StoreConfig, Depends(get_config)]
+StoreDep = Annotated[StoreService, Depends(get_store)]
+DevicesDep = Annotated[DeviceRegistry, Depends(get_devices)]
+HubDep = Annotated[EventHub, Depends(get_hub)]
+MetricsDep = Annotated[EdgeMetrics, Depends(get_metrics)]
+FaceServiceDep = Annotated[FaceService, Depends(get_face_service)]
+PresenterDep = Annotated[Presenter, Depends(get_presenter)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def device_for_token(context: ApiContext, token: str) -> Device | None:
     """The device a bearer token belongs to; None when unknown or revoked."""
-    admin = config.api.admin_token
+    admin = context.config.api.admin_token
     if admin is not None and secrets.compare_digest(token.encode(), admin.encode()):
         return _CONFIG_ADMIN
-    return devices.authenticate(token) if devices is not None else None
+    return context.devices.authenticate(token)
 
 
-def current_device(request: Request, credentials: Credentials) -> Device:
+def current_device(context: ContextDep, credentials: Credentials) -> Device:
     """The paired device calling, from ``Authorization: Bearer <token>``: 401 otherwise."""
     if credentials is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, NOT_AUTHENTICATED, headers={"WWW-Authenticate": "Bearer"}
         )
-    device = device_for_token(
-        request.app.state.config, request.app.state.devices, credentials.credentials
-    )
+    device = device_for_token(context, credentials.credentials)
     if device is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, INVALID_TOKEN, headers={"WWW-Authenticate": "Bearer"}
@@ -131,13 +119,30 @@ def current_device(request: Request, credentials: Credentials) -> Device:
 DeviceDep = Annotated[Device, Depends(current_device)]
 
 
-def require_staff(device: DeviceDep) -> Device:
-    if device.role is DeviceRole.TABLET:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, STAFF_ONLY)
-    return device
+def _roles(allowed: frozenset[DeviceRole], refusal: str) -> Callable[[Device], Device]:
+    def check(device: DeviceDep) -> Device:
+        if device.role not in allowed:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+        return device
+
+    return check
 
 
-StaffDep = Annotated[Device, Depends(require_staff)]
+ShopFloorDep = Annotated[
+    Device,
+    Depends(
+        _roles(frozenset({DeviceRole.TABLET, DeviceRole.STAFF, DeviceRole.ADMIN}), NOT_FOR_TILLS)
+    ),
+]
+"""Tablets (their zone only: see :func:`check_zone`), staff and admin."""
+StaffDep = Annotated[
+    Device, Depends(_roles(frozenset({DeviceRole.STAFF, DeviceRole.ADMIN}), STAFF_ONLY))
+]
+SalesDep = Annotated[
+    Device,
+    Depends(_roles(frozenset({DeviceRole.TILL, DeviceRole.STAFF, DeviceRole.ADMIN}), SALES_ONLY)),
+]
+AdminDep = Annotated[Device, Depends(_roles(frozenset({DeviceRole.ADMIN}), ADMIN_ONLY))]
 
 
 def check_zone(config: StoreConfig, device: Device, zone: str) -> None:

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import threading
+from collections import deque
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -45,8 +46,31 @@ class DeviceRole(StrEnum):
     TABLET = "tablet"
     """Sees and acts on its own zone only."""
     STAFF = "staff"
-    """Every zone, alerts and their acknowledgement, the dashboard."""
+    """Every zone, alerts and their acknowledgement, the dashboard, sales."""
+    TILL = "till"
+    """A point of sale: records sales, nothing else."""
     ADMIN = "admin"
+    """Everything, members' faces included."""
+
+
+MAX_PAIRING_FAILURES = 10
+PAIRING_FAILURE_WINDOW_S = 60.0
+
+
+class PairingThrottle:
+    """At most ``MAX_PAIRING_FAILURES`` wrong codes per minute: a short code must not be
+    guessable by trying them all. Times are monotonic seconds from the caller."""
+
+    def __init__(self) -> None:
+        self._failures: deque[float] = deque()
+
+    def allowed(self, now_s: float) -> bool:
+        while self._failures and now_s - self._failures[0] > PAIRING_FAILURE_WINDOW_S:
+            self._failures.popleft()
+        return len(self._failures) < MAX_PAIRING_FAILURES
+
+    def failed(self, now_s: float) -> None:
+        self._failures.append(now_s)
 
 
 class DeviceError(ValueError):

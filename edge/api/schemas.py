@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_sync.client.status import SyncStatus
 from edge.events.base import UtcMs
+from edge.events.fusion import RecommendedItem
 
 
 class _Public(BaseModel):
@@ -48,17 +49,10 @@ class MemberPublic(_Public):
     tier: str
 
 
-class RecommendationPublic(_Public):
-    gtin: str
-    name: str
-    category: str
-    size: str
-    colour: str
-    price: float
-    image: str
-    reason: str
-    text: str
-    sizes_in_stock: list[SizeStockPublic]
+class RecommendationPublic(RecommendedItem):
+    """The recommendation event's item (one definition), with its places named for the page."""
+
+    sizes_in_stock: list[SizeStockPublic]  # type: ignore[assignment]  # named places, in order
 
 
 class SizeRequestPublic(_Public):

@@ -59,6 +59,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from edge.app.compose import EdgeOptions, build_edge
 from edge.clock import SystemClock
 from edge.config.loader import load_store_config
 from edge.config.readers import ZebraMqttReader
@@ -353,8 +354,6 @@ def _ticker(tick: Callable[[int], None], clock: SystemClock, stop: threading.Eve
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from edge.runtime.assembly import build_edge
-
     quick = bool(getattr(args, "quick", False))
     target = SESSIONS_QUICK if quick else SESSIONS_FULL
     run_id = uuid.uuid4().hex[:10]
@@ -365,7 +364,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="o2o-bench-e2e-") as data_dir:
         config = bench_config(load_store_config(DEMO_STORE), store_id, Path(data_dir), reader_topic)
         host, port = config.mqtt.host, config.mqtt.port
-        assembly = build_edge(config, clock, EventFactory(store_id), [probe], live_cameras=False)
+        # The edge as `o2o-edge run` builds it, without the sync (measured in `bench sync`).
+        built = build_edge(
+            config,
+            EdgeOptions(
+                clock=clock,
+                factory=EventFactory(store_id),
+                sinks=[probe],
+                live_cameras=False,
+                sync=False,
+            ),
+        )
+        assembly = built.runtime
         recommender = assembly.owner.core.recommender
         if recommender is None:
             raise RuntimeError("bench e2e: the recommender did not load (see the log above)")

@@ -42,9 +42,9 @@ def _progress(records: int, capture_ms: int) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from edge.app.replay import ReplaySetup, replay_edge
     from edge.config.loader import load_store_config
     from edge.replay.capture import Capture
-    from edge.replay.replayer import Replayer
     from edge.replay.scenarios import busy_saturday_hour
     from edge.replay.simulator import simulate
     from edge.runtime.sinks import JsonLinesSink
@@ -62,22 +62,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _say(f"simulated {len(story.items)} items in {simulate_s:.1f} s ({capture_mb:.1f} MB)")
 
         capture = Capture.open(capture_dir)
-        replayer = Replayer(
-            capture,
-            config,
-            [JsonLinesSink(Path(tmp) / "events.jsonl")],
-            speed=0,
-            publish_events=False,
-            progress=_progress,
-        )
-        _say("replaying at --speed 0 through the real drivers and broker ...")
-        cpu_before = time.process_time()
-        stats = replayer.run()
-        cpu_s = time.process_time() - cpu_before
-        assembly = replayer.assembly
-        reads = sum(d.stats()["reads"] for d in assembly.serial_drivers.values()) + sum(
-            d.stats().reads for d in assembly.mqtt_drivers.values()
-        )
+        sinks = [JsonLinesSink(Path(tmp) / "events.jsonl")]
+        setup = ReplaySetup(speed=0, publish_events=False, progress=_progress)
+        with replay_edge(capture, config, sinks, setup) as (edge, replayer):
+            _say("replaying at --speed 0 through the real drivers and broker ...")
+            cpu_before = time.process_time()
+            stats = replayer.play(edge.runtime)
+            cpu_s = time.process_time() - cpu_before
+            runtime = edge.runtime
+            reads = sum(d.stats()["reads"] for d in runtime.serial_drivers.values()) + sum(
+                d.stats().reads for d in runtime.mqtt_drivers.values()
+            )
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     _say(f"done: {stats.capture_s:.0f} s of capture in {stats.wall_s:.1f} s")
     return {

@@ -16,7 +16,7 @@ import os
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
 
@@ -135,6 +135,13 @@ def parse_event(data: str | bytes | dict[str, Any]) -> Event:
     if not isinstance(obj, dict):
         raise ValueError("an event must be a JSON object")
     return event_class(str(obj.get("type", ""))).model_validate(obj)
+
+
+class EventOutput(Protocol):
+    """What a pure stage reports (a tag change, a visit start, an alert draft...): each kind
+    builds its own event, stamped with its own time, with the factory's next id."""
+
+    def to_event(self, factory: EventFactory) -> Event: ...
 
 
 class EventFactory:

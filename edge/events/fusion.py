@@ -162,9 +162,22 @@ class StockPlace(_Payload):
     count: int = Field(ge=1)
 
 
+class Reason(StrEnum):
+    """Why a product is recommended."""
+
+    GOES_WITH = "goes_with"
+    """The model: people who tried the in-room item (``because_gtin``) took this too."""
+    MEMBER_HISTORY = "member_history"
+    """The model, driven mostly by the member's own purchases/try-ons."""
+    COMPLEMENTS = "complements"
+    """Catalog fallback: a complementary category of an in-room item."""
+    IN_STOCK = "in_stock"
+    """Last resort: in stock, nothing more specific known."""
+
+
 class RecommendedItem(_Payload):
-    """One recommended product as the tablet shows it (``Recommendation.to_dict`` of
-    edge/recommend/runtime.py)."""
+    """One recommended product, as the recommender (edge/recommend/runtime.py) makes it and
+    the tablet shows it: the one definition of a recommendation."""
 
     gtin: str
     name: str
@@ -174,7 +187,7 @@ class RecommendedItem(_Payload):
     price: float
     image: str = Field(description="Image path on the edge's web server")
     score: float = Field(description="Model score, higher is better; 0 for catalog fallbacks")
-    reason: str = Field(description="goes_with, member_history, complements or in_stock")
+    reason: Reason = Field(description="Why it is recommended")
     because_gtin: str | None = Field(default=None, description="The item it goes with")
     text: str = Field(description="One line for the tablet")
     sizes_in_stock: dict[str, list[StockPlace]] = Field(

@@ -10,13 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.events.base import Event, EventFactory, UtcMs, ms_to_datetime
-from edge.vision.face_tracker import (
-    MINUTE_MS,
-    MemberSeenObservation,
-    Observation,
-    ZoneVisitorsObservation,
-)
+from edge.events.base import Event, UtcMs
 
 
 class MemberSeenPayload(BaseModel):
@@ -54,38 +48,3 @@ class ZoneVisitors(Event):
 
     type: Literal["zone.visitors"] = "zone.visitors"
     payload: ZoneVisitorsPayload
-
-
-def to_event(obs: Observation, factory: EventFactory) -> MemberSeen | ZoneVisitors:
-    """The event for a face tracker observation (event time: decision time / minute end)."""
-    source = f"camera:{obs.camera_id}"
-    if isinstance(obs, MemberSeenObservation):
-        return factory.make(
-            MemberSeen,
-            ts_ms=obs.last_seen_ms,
-            source=source,
-            payload=MemberSeenPayload(
-                member_id=obs.member_id,
-                camera_id=obs.camera_id,
-                zone=obs.zone,
-                confidence=obs.confidence,
-                distance=obs.distance,
-                votes=obs.votes,
-                first_seen=ms_to_datetime(obs.first_seen_ms),
-                last_seen=ms_to_datetime(obs.last_seen_ms),
-            ),
-        )
-    if isinstance(obs, ZoneVisitorsObservation):
-        return factory.make(
-            ZoneVisitors,
-            ts_ms=obs.minute_start_ms + MINUTE_MS,
-            source=source,
-            payload=ZoneVisitorsPayload(
-                zone=obs.zone,
-                camera_id=obs.camera_id,
-                minute_start=ms_to_datetime(obs.minute_start_ms),
-                visitors=obs.visitors,
-                members=obs.members,
-            ),
-        )
-    raise TypeError(f"not a face tracker observation: {obs!r}")

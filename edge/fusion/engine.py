@@ -21,21 +21,17 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edge.alerts.rules import AlertDraft, AlertNotice, AlertResolution, AlertRules
-from edge.alerts.rules import to_event as alert_to_event
 from edge.alerts.staff_rules import AlertAck, AlertBook, SizeAnswer, StaffAlertRules
 from edge.config.store import StoreConfig
 from edge.config.zones import ZoneKind
 from edge.events.alerts import (
-    AlertAcknowledged,
-    AlertAckPayload,
     AlertPayload,
     AlertRaised,
     AlertResolved,
 )
-from edge.events.base import Event, EventFactory, ms_to_datetime
+from edge.events.base import Event, EventFactory
 from edge.events.fusion import Recommendation as RecommendationEvent
 from edge.events.fusion import (
     RecommendationPayload,
@@ -45,17 +41,6 @@ from edge.events.fusion import (
     SizeRequest,
     SizeRequestPayload,
     StockPlace,
-    TryOnEnded,
-    TryOnEndedPayload,
-    TryOnOutcomeEvent,
-    TryOnOutcomePayload,
-    TryOnStarted,
-    TryOnStartedPayload,
-    VisitEnded,
-    VisitEndedPayload,
-    VisitStarted,
-    VisitStartedPayload,
-    ZoneDwell,
 )
 from edge.fusion.directory import DIRECTORY_FILE, MemberDirectory, MemberProfile
 from edge.fusion.fitting_rooms import (
@@ -70,19 +55,15 @@ from edge.fusion.fitting_rooms import (
 from edge.fusion.outcomes import OutcomeTracker, TryOnResult
 from edge.fusion.recommend_hook import recommender_hook
 from edge.fusion.sales import SaleBook, SaleResult, SaleStatus
-from edge.fusion.visits import VisitEnd, VisitStart, VisitTracker
+from edge.fusion.visits import SOURCE, VisitEnd, VisitStart, VisitTracker
 from edge.recommend.catalog import Catalog
 from edge.recommend.filters import StockLookup
 from edge.recommend.runtime import Recommender
 from edge.rfid.tracker import ChangeKind, TagChange
 from edge.vision.face_tracker import MemberSeenObservation
-
-if TYPE_CHECKING:
-    from edge.vision.sources import CameraStatus
+from edge.vision.frames import CameraStatus
 
 log = logging.getLogger(__name__)
-
-SOURCE = "fusion"
 
 Recommend = Callable[[RoomSnapshot, MemberProfile | None], Sequence[RecommendedItem]]
 """Recommendations for a fitting room's session and its member's profile (consented members
@@ -98,11 +79,29 @@ class RoomRecommendation:
     recommendations: tuple[RecommendedItem, ...]
     ts_ms: int
 
+    def to_event(self, factory: EventFactory) -> RecommendationEvent:
+        session = self.session
+        return factory.make(
+            RecommendationEvent,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=RecommendationPayload(
+                session_id=session.session_id,
+                zone=session.zone,
+                member_id=session.member_id,
+                items=list(session.gtins) if session.ended_ms is None else [],
+                recommendations=list(self.recommendations),
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SaleRecorded:
     payload: SalePayload
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> Sale:
+        return factory.make(Sale, ts_ms=self.ts_ms, source=SOURCE, payload=self.payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +114,27 @@ class SizeRequested:
     colour: str | None
     answer: SizeAnswer
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> SizeRequest:
+        wanted = self.answer.wanted
+        return factory.make(
+            SizeRequest,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=SizeRequestPayload(
+                zone=self.zone,
+                session_id=self.session_id,
+                member_id=self.member_id,
+                gtin=self.gtin,
+                size=self.size,
+                colour=self.colour,
+                wanted_gtin=wanted.gtin if wanted is not None else None,
+                available=[
+                    StockPlace(zone=z.zone, kind=z.kind.value, count=z.count)
+                    for z in self.answer.available
+                ],
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,126 +472,4 @@ class FusionEngine:
 def to_events(outputs: Iterable[FusionOutput], factory: EventFactory) -> list[Event]:
     """The events for the engine's outputs, in order (run in the owner loop: the factory's
     ids are deterministic in that order)."""
-    return [_event(output, factory) for output in outputs]
-
-
-def _event(output: FusionOutput, factory: EventFactory) -> Event:
-    if isinstance(output, AlertDraft | AlertResolution):
-        return alert_to_event(output, factory)
-    if isinstance(output, TryOnStart):
-        return factory.make(
-            TryOnStarted,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=TryOnStartedPayload(
-                session_id=output.session_id,
-                zone=output.zone,
-                epc=output.epc,
-                gtin=output.gtin,
-                member_id=output.member_id,
-            ),
-        )
-    if isinstance(output, TryOnEnd):
-        return factory.make(
-            TryOnEnded,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=TryOnEndedPayload(
-                session_id=output.session_id,
-                zone=output.zone,
-                epc=output.epc,
-                gtin=output.gtin,
-                member_id=output.member_id,
-                started=ms_to_datetime(output.started_ms),
-                duration_s=(output.ts_ms - output.started_ms) / 1000,
-            ),
-        )
-    if isinstance(output, TryOnResult):
-        return factory.make(
-            TryOnOutcomeEvent,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=TryOnOutcomePayload(
-                session_id=output.session_id,
-                zone=output.zone,
-                epc=output.epc,
-                gtin=output.gtin,
-                member_id=output.member_id,
-                outcome=output.outcome,
-                sale_id=output.sale_id,
-            ),
-        )
-    if isinstance(output, RoomRecommendation):
-        session = output.session
-        return factory.make(
-            RecommendationEvent,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=RecommendationPayload(
-                session_id=session.session_id,
-                zone=session.zone,
-                member_id=session.member_id,
-                items=list(session.gtins) if session.ended_ms is None else [],
-                recommendations=list(output.recommendations),
-            ),
-        )
-    if isinstance(output, VisitStart):
-        return factory.make(
-            VisitStarted,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=VisitStartedPayload(
-                visit_id=output.visit_id,
-                member_id=output.member_id,
-                zone=output.zone,
-                camera_id=output.camera_id,
-            ),
-        )
-    if isinstance(output, VisitEnd):
-        return factory.make(
-            VisitEnded,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=VisitEndedPayload(
-                visit_id=output.visit_id,
-                member_id=output.member_id,
-                started=ms_to_datetime(output.started_ms),
-                ended=ms_to_datetime(output.ended_ms),
-                duration_s=(output.ended_ms - output.started_ms) / 1000,
-                zones=[ZoneDwell(zone=s.zone, dwell_s=s.dwell_ms / 1000) for s in output.zones],
-            ),
-        )
-    if isinstance(output, SaleRecorded):
-        return factory.make(Sale, ts_ms=output.ts_ms, source=SOURCE, payload=output.payload)
-    if isinstance(output, SizeRequested):
-        wanted = output.answer.wanted
-        return factory.make(
-            SizeRequest,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=SizeRequestPayload(
-                zone=output.zone,
-                session_id=output.session_id,
-                member_id=output.member_id,
-                gtin=output.gtin,
-                size=output.size,
-                colour=output.colour,
-                wanted_gtin=wanted.gtin if wanted is not None else None,
-                available=[
-                    StockPlace(zone=z.zone, kind=z.kind.value, count=z.count)
-                    for z in output.answer.available
-                ],
-            ),
-        )
-    if isinstance(output, AlertAck):
-        return factory.make(
-            AlertAcknowledged,
-            ts_ms=output.ts_ms,
-            source=SOURCE,
-            payload=AlertAckPayload(
-                alert_id=output.alert_id,
-                staff_id=output.staff_id,
-                acknowledged=ms_to_datetime(output.ts_ms),
-            ),
-        )
-    raise TypeError(f"not a fusion output: {output!r}")
+    return [output.to_event(factory) for output in outputs]

@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from edge.config.fusion import FusionConfig
+from edge.events.base import EventFactory, ms_to_datetime
+from edge.events.fusion import TryOnEnded, TryOnEndedPayload, TryOnStarted, TryOnStartedPayload
 from edge.fusion.ids import stable_id
+from edge.fusion.visits import SOURCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,20 @@ class TryOnStart:
     member_id: str | None
     ts_ms: int
 
+    def to_event(self, factory: EventFactory) -> TryOnStarted:
+        return factory.make(
+            TryOnStarted,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=TryOnStartedPayload(
+                session_id=self.session_id,
+                zone=self.zone,
+                epc=self.epc,
+                gtin=self.gtin,
+                member_id=self.member_id,
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class TryOnEnd:
@@ -47,6 +64,22 @@ class TryOnEnd:
     member_id: str | None
     started_ms: int
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> TryOnEnded:
+        return factory.make(
+            TryOnEnded,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=TryOnEndedPayload(
+                session_id=self.session_id,
+                zone=self.zone,
+                epc=self.epc,
+                gtin=self.gtin,
+                member_id=self.member_id,
+                started=ms_to_datetime(self.started_ms),
+                duration_s=(self.ts_ms - self.started_ms) / 1000,
+            ),
+        )
 
 
 class SessionChange(StrEnum):

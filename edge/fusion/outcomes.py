@@ -20,8 +20,10 @@ from dataclasses import dataclass
 
 from edge.config.fusion import FusionConfig
 from edge.config.zones import ZoneKind
-from edge.events.fusion import TryOnOutcome
+from edge.events.base import EventFactory
+from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent, TryOnOutcomePayload
 from edge.fusion.fitting_rooms import TryOnEnd
+from edge.fusion.visits import SOURCE
 
 FLOOR_KINDS = frozenset({ZoneKind.SHELF, ZoneKind.BACKROOM})
 """Zones where a tried item counts as put back."""
@@ -37,6 +39,22 @@ class TryOnResult:
     outcome: TryOnOutcome
     sale_id: str | None
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> TryOnOutcomeEvent:
+        return factory.make(
+            TryOnOutcomeEvent,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=TryOnOutcomePayload(
+                session_id=self.session_id,
+                zone=self.zone,
+                epc=self.epc,
+                gtin=self.gtin,
+                member_id=self.member_id,
+                outcome=self.outcome,
+                sale_id=self.sale_id,
+            ),
+        )
 
 
 @dataclass(slots=True)

@@ -21,12 +21,11 @@ def recommender_hook(
     """``stock_of``: the tag tracker's live stock view."""
 
     def recommend(session: RoomSnapshot, member: MemberProfile | None) -> list[RecommendedItem]:
-        picks = recommender.recommend(
+        return recommender.recommend(
             session.gtins,
             member_history_gtins=member.history_gtins if member is not None else (),
             member_sizes=member.sizes if member is not None else (),
             stock=stock_of,
         )
-        return [RecommendedItem.model_validate(pick.to_dict()) for pick in picks]
 
     return recommend

@@ -16,8 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from edge.config.fusion import FusionConfig
+from edge.events.base import EventFactory, ms_to_datetime
+from edge.events.fusion import (
+    VisitEnded,
+    VisitEndedPayload,
+    VisitStarted,
+    VisitStartedPayload,
+    ZoneDwell,
+)
 from edge.fusion.ids import stable_id
 from edge.vision.face_tracker import MemberSeenObservation
+
+SOURCE = "fusion"
+"""The source of fusion's events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,19 @@ class VisitStart:
     zone: str
     camera_id: str
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> VisitStarted:
+        return factory.make(
+            VisitStarted,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=VisitStartedPayload(
+                visit_id=self.visit_id,
+                member_id=self.member_id,
+                zone=self.zone,
+                camera_id=self.camera_id,
+            ),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +68,21 @@ class VisitEnd:
     """End of the last stay: last sighting plus at most ``presence_s``."""
     zones: tuple[ZoneStay, ...]
     ts_ms: int
+
+    def to_event(self, factory: EventFactory) -> VisitEnded:
+        return factory.make(
+            VisitEnded,
+            ts_ms=self.ts_ms,
+            source=SOURCE,
+            payload=VisitEndedPayload(
+                visit_id=self.visit_id,
+                member_id=self.member_id,
+                started=ms_to_datetime(self.started_ms),
+                ended=ms_to_datetime(self.ended_ms),
+                duration_s=(self.ended_ms - self.started_ms) / 1000,
+                zones=[ZoneDwell(zone=s.zone, dwell_s=s.dwell_ms / 1000) for s in self.zones],
+            ),
+        )
 
 
 @dataclass(slots=True)

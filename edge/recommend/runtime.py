@@ -18,7 +18,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -26,6 +25,7 @@ import numpy as np
 
 from edge.config.recommend import RecommendConfig
 from edge.config.zones import ZoneKind
+from edge.events.fusion import Reason, RecommendedItem, StockPlace
 from edge.recommend import model_format as fmt
 from edge.recommend.catalog import Catalog, Product
 from edge.recommend.fallback import complement_source, every_style, fallback_candidates
@@ -54,55 +54,6 @@ DEMO_CATALOG = REPO_ROOT / "firmware_configs" / "demo_catalog.json"
 class ModelError(ValueError):
     """A model file that cannot be used with this catalog (unreadable, wrong format, or
     trained for other products); the message says which and why."""
-
-
-class Reason(StrEnum):
-    GOES_WITH = "goes_with"
-    """The model: people who tried the in-room item (``because_gtin``) took this too."""
-    MEMBER_HISTORY = "member_history"
-    """The model, driven mostly by the member's own purchases/try-ons."""
-    COMPLEMENTS = "complements"
-    """Catalog fallback: a complementary category of an in-room item."""
-    IN_STOCK = "in_stock"
-    """Last resort: in stock, nothing more specific known."""
-
-
-@dataclass(frozen=True, slots=True)
-class Recommendation:
-    gtin: str
-    name: str
-    category: str
-    colour: str
-    size: str
-    price: float
-    image: str
-    score: float
-    """Model score (higher is better); 0 for fallback picks."""
-    reason: Reason
-    because_gtin: str | None
-    text: str
-    """One line for the tablet: "Goes with your Merino crew sweater (navy, M)"."""
-    sizes_in_stock: tuple[SizeStock, ...]
-    """Sizes of this style and colour available now, with where (floor before backroom)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "gtin": self.gtin,
-            "name": self.name,
-            "category": self.category,
-            "colour": self.colour,
-            "size": self.size,
-            "price": self.price,
-            "image": self.image,
-            "score": round(self.score, 6),
-            "reason": self.reason.value,
-            "because_gtin": self.because_gtin,
-            "text": self.text,
-            "sizes_in_stock": {
-                s.size: [{"zone": z.zone, "kind": z.kind.value, "count": z.count} for z in s.zones]
-                for s in self.sizes_in_stock
-            },
-        }
 
 
 class StockSource(Protocol):
@@ -285,7 +236,7 @@ class Recommender:
         member_sizes: str | Sequence[str] = (),
         stock: StockLookup | StockSource,
         limit: int | None = None,
-    ) -> list[Recommendation]:
+    ) -> list[RecommendedItem]:
         """Up to ``limit`` (config default) companions for a fitting room, best first.
 
         ``member_history_gtins``: the member's purchases and try-ons, most recent first.
@@ -314,7 +265,7 @@ class Recommender:
             return available_stock(lookup(product.gtin), self.zone_kinds, kinds)
 
         seen_styles = excluded_styles(in_room)
-        picks: list[Recommendation] = []
+        picks: list[RecommendedItem] = []
         for candidate in self._candidates(state, in_room, history):
             if len(picks) >= limit:
                 break
@@ -401,9 +352,9 @@ _TEXT: dict[Reason, Callable[[Product | None], str]] = {
 
 def _recommendation(
     candidate: _Candidate, chosen: Product, sizes: tuple[SizeStock, ...]
-) -> Recommendation:
+) -> RecommendedItem:
     because = candidate.because
-    return Recommendation(
+    return RecommendedItem(
         gtin=chosen.gtin,
         name=chosen.name,
         category=chosen.category,
@@ -411,11 +362,17 @@ def _recommendation(
         size=chosen.size,
         price=chosen.price,
         image=chosen.image,
-        score=candidate.score,
+        # Rounded: the same scores from another machine's float noise give the same JSON.
+        score=round(candidate.score, 6),
         reason=candidate.reason,
         because_gtin=because.gtin if because else None,
         text=_TEXT[candidate.reason](because),
-        sizes_in_stock=sizes,
+        sizes_in_stock={
+            size.size: [
+                StockPlace(zone=z.zone, kind=z.kind.value, count=z.count) for z in size.zones
+            ]
+            for size in sizes
+        },
     )
 
 

@@ -1,6 +1,11 @@
 """Replays a capture through the real edge: serial chunks into a pseudo-terminal the real R2000
 driver reads, MQTT messages through the real broker to the real MQTT reader drivers.
 
+A :class:`Replayer` prepares what the edge must be built with (the configuration with its
+serial ports swapped for pseudo-terminals, a virtual clock, event ids seeded from the capture);
+the composition root (:mod:`edge.app.replay`) builds the edge from that, and
+:meth:`Replayer.play` then feeds the capture to the edge's running drivers.
+
 Determinism (DESIGN principle 1): the replayer owns a :class:`VirtualClock`. For each record it
 sets the clock to the record's time, hands the record to its driver and waits until the driver
 has consumed it (the drivers count bytes and messages *after* delivering their reads), so every
@@ -20,13 +25,11 @@ import threading
 import time
 import tty
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from paho.mqtt.client import topic_matches_sub
 
-from edge.api.server import ApiServer, serve_api
 from edge.clock import VirtualClock
 from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
@@ -39,11 +42,10 @@ from edge.replay.capture import (
     MqttMessage,
     SerialChunk,
 )
-from edge.runtime.assembly import EdgeAssembly, build_edge
-from edge.runtime.owner import EventSink
-from edge.runtime.services import attach_api
+from edge.runtime.assembly import StoreRuntime
 from edge.vision.face_tracker import Observation
-from edge.vision.sources import CameraStatus, Frame, VideoFileSource
+from edge.vision.frames import CameraStatus, Frame
+from edge.vision.sources import VideoFileSource
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +88,10 @@ class RecordedCameraWatch:
     offline: bool = False
 
     def frame(self, ts_ms: int) -> CameraStatus | None:
+        first = self.last_frame_ms is None
         self.last_frame_ms = ts_ms
+        if first:
+            return CameraStatus(self.camera_id, True, ts_ms, "first frame")
         if not self.offline:
             return None
         self.offline = False
@@ -157,15 +162,12 @@ class Replayer:
         self,
         capture: Capture,
         config: StoreConfig,
-        sinks: Sequence[EventSink],
         *,
         speed: float = 0.0,
-        publish_events: bool = True,
-        serve: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        """``serve``: also serve the tablet, staff and dashboard pages (the configuration's
-        ``api`` section) while the capture plays, as a live store does."""
+        """``config``: the store's; build the edge from :attr:`config`, :attr:`clock` and
+        :attr:`factory`, then :meth:`play` the capture through it."""
         if speed < 0:
             raise ReplayError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
         self.capture = capture
@@ -179,30 +181,7 @@ class Replayer:
         }
         self.config = replay_config(config, self._ptys, self._namespace)
         self.clock = VirtualClock(capture.start_ms)
-        factory = EventFactory(config.store_id, EventIdGenerator(capture_seed(capture)))
-        self.assembly: EdgeAssembly = build_edge(
-            self.config,
-            self.clock,
-            factory,
-            sinks,
-            publish_events=publish_events,
-            live_cameras=False,
-            mqtt_component="replay",
-        )
-        self.api = attach_api(self.assembly) if serve else None
-        self.server: ApiServer | None = None
-        self._videos: dict[str, Iterator[Frame]] = {
-            source.id: iter(
-                VideoFileSource(
-                    source.camera,
-                    capture.path(source.video),
-                    capture.path(source.timestamps),
-                    on_status=self.assembly.owner.submit_camera_status,
-                )
-            )
-            for source in capture.sources
-            if isinstance(source, CameraSource)
-        }
+        self.factory = EventFactory(config.store_id, EventIdGenerator(capture_seed(capture)))
         offline_after_ms = {c.id: round(c.offline_after_s * 1000) for c in config.cameras}
         self._watches = {
             source.id: RecordedCameraWatch(
@@ -213,11 +192,24 @@ class Replayer:
             for source in capture.sources
             if isinstance(source, CameraSource)
         }
+        self._videos: dict[str, Iterator[Frame]] = {}
         self._serial_expected: dict[str, int] = dict.fromkeys(self._ptys, 0)
-        self._mqtt_expected: dict[str, int] = dict.fromkeys(self.assembly.mqtt_drivers, 0)
+        self._mqtt_expected: dict[str, int] = {}
         self._topic_routes: dict[str, str | None] = {}
         self._inputs_expected = 0
         self._wall_start = 0.0
+        self._runtime: StoreRuntime | None = None
+
+    @property
+    def runtime(self) -> StoreRuntime:
+        if self._runtime is None:
+            raise ReplayError("the replay has not started")
+        return self._runtime
+
+    def close(self) -> None:
+        """Release the pseudo-terminals (after the edge stopped)."""
+        for pty in self._ptys.values():
+            pty.close()
 
     def _check_sources(self, config: StoreConfig) -> None:
         readers = {reader.id: reader for reader in config.readers}
@@ -249,52 +241,58 @@ class Replayer:
             self._topic_routes[topic] = route
         return self._topic_routes[topic]
 
-    def run(self) -> ReplayStats:
+    def play(self, runtime: StoreRuntime) -> ReplayStats:
+        """Feed the capture to a started edge built from :attr:`config` (returns when every
+        record was consumed and every resulting event emitted)."""
+        self._runtime = runtime
+        self._videos = {
+            source.id: iter(
+                VideoFileSource(
+                    source.camera,
+                    self.capture.path(source.video),
+                    self.capture.path(source.timestamps),
+                    on_status=runtime.owner.submit_camera_status,
+                )
+            )
+            for source in self.capture.sources
+            if isinstance(source, CameraSource)
+        }
+        self._mqtt_expected = dict.fromkeys(runtime.mqtt_drivers, 0)
         manifest = self.capture.manifest
         end_ms = self.capture.start_ms + round(manifest.duration_s * 1000)
         self.stats.capture_s = manifest.duration_s
-        self.assembly.start()
-        if self.api is not None:
-            self.server = serve_api(self.api.app, self.config.api.host, self.config.api.port)
         self._wait_for_drivers()
         started = self._wall_start = time.monotonic()
-        try:
-            next_tick = self.capture.start_ms + TICK_MS
-            for record in self.capture.records():
-                next_tick = self._tick_until(record.t_ms, next_tick)
-                self._pace(record.t_ms)
-                self.clock.set_ms(record.t_ms)
-                self._feed(record)
-            self._tick_until(end_ms, next_tick)
-            for camera in self.assembly.cameras.values():
-                self._observed(camera.finish())
-            self.assembly.owner.sync()
-            self.stats.events = self.assembly.owner.events_emitted
-        finally:
-            if self.server is not None:
-                self.server.stop()
-            self.assembly.stop()
-            for pty in self._ptys.values():
-                pty.close()
+        next_tick = self.capture.start_ms + TICK_MS
+        for record in self.capture.records():
+            next_tick = self._tick_until(record.t_ms, next_tick)
+            self._pace(record.t_ms)
+            self.clock.set_ms(record.t_ms)
+            self._feed(record)
+        self._tick_until(end_ms, next_tick)
+        for camera in runtime.cameras.values():
+            self._observed(camera.finish())
+        runtime.owner.sync()
+        self.stats.events = runtime.owner.events_emitted
         self.stats.wall_s = time.monotonic() - started
         return self.stats
 
     def _wait_for_drivers(self) -> None:
         """Feed nothing before every driver listens: pyserial flushes a port's input when it
         opens it, and the broker drops messages published before the subscription."""
-        for reader_id, serial_driver in self.assembly.serial_drivers.items():
+        for reader_id, serial_driver in self.runtime.serial_drivers.items():
             _wait_for(
                 lambda d=serial_driver: d.connected,  # type: ignore[misc]
                 f"serial reader {reader_id} did not open its pseudo-terminal",
             )
-        for reader_id, mqtt_driver in self.assembly.mqtt_drivers.items():
-            if not self.assembly.connection.wait_subscribed(
+        for reader_id, mqtt_driver in self.runtime.mqtt_drivers.items():
+            if not self.runtime.connection.wait_subscribed(
                 mqtt_driver.config.topic, CONSUME_TIMEOUT_S
             ):
                 raise ReplayError(f"MQTT reader {reader_id} could not subscribe to its topic")
 
     def _tick_until(self, t_ms: int, next_tick: int) -> int:
-        owner = self.assembly.owner
+        owner = self.runtime.owner
         while next_tick <= t_ms:
             self._pace(next_tick)
             self.clock.set_ms(next_tick)
@@ -302,7 +300,7 @@ class Replayer:
                 status = watch.tick(next_tick)
                 if status is not None:
                     owner.submit_camera_status(status)
-            for camera in self.assembly.cameras.values():
+            for camera in self.runtime.cameras.values():
                 self._observed(camera.tick(next_tick))
             owner.submit_tick(next_tick)
             next_tick += TICK_MS
@@ -335,8 +333,8 @@ class Replayer:
                 self.stats.camera_frames += 1
                 status = self._watches[record.source_id].frame(frame.ts_ms)
                 if status is not None:
-                    self.assembly.owner.submit_camera_status(status)
-                self._observed(self.assembly.cameras[record.camera_id].step(frame))
+                    self.runtime.owner.submit_camera_status(status)
+                self._observed(self.runtime.cameras[record.camera_id].step(frame))
                 return
             if frame.index > record.frame_index:
                 break
@@ -344,11 +342,11 @@ class Replayer:
 
     def _observed(self, observations: list[Observation]) -> None:
         for observation in observations:
-            self.assembly.owner.submit_observation(observation)
+            self.runtime.owner.submit_observation(observation)
 
     def _feed_serial(self, record: SerialChunk) -> None:
         self.stats.serial_chunks += 1
-        driver = self.assembly.serial_drivers[record.reader_id]
+        driver = self.runtime.serial_drivers[record.reader_id]
         self._serial_expected[record.reader_id] += len(record.data)
         expected = self._serial_expected[record.reader_id]
         self._ptys[record.reader_id].write(record.data)
@@ -358,7 +356,7 @@ class Replayer:
         )
 
     def _feed_mqtt(self, record: MqttMessage) -> None:
-        inputs = self.assembly.fusion_inputs
+        inputs = self.runtime.store_inputs
         if record.topic in (inputs.sales_topic, inputs.ack_topic):
             self._feed_store_input(record)
             return
@@ -367,10 +365,10 @@ class Replayer:
             self.stats.unrouted_messages += 1
             return
         self.stats.mqtt_messages += 1
-        driver = self.assembly.mqtt_drivers[reader_id]
+        driver = self.runtime.mqtt_drivers[reader_id]
         self._mqtt_expected[reader_id] += 1
         expected = self._mqtt_expected[reader_id]
-        self.assembly.connection.publish(f"{self._namespace}/{record.topic}", record.payload, qos=1)
+        self.runtime.connection.publish(f"{self._namespace}/{record.topic}", record.payload, qos=1)
         _wait_for(
             lambda: driver.messages_received >= expected,
             f"MQTT reader {reader_id} did not receive the message at t={record.t_ms}",
@@ -378,11 +376,11 @@ class Replayer:
 
     def _feed_store_input(self, record: MqttMessage) -> None:
         """A till's sale or a handheld's acknowledgement, recorded on the store's own topics."""
-        inputs = self.assembly.fusion_inputs
+        inputs = self.runtime.store_inputs
         self.stats.mqtt_messages += 1
         self._inputs_expected += 1
         expected = self._inputs_expected
-        self.assembly.connection.publish(record.topic, record.payload, qos=1)
+        self.runtime.connection.publish(record.topic, record.payload, qos=1)
         _wait_for(
             lambda: inputs.handled >= expected,
             f"the store did not take the message on {record.topic} at t={record.t_ms}",
@@ -403,33 +401,3 @@ def _wait_for(condition: Callable[[], bool], failure: str) -> None:
 
 def print_progress(records: int, capture_ms: int) -> None:
     print(f"replay: {records} records, {capture_ms / 1000:.0f} s of capture", file=sys.stderr)
-
-
-def replay_to_file(
-    capture_dir: Path,
-    config: StoreConfig,
-    out: Path,
-    *,
-    speed: float = 0.0,
-    publish_events: bool = True,
-    serve: bool = False,
-    extra_sinks: Sequence[EventSink] = (),
-    progress: Callable[[int, int], None] | None = None,
-) -> ReplayStats:
-    from edge.runtime.sinks import JsonLinesSink
-
-    capture = Capture.open(capture_dir)
-    if capture.store_id != config.store_id:
-        log.warning(
-            "capture was made in store %s, replaying as store %s", capture.store_id, config.store_id
-        )
-    replayer = Replayer(
-        capture,
-        config,
-        [JsonLinesSink(out), *extra_sinks],
-        speed=speed,
-        publish_events=publish_events,
-        serve=serve,
-        progress=progress,
-    )
-    return replayer.run()

@@ -15,10 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from edge.config.store import StoreConfig
 from edge.config.tracker import TrackerConfig
 from edge.config.zones import ZoneKind
+from edge.events.base import EventFactory, ms_to_datetime
+from edge.events.rfid import (
+    TagArrived,
+    TagArrivedPayload,
+    TagDeparted,
+    TagDepartedPayload,
+    TagEvent,
+    TagMoved,
+    TagMovedPayload,
+    TagReturned,
+    TagReturnedPayload,
+)
 from edge.rfid.epc import gtin_of as sgtin_gtin_of
 from edge.rfid.reads import TagRead
 from edge.rfid.stock import StockView
@@ -28,6 +41,9 @@ GtinOf = Callable[[str], str | None]
 
 AntennaMap = Mapping[tuple[str, int], str]
 """(reader id, antenna port) -> zone id."""
+
+SOURCE = "rfid/tracker"
+"""The source of ``tag.*`` events."""
 
 
 class ChangeKind(StrEnum):
@@ -69,6 +85,38 @@ class TagChange:
     """Departures: time of the last read; returns: of the last read before the departure."""
     absent_ms: int | None = None
     """Returns: ts_ms - last_seen_ms."""
+
+    def to_event(self, factory: EventFactory) -> TagEvent:
+        """The event for this change, stamped with the change's time."""
+        common: dict[str, Any] = {
+            "epc": self.epc,
+            "gtin": self.gtin,
+            "zone": self.zone,
+            "zone_kind": self.zone_kind.value,
+            "reader_id": self.reader_id,
+            "antenna": self.antenna,
+            "rssi_dbm": self.rssi_dbm,
+        }
+        make = factory.make
+        ts_ms = self.ts_ms
+        if self.kind is ChangeKind.ARRIVED:
+            return make(TagArrived, ts_ms=ts_ms, source=SOURCE, payload=TagArrivedPayload(**common))
+        if self.kind is ChangeKind.MOVED:
+            assert self.from_zone is not None
+            payload = TagMovedPayload(**common, from_zone=self.from_zone)
+            return make(TagMoved, ts_ms=ts_ms, source=SOURCE, payload=payload)
+        if self.kind is ChangeKind.DEPARTED:
+            assert self.last_seen_ms is not None
+            departed = TagDepartedPayload(
+                **common,
+                via_exit=self.via_exit,
+                last_seen=ms_to_datetime(self.last_seen_ms),
+                last_zone=self.last_zone,
+            )
+            return make(TagDeparted, ts_ms=ts_ms, source=SOURCE, payload=departed)
+        assert self.absent_ms is not None
+        returned = TagReturnedPayload(**common, absent_s=self.absent_ms / 1000)
+        return make(TagReturned, ts_ms=ts_ms, source=SOURCE, payload=returned)
 
 
 @dataclass(slots=True)

@@ -12,21 +12,18 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from edge.alerts.rules import AlertNotice, AlertRules
-from edge.alerts.rules import to_event as alert_event
 from edge.config.store import StoreConfig
 from edge.events.base import Event, EventFactory
 from edge.events.fusion import SalePayload
 from edge.events.rfid import TagDeparted
-from edge.events.vision import to_event as vision_event
 from edge.fusion.engine import FusionEngine, FusionOutput, to_events
 from edge.fusion.sales import SaleResult
 from edge.recommend.catalog import Catalog
 from edge.recommend.runtime import Recommender, default_paths
 from edge.rfid.reads import ReaderStatus, TagRead
-from edge.rfid.tag_events import to_event as tag_event
 from edge.rfid.tracker import TagChange, TagTracker
 from edge.vision.face_tracker import MemberSeenObservation, Observation
-from edge.vision.sources import CameraStatus
+from edge.vision.frames import CameraStatus
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +73,7 @@ class StoreCore:
         return self._noted(self._fusion(self.fusion.on_camera_status(status)))
 
     def handle_observation(self, observation: Observation) -> list[Event]:
-        events: list[Event] = [vision_event(observation, self.factory)]
+        events: list[Event] = [observation.to_event(self.factory)]
         if isinstance(observation, MemberSeenObservation):
             events.extend(self._fusion(self.fusion.on_member_seen(observation)))
         return self._noted(events)
@@ -105,7 +102,7 @@ class StoreCore:
     # -- helpers ---------------------------------------------------------------------------
 
     def _tag_change(self, change: TagChange) -> list[Event]:
-        event = tag_event(change, self.factory)
+        event = change.to_event(self.factory)
         events: list[Event] = [event]
         if isinstance(event, TagDeparted):
             events.extend(self._alerts(self.alerts.on_tag_departed(event)))
@@ -113,7 +110,7 @@ class StoreCore:
         return events
 
     def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
-        return [alert_event(notice, self.factory) for notice in notices]
+        return [notice.to_event(self.factory) for notice in notices]
 
     def _fusion(self, outputs: Iterable[FusionOutput]) -> list[Event]:
         return to_events(outputs, self.factory)

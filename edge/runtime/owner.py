@@ -18,7 +18,7 @@ from edge.events.base import Event
 from edge.rfid.reads import ReaderStatus, TagRead
 from edge.runtime.core import StoreCore
 from edge.vision.face_tracker import MemberSeenObservation, ZoneVisitorsObservation
-from edge.vision.sources import CameraStatus
+from edge.vision.frames import CameraStatus
 
 log = logging.getLogger(__name__)
 

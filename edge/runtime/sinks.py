@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import TextIO
 
 from cloud_sync.client.service import SyncClient
-from edge.alerts.publisher import EventPublisher
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
+from edge.mqtt.publisher import EventPublisher
 
 
 class JsonLinesSink:

@@ -26,7 +26,8 @@ from edge.clock import Clock, SystemClock
 from edge.config.cameras import CameraConfig
 from edge.vision.face_tracker import FaceMatch, FaceTracker, Observation
 from edge.vision.frame_queue import FrameQueue
-from edge.vision.sources import Capture, Frame, LiveCameraSource, StatusSink
+from edge.vision.frames import Frame
+from edge.vision.sources import Capture, LiveCameraSource, StatusSink
 from edge.vision.worker import RecognitionError
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class CameraStats:
     active_tracks: int
     source_errors: dict[str, int]
     """Live source problems by kind: open_failed, stream_lost, stalled."""
+    last_frame_ms: int | None = None
+    """Capture time of the last frame recognised (None: none yet)."""
 
 
 class CameraRunner:
@@ -89,12 +92,14 @@ class CameraRunner:
         self._stop = threading.Event()
         self._processed = 0
         self._lost = 0
+        self._last_frame_ms: int | None = None
 
     def step(self, frame: Frame) -> list[Observation]:
         """Replay: recognise one frame now and return what the tracker decided."""
         matches = self._recogniser.recognise(frame.image)
         with self._lock:
             self._processed += 1
+            self._last_frame_ms = frame.ts_ms
             return self._tracker.update(frame.ts_ms, matches)
 
     def tick(self, now_ms: int) -> list[Observation]:
@@ -119,6 +124,7 @@ class CameraRunner:
             queue_depth=queue.depth,
             active_tracks=self._tracker.active_tracks,
             source_errors=dict(self._source.errors),
+            last_frame_ms=self._last_frame_ms,
         )
 
     def start(self) -> None:

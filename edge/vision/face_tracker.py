@@ -40,6 +40,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from edge.config.cameras import FaceTrackingConfig
+from edge.events.base import EventFactory, ms_to_datetime
+from edge.events.vision import MemberSeen, MemberSeenPayload, ZoneVisitors, ZoneVisitorsPayload
 
 Box = tuple[int, int, int, int]
 """(top, right, bottom, left) in pixels, face_recognition's order."""
@@ -77,6 +79,24 @@ class MemberSeenObservation:
     last_seen_ms: int
     """The decision frame's capture time."""
 
+    def to_event(self, factory: EventFactory) -> MemberSeen:
+        """``member.seen`` at decision time."""
+        return factory.make(
+            MemberSeen,
+            ts_ms=self.last_seen_ms,
+            source=f"camera:{self.camera_id}",
+            payload=MemberSeenPayload(
+                member_id=self.member_id,
+                camera_id=self.camera_id,
+                zone=self.zone,
+                confidence=self.confidence,
+                distance=self.distance,
+                votes=self.votes,
+                first_seen=ms_to_datetime(self.first_seen_ms),
+                last_seen=ms_to_datetime(self.last_seen_ms),
+            ),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ZoneVisitorsObservation:
@@ -87,6 +107,21 @@ class ZoneVisitorsObservation:
     """Distinct face tracks seen in the minute (members and anonymous people)."""
     members: int
     """Of those, tracks recognised as a member by the time the minute closed."""
+
+    def to_event(self, factory: EventFactory) -> ZoneVisitors:
+        """``zone.visitors`` at the minute's end."""
+        return factory.make(
+            ZoneVisitors,
+            ts_ms=self.minute_start_ms + MINUTE_MS,
+            source=f"camera:{self.camera_id}",
+            payload=ZoneVisitorsPayload(
+                zone=self.zone,
+                camera_id=self.camera_id,
+                minute_start=ms_to_datetime(self.minute_start_ms),
+                visitors=self.visitors,
+                members=self.members,
+            ),
+        )
 
 
 Observation = MemberSeenObservation | ZoneVisitorsObservation

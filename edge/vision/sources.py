@@ -16,7 +16,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -24,29 +23,9 @@ import numpy as np
 
 from edge.clock import Clock
 from edge.config.cameras import CameraConfig
+from edge.vision.frames import CameraStatus, Frame
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Frame:
-    camera_id: str
-    index: int
-    """Position in the source: the video's frame number for recordings, a counter when live."""
-    ts_ms: int
-    """Capture time, UTC epoch milliseconds."""
-    image: np.ndarray[Any, Any] = field(repr=False)
-    """BGR, as OpenCV delivers it. Never written anywhere (privacy: frames stay in memory)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CameraStatus:
-    """A camera went online or offline at ``ts_ms`` (for offline: when frames stopped)."""
-
-    camera_id: str
-    online: bool
-    ts_ms: int
-    detail: str = ""
 
 
 FrameSink = Callable[[Frame], object]

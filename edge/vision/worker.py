@@ -36,8 +36,8 @@ import numpy as np
 from edge.config.cameras import CameraConfig
 from edge.config.store import StoreConfig
 from edge.config.vision import VisionConfig
-from edge.metrics import LatencyBuckets
 from edge.vision.face_tracker import FaceMatch
+from edge.vision.latency import LatencyBuckets
 
 if TYPE_CHECKING:
     from edge.vision.gallery import Gallery

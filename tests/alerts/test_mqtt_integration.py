@@ -23,8 +23,7 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from edge.alerts.publisher import EventPublisher
-from edge.alerts.rules import AlertRules, ReaderWatch, to_event
+from edge.alerts.rules import AlertRules, ReaderWatch
 from edge.clock import VirtualClock
 from edge.config.mqtt import MqttConfig
 from edge.config.readers import ImpinjMqttReader, ZebraMqttReader
@@ -32,6 +31,7 @@ from edge.events.alerts import AlertRaised, AlertResolved, ComponentState, Compo
 from edge.events.base import Event, EventFactory, EventIdGenerator, ms_to_datetime, parse_event
 from edge.events.rfid import TagDeparted, TagDepartedPayload
 from edge.mqtt.client import MqttConnection
+from edge.mqtt.publisher import EventPublisher
 from edge.rfid.mqtt_reader import MqttReaderDriver
 from edge.rfid.reads import ReaderStatus, TagRead
 
@@ -300,10 +300,10 @@ def test_alerts_reach_a_real_subscriber_with_qos_1(
         ),
     )
     events: list[Event] = [departed]
-    events += [to_event(n, factory) for n in rules.on_tag_departed(departed)]
-    events += [to_event(n, factory) for n in rules.tick(ZEBRA_TS_MS)]
-    events += [to_event(n, factory) for n in rules.tick(ZEBRA_TS_MS + 30_000)]
-    events += [to_event(n, factory) for n in rules.on_reader_data("dock-1", ZEBRA_TS_MS + 40_000)]
+    events += [n.to_event(factory) for n in rules.on_tag_departed(departed)]
+    events += [n.to_event(factory) for n in rules.tick(ZEBRA_TS_MS)]
+    events += [n.to_event(factory) for n in rules.tick(ZEBRA_TS_MS + 30_000)]
+    events += [n.to_event(factory) for n in rules.on_reader_data("dock-1", ZEBRA_TS_MS + 40_000)]
     assert [e.type for e in events] == [
         "tag.departed",
         "alert.raised",
@@ -345,7 +345,7 @@ def test_event_of_another_store_is_refused(connection: MqttConnection, store_id:
     rules.tick(0)
     [draft] = rules.tick(1000)
     with pytest.raises(ValueError, match="belongs to store 'some-other-store'"):
-        EventPublisher(connection, store_id, "o2o").publish(to_event(draft, factory))
+        EventPublisher(connection, store_id, "o2o").publish(draft.to_event(factory))
 
 
 # -- status and last will ------------------------------------------------------------------

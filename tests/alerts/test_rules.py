@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from edge.alerts.rules import AlertDraft, AlertResolution, AlertRules, to_event
+from edge.alerts.rules import AlertDraft, AlertResolution, AlertRules
 from edge.config.loader import parse_store_config
 from edge.config.store import StoreConfig
 from edge.events.alerts import AlertKind, AlertRaised, AlertResolved, Severity
@@ -92,7 +92,7 @@ def test_exit_departure_raises_exit_unsold(factory: EventFactory) -> None:
         ts_ms=T0,
         cause=event.model_dump(mode="json"),
     )
-    alert = to_event(draft, factory)
+    alert = draft.to_event(factory)
     assert isinstance(alert, AlertRaised)
     assert alert.payload.alert_id == alert.event_id
     assert alert.ts_ms == T0 and alert.source == "alerts/rules"
@@ -183,7 +183,7 @@ def test_reader_offline_after_its_time_once_per_outage(factory: EventFactory) ->
         raised_ms=T0 + 35 * S,
         ts_ms=T0 + 125 * S,
     )
-    resolved = to_event(back, factory)
+    resolved = back.to_event(factory)
     assert isinstance(resolved, AlertResolved)
     assert resolved.payload.raised == ms_to_datetime(T0 + 35 * S)
     assert parse_event(resolved.to_json()) == resolved
@@ -256,7 +256,7 @@ def test_same_inputs_give_identical_events() -> None:
         rules = AlertRules.from_store_config(store_config())
         notices = rules.on_tag_departed(departed(factory, T0, via_exit=True))
         notices += ticks(rules, T0, T0 + 40 * S)
-        return [to_event(n, factory).to_json() for n in notices]
+        return [n.to_event(factory).to_json() for n in notices]
 
     first = run()
     assert len(first) == 3  # exit_unsold, door-1 and dock-1 offline

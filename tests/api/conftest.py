@@ -1,6 +1,6 @@
-"""The runtime's real store core (tracker, alert rules, fusion, recommender) behind the API,
-fed with tag reads and face observations directly (no broker): what the tablet, staff and
-dashboard endpoints see."""
+"""The edge as ``o2o-edge run`` builds it (the composition root), on the demo store with a
+virtual clock, its API in a TestClient; tag reads and face observations go straight into its
+owner loop, as the drivers hand them over: what the tablet, staff and dashboard endpoints see."""
 
 from __future__ import annotations
 
@@ -11,18 +11,19 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.api.app import create_app
 from edge.api.devices import DeviceRegistry, DeviceRole, NewDevice
 from edge.api.hub import EventHub
+from edge.app.compose import Edge as BuiltEdge
+from edge.app.compose import EdgeOptions
 from edge.clock import VirtualClock
 from edge.config.store import StoreConfig
-from edge.events.base import EventFactory
 from edge.rfid.epc import encode_sgtin96
 from edge.rfid.reads import TagRead
-from edge.runtime.core import StoreCore, load_recommender
+from edge.runtime.core import StoreCore
 from edge.runtime.owner import OwnerLoop
-from edge.runtime.services import ActivityLog, EdgeServices
+from edge.service.store import StoreService
 from tests.api.harness import demo_config, seen
+from tests.edge_harness import private_store, running_edge
 
 START_MS = 1_772_877_600_000  # 2026-03-07 10:00 UTC
 ANTENNAS = {
@@ -39,15 +40,34 @@ ADMIN_TOKEN = "admin-token-0123456789"
 
 @dataclass
 class Edge:
-    config: StoreConfig
+    built: BuiltEdge
     clock: VirtualClock
-    core: StoreCore
-    owner: OwnerLoop
-    hub: EventHub
-    services: EdgeServices
-    devices: DeviceRegistry
     client: TestClient
     t_ms: int = START_MS
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.built.config
+
+    @property
+    def owner(self) -> OwnerLoop:
+        return self.built.owner
+
+    @property
+    def core(self) -> StoreCore:
+        return self.built.owner.core
+
+    @property
+    def hub(self) -> EventHub:
+        return self.built.hub
+
+    @property
+    def store(self) -> StoreService:
+        return self.built.store
+
+    @property
+    def devices(self) -> DeviceRegistry:
+        return self.built.devices
 
     def place(self, item_reference: str, serial: int, zone: str) -> str:
         """Three reads of one item by the antenna of ``zone``, over the tracker's arrival
@@ -77,25 +97,17 @@ def auth(device: NewDevice | str) -> dict[str, str]:
 
 
 @pytest.fixture
-def edge(tmp_path: Path) -> Iterator[Edge]:
-    config = demo_config("apitest", tmp_path, admin_token=ADMIN_TOKEN)
+def edge(tmp_path: Path, store_id: str, mqtt_broker: tuple[str, int]) -> Iterator[Edge]:
+    config = demo_config(store_id, tmp_path / "data", admin_token=ADMIN_TOKEN)
     clock = VirtualClock(START_MS)
-    factory = EventFactory(config.store_id)
-    recommender = load_recommender(config)
-    assert recommender is not None
-    core = StoreCore(config, factory, recommender=recommender)
-    hub = EventHub(config.api.ws_queue_size)
-    activity = ActivityLog()
-    owner = OwnerLoop(core, [activity, hub])
-    owner.start()
-    services = EdgeServices(
-        owner, config, clock, catalog_of=lambda: recommender.catalog, activity=activity
-    )
-    devices = DeviceRegistry.from_store_config(config, clock)
-    app = create_app(config, services=services, devices=devices, hub=hub, clock=clock)
-    with TestClient(app) as client:
-        yield Edge(config, clock, core, owner, hub, services, devices, client)
-    owner.stop()
+    # Pairing codes expire on the test's clock too, so a test can move past their expiry.
+    options = EdgeOptions(clock=clock, wall_clock=clock, live_cameras=False)
+    with (
+        private_store(config, f"o2o-test/{store_id}") as private,
+        running_edge(private.config, options) as built,
+        TestClient(built.http) as client,
+    ):
+        yield Edge(built, clock, client)
 
 
 @pytest.fixture

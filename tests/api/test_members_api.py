@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.api.app import create_app
+from edge.api.devices import DeviceRole
+from edge.app.compose import EdgeOptions
 from edge.clock import VirtualClock
 from edge.config.loader import parse_store_config
 from edge.config.store import StoreConfig
 from edge.config.vision import GALLERY_KEY_ENV
 from edge.vision.gallery import generate_key
+from tests.edge_harness import running_edge
 
 TOKEN = "test-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -24,7 +27,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def store(data_dir: Path, token: str | None = TOKEN) -> StoreConfig:
     return parse_store_config(
         {
-            "store_id": "s-api",
+            "store_id": f"s-api-{data_dir.name[-12:]}",
             "data_dir": str(data_dir),
             "zones": [{"id": "fitting", "kind": "fitting_room"}],
             "api": {"admin_token": token},
@@ -32,10 +35,24 @@ def store(data_dir: Path, token: str | None = TOKEN) -> StoreConfig:
     )
 
 
+@contextmanager
+def edge_client(config: StoreConfig) -> Iterator[TestClient]:
+    """The edge as `o2o-edge run` builds it, its API in a TestClient."""
+    clock = VirtualClock(1_700_000_000_000)
+    with (
+        running_edge(config, EdgeOptions(clock=clock, wall_clock=clock)) as edge,
+        TestClient(edge.http) as client,
+    ):
+        client.edge = edge  # type: ignore[attr-defined]
+        yield client
+
+
 @pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mqtt_broker: tuple[str, int]
+) -> Iterator[TestClient]:
     monkeypatch.setenv(GALLERY_KEY_ENV, generate_key())
-    with TestClient(create_app(store(tmp_path), clock=VirtualClock(1_700_000_000_000))) as c:
+    with edge_client(store(tmp_path)) as c:
         yield c
 
 
@@ -50,24 +67,37 @@ def lfw(faces_dir: Path, identity: str, index: int) -> Path:
 def test_token_is_required(client: TestClient) -> None:
     response = client.delete("/api/v1/members/m-1")
     assert response.status_code == 401
-    assert response.json() == {"detail": "Missing or invalid bearer token"}
+    assert response.json() == {"detail": "Not authenticated"}
     assert response.headers["www-authenticate"] == "Bearer"
     wrong = client.delete("/api/v1/members/m-1", headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
+    assert wrong.json() == {"detail": "Invalid token"}
 
 
-def test_admin_api_is_off_without_a_configured_token(tmp_path: Path) -> None:
-    with TestClient(create_app(store(tmp_path, token=None))) as c:
-        response = c.delete("/api/v1/members/m-1", headers=AUTH)
-    assert response.status_code == 503
-    assert response.json() == {"detail": "Admin API disabled: api -> admin_token is not set"}
+def test_paired_admin_devices_reach_members_and_other_roles_do_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mqtt_broker: tuple[str, int]
+) -> None:
+    """No admin token in the configuration: a paired admin device is the admin."""
+    monkeypatch.setenv(GALLERY_KEY_ENV, generate_key())
+    with edge_client(store(tmp_path, token=None)) as c:
+        devices = c.edge.devices  # type: ignore[attr-defined]
+        admin = devices.add("office", DeviceRole.ADMIN).token
+        staff = devices.add("maria", DeviceRole.STAFF).token
+        till = devices.add("till-1", DeviceRole.TILL).token
+        for token in (staff, till):
+            refused = c.delete("/api/v1/members/m-1", headers={"Authorization": f"Bearer {token}"})
+            assert refused.status_code == 403
+            assert refused.json() == {"detail": "Admin token required"}
+        missing = c.delete("/api/v1/members/m-1", headers={"Authorization": f"Bearer {admin}"})
+        assert missing.status_code == 404
+        assert missing.json() == {"detail": "Member not found"}
 
 
 def test_missing_gallery_key_is_a_clear_503(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mqtt_broker: tuple[str, int]
 ) -> None:
     monkeypatch.delenv(GALLERY_KEY_ENV, raising=False)
-    with TestClient(create_app(store(tmp_path))) as c:
+    with edge_client(store(tmp_path)) as c:
         response = c.delete("/api/v1/members/m-1", headers=AUTH)
     assert response.status_code == 503
     assert response.json()["detail"].startswith("Face recognition unavailable: no gallery key")

@@ -8,14 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edge.api.app import create_app
 from edge.api.server import ApiServerError, serve_api
+from edge.app.compose import build_edge
 from edge.config.api import ApiConfig
 from tests.api.harness import demo_config
 
 
 def test_serve_stop_and_serve_again_on_the_same_port(tmp_path: Path) -> None:
-    app = create_app(demo_config("srvtest", tmp_path))
+    app = build_edge(demo_config("srvtest", tmp_path)).http  # served only, never started
     server = serve_api(app, "127.0.0.1", 0)
     port = server.port
     assert httpx.get(f"{server.url}/staff").status_code == 200
@@ -31,7 +31,7 @@ def test_serve_stop_and_serve_again_on_the_same_port(tmp_path: Path) -> None:
 
 
 def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
-    app = create_app(demo_config("srvtest", tmp_path))
+    app = build_edge(demo_config("srvtest", tmp_path)).http  # served only, never started
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

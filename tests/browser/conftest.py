@@ -1,9 +1,9 @@
 """A live demo store for the browser tests, and headless Chromium.
 
-The edge runs for real, assembled by the runtime (``build_edge``): its MQTT reader drivers
-and the staff acknowledgement input on the real broker, the tag tracker, alert rules, fusion
-and the recommender around one owner loop on the wall clock, the API attached
-(``attach_api``) and served by uvicorn (``serve_api``). A simulated capture of a fitting-room
+The edge runs for real, built by the composition root as ``o2o-edge run`` builds it
+(``edge.app.compose.build_edge``): its MQTT reader drivers and the staff acknowledgement input
+on the real broker, the tag tracker, alert rules, fusion and the recommender around one owner
+loop on the wall clock, its API served by uvicorn. A simulated capture of a fitting-room
 scenario (``edge.replay.simulator``, timed to start now) is played onto the broker in real
 time, as the readers would publish it; the shelf reader, a serial R2000 in the demo store, is
 an MQTT reader here so that one feeder plays all readers. Chromium is Debian's
@@ -24,16 +24,14 @@ from typing import Any
 import pytest
 
 from edge.api.devices import DeviceRole, NewDevice
-from edge.api.server import ApiServer, serve_api
+from edge.api.server import ApiServer
+from edge.app.compose import Edge, build_edge
 from edge.clock import SystemClock
 from edge.config.readers import ImpinjMqttReader, ZebraMqttReader
 from edge.config.store import StoreConfig
-from edge.events.base import EventFactory
 from edge.replay.capture import Capture, MqttMessage
 from edge.replay.scenarios import GONE, ItemSpec, Scenario, Stay
 from edge.replay.simulator import simulate
-from edge.runtime.assembly import EdgeAssembly, build_edge
-from edge.runtime.services import ApiRuntime, attach_api
 from tests.api.harness import demo_config, seen
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -129,8 +127,7 @@ class Feeder:
 @dataclass
 class LiveStore:
     config: StoreConfig
-    assembly: EdgeAssembly
-    api: ApiRuntime
+    edge: Edge
     server: ApiServer
     feeder: Feeder
     port: int
@@ -149,10 +146,11 @@ class LiveStore:
     def stop_api(self) -> None:
         """Stop the API server (the edge behind it keeps running)."""
         self.server.stop()
+        self.edge.server = None
 
     def start_api(self) -> None:
         """Serve the same edge on the same port again."""
-        self.server = serve_api(self.api.app, "127.0.0.1", self.port)
+        self.server = self.edge.serve("127.0.0.1", self.port)
 
 
 @pytest.fixture(scope="module")
@@ -171,11 +169,10 @@ def live_store(
     capture = Capture.open(capture_dir)
 
     clock = SystemClock()
-    factory = EventFactory(store_id)
-    assembly = build_edge(config, clock, factory, sinks=[])
-    api = attach_api(assembly)
-    assembly.start()
-    assert assembly.fusion_inputs.wait_subscribed(10)
+    edge = build_edge(config)
+    edge.start()
+    assembly = edge.runtime
+    assert assembly.store_inputs.wait_subscribed(10)
     for driver in assembly.mqtt_drivers.values():
         assert assembly.connection.wait_subscribed(driver.config.topic, 10)
     stop = threading.Event()
@@ -189,15 +186,14 @@ def live_store(
     feeder.start()
     # The room's camera recognises Ana (consented, gold), as the face tracker reports it.
     assembly.owner.submit_observation(seen("m-ana", "fitting-1", clock.now_ms()))
-    server = serve_api(api.app, "127.0.0.1", 0)
-    tablet = api.devices.add("tablet-fitting-1", DeviceRole.TABLET, "fitting-1")
-    staff = api.devices.add("maria", DeviceRole.STAFF)
-    store = LiveStore(config, assembly, api, server, feeder, server.port, tablet, staff, stop=stop)
+    server = edge.serve("127.0.0.1", 0)
+    tablet = edge.devices.add("tablet-fitting-1", DeviceRole.TABLET, "fitting-1")
+    staff = edge.devices.add("maria", DeviceRole.STAFF)
+    store = LiveStore(config, edge, server, feeder, server.port, tablet, staff, stop=stop)
     yield store
     stop.set()
     feeder.stop()
-    store.server.stop()
-    assembly.stop()
+    edge.stop()
 
 
 @pytest.fixture(scope="module")

@@ -208,7 +208,7 @@ def test_a_revoked_tablet_gets_401_and_must_pair_again(
     tablet: Any, live_store: LiveStore, artifacts_dir: Path
 ) -> None:
     token = tablet.evaluate("() => localStorage.getItem('o2o.token')")
-    live_store.api.devices.revoke(live_store.tablet.device.name)
+    live_store.edge.devices.revoke(live_store.tablet.device.name)
     response = tablet.request.get(
         f"{live_store.url}/api/v1/rooms/fitting-1", headers={"Authorization": f"Bearer {token}"}
     )

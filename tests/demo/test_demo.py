@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from edge.runtime.demo_store import DAY_MEMBERS, DAY_STRANGERS, free_port, store_day
+from edge.app.demo_store import DAY_MEMBERS, DAY_STRANGERS, free_port, store_day
 from tests.conftest import face_data_dir, run_cli
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from edge.alerts.rules import AlertRules
-from edge.alerts.rules import to_event as alert_to_event
 from edge.config.loader import parse_store_config
 from edge.config.store import StoreConfig
 from edge.events.base import Event, EventFactory, EventIdGenerator
@@ -25,10 +24,9 @@ from edge.fusion.sales import SaleResult
 from edge.recommend.catalog import Catalog
 from edge.rfid.epc import encode_sgtin96, gtin_of
 from edge.rfid.stock import StockView
-from edge.rfid.tag_events import to_event as tag_to_event
 from edge.rfid.tracker import ChangeKind, TagChange, apply_change
 from edge.vision.face_tracker import MemberSeenObservation
-from edge.vision.sources import CameraStatus
+from edge.vision.frames import CameraStatus
 
 REPO = Path(__file__).resolve().parents[2]
 CATALOG = Catalog.load(REPO / "firmware_configs" / "demo_catalog.json")
@@ -190,7 +188,7 @@ class Store:
         )
 
     def tick(self, now_ms: int) -> list[Event]:
-        alerts = [alert_to_event(n, self.factory) for n in self.rules.tick(now_ms)]
+        alerts = [n.to_event(self.factory) for n in self.rules.tick(now_ms)]
         self.engine.record_alerts(alerts)
         self.events.extend(alerts)
         return alerts + self.emit(self.engine.tick(now_ms))
@@ -222,12 +220,10 @@ class Store:
 
     def _feed(self, change: TagChange) -> list[Event]:
         apply_change(self.stock, change)
-        tag_event = tag_to_event(change, self.factory)
+        tag_event = change.to_event(self.factory)
         events: list[Event] = [tag_event]
         if isinstance(tag_event, TagDeparted):
-            events += [
-                alert_to_event(n, self.factory) for n in self.rules.on_tag_departed(tag_event)
-            ]
+            events += [n.to_event(self.factory) for n in self.rules.on_tag_departed(tag_event)]
         self.engine.record_alerts(events)
         self.events.extend(events)
         return events + self.emit(self.engine.on_tag_change(change))

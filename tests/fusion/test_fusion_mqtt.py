@@ -1,60 +1,28 @@
-"""On the real broker: staff alerts reach a handheld, acknowledgements and till sales come back."""
+"""On the real broker, the edge as ``o2o-edge run`` builds it: staff alerts reach a handheld,
+acknowledgements and till sales come back over MQTT."""
 
 from __future__ import annotations
 
 import json
 import queue
-import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from edge.alerts.publisher import EventPublisher
-from edge.clock import VirtualClock
+from edge.app.compose import Edge
 from edge.config.mqtt import MqttConfig
 from edge.events.base import Event, parse_event
-from edge.events.fusion import SalePayload
-from edge.fusion.mqtt_inputs import FusionMqttInputs
-from edge.fusion.sales import SaleResult
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.topics import alert_ack_topic, alert_topic, event_topic, pos_sales_topic
-from tests.fusion.fusion_store import SWEATER_NAVY_M, T0, Store, epc, store_config
+from tests.fusion.fusion_store import SWEATER_NAVY_M, epc, gtin
+from tests.fusion.live_edge import live_edge
 
 pytestmark = pytest.mark.network
 PREFIX = "o2o"
 WAIT_S = 10.0
-
-
-class Edge:
-    """The engine behind one lock (the owner loop's role), publishing what it emits."""
-
-    def __init__(self, store_id: str, connection: MqttConnection) -> None:
-        self.store = Store(store_config(store_id))
-        self.clock = VirtualClock(T0)
-        self.publisher = EventPublisher(connection, store_id, PREFIX)
-        self._lock = threading.Lock()
-
-    def run(self, step: Callable[[Store], list[Event]]) -> list[Event]:
-        with self._lock:
-            events = step(self.store)
-        for event in events:
-            assert self.publisher.publish(event)
-        return events
-
-    def submit_ack(self, alert_id: str, staff_id: str, ts_ms: int) -> None:
-        self.run(lambda store: store.ack(alert_id, staff_id, ts_ms))
-
-    def submit_sale(self, payload: SalePayload) -> SaleResult:
-        answer: list[SaleResult] = []
-
-        def step(store: Store) -> list[Event]:
-            result, events = store.sale(payload, self.clock.now_ms())
-            answer.append(result)
-            return events
-
-        self.run(step)
-        return answer[0]
+Wiring = tuple[Edge, MqttConnection, "queue.Queue[tuple[str, bytes]]"]
 
 
 def connect(config: MqttConfig, store_id: str, component: str) -> MqttConnection:
@@ -65,34 +33,19 @@ def connect(config: MqttConfig, store_id: str, component: str) -> MqttConnection
 
 
 @pytest.fixture
-def wiring(
-    mqtt_broker: tuple[str, int], store_id: str
-) -> Iterator[tuple[Edge, FusionMqttInputs, MqttConnection, queue.Queue[tuple[str, bytes]]]]:
+def wiring(mqtt_broker: tuple[str, int], store_id: str, tmp_path: Path) -> Iterator[Wiring]:
     host, port = mqtt_broker
-    config = MqttConfig(host=host, port=port)
-    edge_connection = connect(config, store_id, "edge")
-    handheld = connect(config, store_id, "handheld")
-    edge = Edge(store_id, edge_connection)
-    inputs = FusionMqttInputs(
-        edge_connection,
-        PREFIX,
-        store_id,
-        clock=edge.clock,
-        submit_ack=edge.submit_ack,
-        submit_sale=edge.submit_sale,
-    )
-    inputs.start()
+    handheld = connect(MqttConfig(host=host, port=port), store_id, "handheld")
     received: queue.Queue[tuple[str, bytes]] = queue.Queue()
     for topic in (f"{PREFIX}/{store_id}/alerts/+", f"{PREFIX}/{store_id}/events/#"):
         handheld.subscribe(topic, lambda t, p: received.put((t, p)))
         assert handheld.wait_subscribed(topic, WAIT_S)
-    assert inputs.wait_subscribed(WAIT_S)
     try:
-        yield edge, inputs, handheld, received
+        with live_edge(store_id, tmp_path) as (edge, _clock, _events):
+            assert edge.runtime.store_inputs.wait_subscribed(WAIT_S)
+            yield edge, handheld, received
     finally:
-        inputs.stop()
         handheld.stop()
-        edge_connection.stop()
 
 
 def next_on(received: queue.Queue[tuple[str, bytes]], topic: str) -> Event:
@@ -111,32 +64,30 @@ def wait_until(check: Callable[[], bool]) -> None:
         time.sleep(0.02)
 
 
-def test_alert_reaches_handheld_and_ack_round_trips(
-    wiring: tuple[Edge, FusionMqttInputs, MqttConnection, queue.Queue[tuple[str, bytes]]],
-    store_id: str,
-) -> None:
-    edge, inputs, handheld, received = wiring
-    edge.run(lambda store: store.camera("cam-fit1", False, T0, "no frames for 30 s"))
-    alert = next_on(received, alert_topic(PREFIX, store_id, "camera_offline"))
+def test_alert_reaches_handheld_and_ack_round_trips(wiring: Wiring, store_id: str) -> None:
+    edge, handheld, received = wiring
+    # A tablet asks for another size: the size_request alert goes to the handhelds.
+    edge.store.request_size("fitting-1", gtin(SWEATER_NAVY_M), "L", None, "tablet-1")
+    alert = next_on(received, alert_topic(PREFIX, store_id, "size_request"))
     assert alert.type == "alert.raised"
     assert alert.payload.zone == "fitting-1" and alert.payload.state == "open"
 
+    inputs = edge.runtime.store_inputs
     ack_topic = alert_ack_topic(PREFIX, store_id)
     handheld.publish(ack_topic, b"{this is not json")
     handheld.publish(ack_topic, json.dumps({"alert_id": "gone", "staff_id": "s-1"}))
     handheld.publish(ack_topic, json.dumps({"alert_id": alert.payload.alert_id, "staff_id": "s-7"}))
     ack = next_on(received, event_topic(PREFIX, store_id, "alert.acknowledged"))
     assert (ack.payload.alert_id, ack.payload.staff_id) == (alert.payload.alert_id, "s-7")
+    wait_until(lambda: inputs.handled == 3)
     assert inputs.rejected["ack_invalid"] == 1
-    assert edge.store.engine.alerts.stats.unknown == 1
-    assert [a.state for a in edge.store.engine.open_alerts()] == ["acknowledged"]
+    assert inputs.rejected["ack_unknown_alert"] == 1
+    assert [view.alert.state for view in edge.store.open_alerts()] == ["acknowledged"]
 
 
-def test_sale_over_mqtt_is_recorded_once(
-    wiring: tuple[Edge, FusionMqttInputs, MqttConnection, queue.Queue[tuple[str, bytes]]],
-    store_id: str,
-) -> None:
-    edge, inputs, handheld, received = wiring
+def test_sale_over_mqtt_is_recorded_once(wiring: Wiring, store_id: str) -> None:
+    edge, handheld, received = wiring
+    inputs = edge.runtime.store_inputs
     sweater = epc(SWEATER_NAVY_M, 1)
     sale = {
         "sale_id": "mqtt-1",
@@ -153,4 +104,4 @@ def test_sale_over_mqtt_is_recorded_once(
     wait_until(lambda: inputs.accepted["sale_duplicate"] == 1)
     assert inputs.accepted["sale_recorded"] == 1
     assert inputs.rejected["sale_invalid"] == 1
-    assert edge.store.engine.stats.sales_recorded == 1
+    assert edge.owner.call(lambda core: core.fusion.stats.sales_recorded) == 1

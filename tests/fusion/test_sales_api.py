@@ -1,19 +1,22 @@
-"""``POST /api/v1/sales`` through FastAPI's TestClient, on the real engine."""
+"""``POST /api/v1/sales`` on the edge as ``o2o-edge run`` builds it (its API in a TestClient):
+the sale reaches the store's owner loop and its events; tokens by role."""
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from edge.api.app import create_app
+from edge.api.devices import DeviceRole
+from edge.app.compose import Edge
 from edge.clock import VirtualClock
-from edge.events.base import Event
-from edge.events.fusion import SalePayload
-from edge.fusion.sales import SaleResult
-from tests.fusion.fusion_store import SWEATER_NAVY_M, T0, Store, epc, kinds, store_config
+from tests.fusion.fusion_store import SWEATER_NAVY_M, T0, epc, kinds
+from tests.fusion.live_edge import Collector, live_edge
+
+pytestmark = pytest.mark.network
 
 TOKEN = "sales-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -28,38 +31,34 @@ SALE: dict[str, Any] = {
 
 
 class Runtime:
-    """What the lead wires: ``submit_sale`` runs the engine on its one owner thread."""
+    def __init__(self, edge: Edge, clock: VirtualClock, collector: Collector) -> None:
+        self.edge = edge
+        self.clock = clock
+        self._collector = collector
 
-    def __init__(self) -> None:
-        self.store = Store()
-        self.clock = VirtualClock(T0)
-        self._lock = threading.Lock()
-        self.events: list[Event] = []
-
-    def submit_sale(self, payload: SalePayload) -> SaleResult:
-        with self._lock:
-            result, events = self.store.sale(payload, self.clock.now_ms())
-            self.events.extend(events)
-            return result
+    @property
+    def events(self) -> list[Any]:
+        self.edge.owner.sync()
+        return [e for e in self._collector.snapshot() if not e.type.startswith("tag.")]
 
 
 @pytest.fixture
-def runtime() -> Runtime:
-    return Runtime()
+def runtime(store_id: str, tmp_path: Path, mqtt_broker: tuple[str, int]) -> Iterator[Runtime]:
+    with live_edge(store_id, tmp_path) as (edge, clock, collector):
+        yield Runtime(edge, clock, collector)
 
 
 @pytest.fixture
-def client(runtime: Runtime) -> TestClient:
-    app = create_app(store_config())
-    app.state.submit_sale = runtime.submit_sale
-    return TestClient(app)
+def client(runtime: Runtime) -> Iterator[TestClient]:
+    with TestClient(runtime.edge.http) as client:
+        yield client
 
 
 def test_sale_needs_the_token(client: TestClient, runtime: Runtime) -> None:
     assert client.post("/api/v1/sales", json=SALE).status_code == 401
     wrong = client.post("/api/v1/sales", json=SALE, headers={"Authorization": "Bearer nope"})
     assert wrong.status_code == 401
-    assert wrong.json() == {"detail": "Missing or invalid bearer token"}
+    assert wrong.json() == {"detail": "Invalid token"}
     # Without the token nothing is looked at, not even whether the body is valid.
     assert client.post("/api/v1/sales", json={"junk": 1}).status_code == 401
     assert runtime.events == []
@@ -131,8 +130,28 @@ def test_body_that_is_not_json(client: TestClient) -> None:
     assert response.json()["problems"][0].startswith("1: JSON decode error")
 
 
-def test_without_a_runtime_the_api_says_so() -> None:
-    client = TestClient(create_app(store_config()))
-    response = client.post("/api/v1/sales", json=SALE, headers=AUTH)
-    assert response.status_code == 503
-    assert response.json() == {"detail": "Sales unavailable: the store runtime is not running"}
+def test_tills_and_staff_record_sales_tablets_do_not(client: TestClient, runtime: Runtime) -> None:
+    devices = runtime.edge.devices
+    till = devices.add("till-1", DeviceRole.TILL).token
+    staff = devices.add("maria", DeviceRole.STAFF).token
+    tablet = devices.add("tablet-1", DeviceRole.TABLET, "fitting-1").token
+
+    def post(token: str, sale_id: str) -> Any:
+        return client.post(
+            "/api/v1/sales",
+            json={**SALE, "sale_id": sale_id},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    assert post(till, "till-sale").status_code == 201
+    assert post(staff, "staff-sale").status_code == 201
+    refused = post(tablet, "tablet-sale")
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Till, staff or admin token required"}
+    assert [e.payload.sale_id for e in runtime.events if e.type == "sale"] == [
+        "till-sale",
+        "staff-sale",
+    ]
+    # A till reaches sales only.
+    response = client.get("/api/v1/alerts", headers={"Authorization": f"Bearer {till}"})
+    assert response.status_code == 403

@@ -9,11 +9,9 @@ import cv2
 import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
+from edge.app.compose import EdgeOptions, build_edge
 from edge.clock import VirtualClock
-from edge.events.base import EventFactory
-from edge.metrics import attach_metrics
-from edge.runtime.assembly import build_edge
-from edge.vision.sources import Frame
+from edge.vision.frames import Frame
 from tests.vision.conftest import LFW_UNKNOWN, gallery_key, lfw_photos, store_config
 
 __all__ = ["gallery_key"]  # the fixture, shared with tests/vision
@@ -25,15 +23,10 @@ def test_frames_and_recognition_latency_per_camera(
     tmp_path: Path, faces_dir: Path, gallery_key: str, store_id: str
 ) -> None:
     config = store_config(tmp_path, detection_scale=0.75).model_copy(update={"store_id": store_id})
-    assembly = build_edge(
-        config,
-        VirtualClock(START_MS),
-        EventFactory(store_id),
-        [],
-        publish_events=False,
-        live_cameras=False,
+    edge = build_edge(
+        config, EdgeOptions(clock=VirtualClock(START_MS), publish_events=False, live_cameras=False)
     )
-    metrics = attach_metrics(assembly)
+    assembly, metrics = edge.runtime, edge.metrics
     photo = cv2.imread(str(lfw_photos(faces_dir, LFW_UNKNOWN[0])[0]))
     assert photo is not None
     image = np.full((480, 640, 3), 120, np.uint8)

@@ -1,14 +1,12 @@
-"""``/healthz`` and ``/metrics`` of a real assembled edge (demo store, real broker), fed with
-reads through its real drivers: a serial reader on a pseudo-terminal and a Zebra reader over
-MQTT, good frames and bad ones."""
+"""``/healthz`` and ``/metrics`` of the edge as ``o2o-edge run`` builds it (demo store, real
+broker), fed with reads through its real drivers: a serial reader on a pseudo-terminal and a
+Zebra reader over MQTT, good frames and bad ones."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
-import tty
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,19 +17,13 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from cloud_sync.client.service import SyncClient
-from edge.clock import SystemClock
-from edge.config.mqtt import MqttConfig
-from edge.config.readers import R2000SerialReader, ZebraMqttReader
+from edge.app.compose import Edge
 from edge.config.store import StoreConfig
-from edge.events.base import EventFactory
-from edge.metrics import LatencyBuckets
 from edge.rfid.epc import encode_sgtin96
 from edge.rfid.r2000 import encode_tag_frame
-from edge.runtime.assembly import EdgeAssembly, build_edge
-from edge.runtime.services import ApiRuntime, attach_api
-from edge.runtime.sync_wiring import attach_sync
+from edge.vision.latency import LatencyBuckets
 from tests.api.harness import demo_config
+from tests.edge_harness import IdleSerialPort, private_store, running_edge
 
 NAVY_M = "00614141110018"
 TIMEOUT_S = 10.0
@@ -64,12 +56,13 @@ def value(samples: Samples, name: str, **labels: str) -> float:
 
 @dataclass
 class LiveEdge:
-    config: StoreConfig
-    assembly: EdgeAssembly
-    api: ApiRuntime
-    sync: SyncClient
-    serial_master: int
+    edge: Edge
+    serial: IdleSerialPort
     client: TestClient
+
+    @property
+    def config(self) -> StoreConfig:
+        return self.edge.config
 
     def publish(self, topic: str, payload: bytes) -> None:
         publisher = paho.Client(paho.CallbackAPIVersion.VERSION2)
@@ -82,45 +75,15 @@ class LiveEdge:
             publisher.disconnect()
 
 
-def store_config(
-    store_id: str, data_dir: Path, serial_port: str, broker: tuple[str, int]
-) -> StoreConfig:
-    config = demo_config(store_id, data_dir)
-    readers = []
-    for reader in config.readers:
-        if isinstance(reader, R2000SerialReader):
-            readers.append(reader.model_copy(update={"port": serial_port}))
-        elif isinstance(reader, ZebraMqttReader):
-            readers.append(reader.model_copy(update={"topic": f"{store_id}/zebra/data"}))
-        else:
-            readers.append(reader.model_copy(update={"topic": f"{store_id}/impinj/events"}))
-    mqtt = MqttConfig.model_validate(
-        {**config.mqtt.model_dump(), "host": broker[0], "port": broker[1]}
-    )
-    return config.model_copy(update={"readers": readers, "mqtt": mqtt})
-
-
 @pytest.fixture
 def live_edge(tmp_path: Path, store_id: str, mqtt_broker: tuple[str, int]) -> Iterator[LiveEdge]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    config = store_config(store_id, tmp_path / "data", os.ttyname(slave), mqtt_broker)
-    clock = SystemClock()
-    assembly = build_edge(config, clock, EventFactory(config.store_id), [])
-    sync = attach_sync(config, clock, assembly.owner)
-    api = attach_api(assembly, sync=sync)
-    sync.start()
-    assembly.start()
-    try:
-        for reader in assembly.mqtt_drivers.values():
-            assert assembly.connection.wait_subscribed(reader.config.topic, TIMEOUT_S)
-        with TestClient(api.app) as client:
-            yield LiveEdge(config, assembly, api, sync, master, client)
-    finally:
-        assembly.stop()
-        sync.stop()
-        os.close(master)
-        os.close(slave)
+    config = demo_config(store_id, tmp_path / "data")
+    with private_store(config, store_id) as private, running_edge(private.config) as edge:
+        runtime = edge.runtime
+        for reader in runtime.mqtt_drivers.values():
+            assert runtime.connection.wait_subscribed(reader.config.topic, TIMEOUT_S)
+        with TestClient(edge.http) as client:
+            yield LiveEdge(edge, private.serial_ports["shelf-reader"], client)
 
 
 def test_healthz_reports_a_working_edge(live_edge: LiveEdge) -> None:
@@ -138,8 +101,8 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
     epc = bytes.fromhex(encode_sgtin96("0614141", "011001", 1001))
     good = encode_tag_frame(1, 1, 0x3000, epc, 0x50)
     corrupt = good[:-1] + bytes([good[-1] ^ 0xFF])  # checksum broken
-    os.write(edge.serial_master, good + corrupt + good)
-    serial = edge.assembly.serial_drivers["shelf-reader"]
+    edge.serial.write(good + corrupt + good)
+    serial = edge.edge.runtime.serial_drivers["shelf-reader"]
     wait_for(lambda: serial.stats()["reads"] == 2, "two serial reads")
 
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -148,14 +111,14 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
         "timestamp": now,
         "type": "INVENTORY",
     }
-    topic = f"{edge.config.store_id}/zebra/data"
+    topic = edge.edge.runtime.mqtt_drivers["room-reader"].config.topic
     edge.publish(topic, json.dumps(zebra).encode())
     edge.publish(topic, b"{not json")
-    room = edge.assembly.mqtt_drivers["room-reader"]
+    room = edge.edge.runtime.mqtt_drivers["room-reader"]
     wait_for(lambda: room.stats().messages_received == 2, "two zebra messages")
 
-    edge.api.services.request_size("fitting-1", NAVY_M, "L", None, device="test")
-    edge.assembly.owner.sync()
+    edge.edge.store.request_size("fitting-1", NAVY_M, "L", None, device="test")
+    edge.edge.owner.sync()
 
     samples = scrape(edge.client)
     assert value(samples, "o2o_reads_total", reader="shelf-reader") == 2
@@ -186,7 +149,7 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
 
 
 def test_healthz_fails_when_the_owner_loop_stops_answering(live_edge: LiveEdge) -> None:
-    owner = live_edge.assembly.owner
+    owner = live_edge.edge.owner
     release = threading.Event()
     stuck = threading.Thread(target=lambda: owner.call(lambda _core: release.wait(10), 15))
     stuck.start()  # the owner thread now hangs inside one input, as a deadlock would

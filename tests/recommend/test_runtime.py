@@ -51,9 +51,9 @@ def test_companions_are_in_stock_and_not_in_the_room(
         assert rec.because_gtin in (SWEATER_NAVY_M, SWEATER_RED_M)
         assert rec.text.startswith("Goes with your Merino crew sweater")
         assert stock.stock_of(rec.gtin), "recommended products are in stock"
-        chosen = next(s for s in rec.sizes_in_stock if s.gtin == rec.gtin)
-        assert [z.zone for z in chosen.zones] == ["shelf-a", "backroom"], "floor first"
-    json.dumps([r.to_dict() for r in recs])  # the tablet/MQTT payload is plain JSON
+        chosen = rec.sizes_in_stock[rec.size]
+        assert [z.zone for z in chosen] == ["shelf-a", "backroom"], "floor first"
+    json.dumps([r.model_dump(mode="json") for r in recs])  # the tablet/MQTT payload
 
 
 def test_out_of_stock_sold_and_reserved_units_are_skipped(
@@ -154,7 +154,7 @@ def test_stock_straight_from_the_tag_tracker(
     assert tracker.stock_of(CHINO_BEIGE_32) == {"shelf-b": 1}
     recs = recommender.recommend([SWEATER_NAVY_M], stock=tracker, limit=3)
     assert [r.gtin for r in recs] == [CHINO_BEIGE_32]
-    assert recs[0].sizes_in_stock[0].zones[0].zone == "shelf-b"
+    assert next(iter(recs[0].sizes_in_stock.values()))[0].zone == "shelf-b"
 
 
 def test_a_model_for_another_catalog_is_refused(

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from edge.app.replay import replay_to_file
 from edge.clock import VirtualClock
 from edge.config import load_store_config
 from edge.config.store import StoreConfig
@@ -25,7 +26,7 @@ from edge.replay.camera_scenes import (
     person_photos,
 )
 from edge.replay.capture import CameraSource, Capture
-from edge.replay.replayer import ReplayStats, replay_to_file
+from edge.replay.replayer import ReplayStats
 from edge.replay.scenarios import SHIPPED, get_scenario
 from edge.replay.simulator import simulate
 from edge.vision.enrolment import FaceService, PhotoInput

@@ -6,8 +6,7 @@ import json
 
 from edge.events.base import EventFactory, EventIdGenerator, datetime_to_ms, parse_event
 from edge.events.rfid import TagArrived, TagDeparted, TagMoved, TagReturned
-from edge.rfid.tag_events import SOURCE, to_event
-from edge.rfid.tracker import TagChange, TagTracker
+from edge.rfid.tracker import SOURCE, TagChange, TagTracker
 from tests.rfid.conftest import T0_MS, epc_of, gtin, read_all, reads
 
 EPC = epc_of(1, 7)
@@ -29,7 +28,7 @@ def _factory() -> EventFactory:
 
 
 def test_every_change_kind_becomes_its_event(tracker: TagTracker) -> None:
-    events = [to_event(change, _factory()) for change in _journey(tracker)]
+    events = [change.to_event(_factory()) for change in _journey(tracker)]
 
     assert [type(e) for e in events] == [TagArrived, TagMoved, TagMoved, TagDeparted, TagReturned]
     assert {e.source for e in events} == {SOURCE} == {"rfid/tracker"}
@@ -59,7 +58,7 @@ def test_every_change_kind_becomes_its_event(tracker: TagTracker) -> None:
 
 def test_events_round_trip_through_json(tracker: TagTracker) -> None:
     for change in _journey(tracker):
-        event = to_event(change, _factory())
+        event = change.to_event(_factory())
         again = parse_event(event.to_json())
         assert again == event
         assert json.loads(again.to_json())["payload"]["epc"] == EPC
@@ -69,6 +68,6 @@ def test_the_same_changes_give_the_same_events() -> None:
     from tests.rfid.conftest import make_tracker
 
     first, second = _factory(), _factory()
-    one = [to_event(c, first).to_json() for c in _journey(make_tracker())]
-    two = [to_event(c, second).to_json() for c in _journey(make_tracker())]
+    one = [c.to_event(first).to_json() for c in _journey(make_tracker())]
+    two = [c.to_event(second).to_json() for c in _journey(make_tracker())]
     assert one == two

@@ -6,22 +6,24 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from cloud_sync.client.service import OUTBOX_FILE
+from edge.app.replay import ReplaySetup, replay_edge
 from edge.clock import VirtualClock
 from edge.config.loader import parse_store_config
 from edge.config.store import StoreConfig
 from edge.config.vision import GALLERY_KEY_ENV
-from edge.events.base import Event, EventFactory, EventIdGenerator
-from edge.events.vision import to_event
-from edge.vision.camera import CameraRunner
+from edge.events.base import Event
+from edge.replay.capture import MANIFEST, CameraSource, Capture, Manifest
 from edge.vision.enrolment import FaceService, PhotoInput
 from edge.vision.gallery import generate_key
-from edge.vision.sources import VideoFileSource
 from edge.vision.video_builder import (
     Appearance,
     Point,
@@ -29,7 +31,7 @@ from edge.vision.video_builder import (
     build_video,
     indexed_face_box,
 )
-from edge.vision.worker import RecognitionWorker, WorkerStats
+from edge.vision.worker import WorkerStats
 
 # Enrolled from their first two LFW photographs, filmed from the third. Faces are filmed about
 # 140 px high: the HOG detector (80 px window) at detection scale 0.75 finds faces from 107 px.
@@ -119,8 +121,9 @@ class CameraScenario:
     video: Path
     timestamps: Path
     events: list[Event]
+    """Every event the edge emitted, in order."""
     outbox: Path
-    """Every event as the JSON line the edge would store and send."""
+    """The edge's real outbox (SQLite): what it would send to headquarters."""
     log_text: str
     """Every log record of the run (DEBUG and up), main process."""
     stderr_text: str
@@ -129,17 +132,35 @@ class CameraScenario:
     frames: int
 
 
+class _Collect:
+    """An event sink keeping what the edge emits."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def camera_scenario(
-    faces_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    faces_dir: Path, tmp_path_factory: pytest.TempPathFactory, mqtt_broker: tuple[str, int]
 ) -> Iterator[CameraScenario]:
-    """Enrol three members, film them and two strangers, replay the film through the camera."""
+    """Enrol three members, film them and two strangers, and replay the film through the
+    edge as the composition root builds it (outbox, MQTT and all)."""
     root = tmp_path_factory.mktemp("camera-scenario")
-    data_dir, media = root / "data", root / "media"
+    data_dir, capture_dir = root / "data", root / "capture"
     data_dir.mkdir()
-    media.mkdir()
-    video, stamps = media / "cam-door.mp4", media / "cam-door.jsonl"
-    build_video(scenario_script(faces_dir), video, stamps)
+    capture_dir.mkdir()
+    source = CameraSource(
+        id="cam-door", camera="cam-door", video="cam-door.mp4", timestamps="cam-door.frames.jsonl"
+    )
+    video, stamps = capture_dir / source.video, capture_dir / source.timestamps
+    script = scenario_script(faces_dir)
+    frames = build_video(script, video, stamps)
     key = generate_key()
     records: list[str] = []
 
@@ -156,34 +177,37 @@ def camera_scenario(
         patch.setenv(GALLERY_KEY_ENV, key)
         config = store_config(
             data_dir, source=str(video), timestamps=str(stamps), detection_scale=0.75
+        ).model_copy(update={"store_id": f"s-vision-{uuid.uuid4().hex[:8]}"})
+        manifest = Manifest(
+            format="o2o-capture/1",
+            store_id=config.store_id,
+            start=datetime.fromtimestamp(script.start_epoch_s, UTC),
+            duration_s=script.duration_s,
+            description="members and strangers at the entrance",
+            sources=[source],
         )
-        camera = config.cameras[0]
+        (capture_dir / MANIFEST).write_text(manifest.to_yaml(), encoding="utf-8")
         enrol_members(config, faces_dir)
-        factory = EventFactory(config.store_id, EventIdGenerator(seed=b"camera-scenario"))
-        events: list[Event] = []
+        collect = _Collect()
+        setup = ReplaySetup(sync=True)  # the real outbox (sync to HQ off: events stay there)
         try:
-            with stderr_to(root / "stderr.txt"):
-                worker = RecognitionWorker.for_camera(config, camera)
-                with worker:
-                    runner = CameraRunner(camera, worker)
-                    frames = 0
-                    for frame in VideoFileSource.for_camera(camera):
-                        events += [to_event(o, factory) for o in runner.step(frame)]
-                        frames += 1
-                    events += [to_event(o, factory) for o in runner.finish()]
-                    stats = worker.stats
+            capture = Capture.open(capture_dir)
+            with (
+                stderr_to(root / "stderr.txt"),
+                replay_edge(capture, config, [collect], setup) as (edge, replayer),
+            ):
+                replayer.play(edge.runtime)
+                stats = edge.runtime.workers["cam-door"].stats
         finally:
             root_logger.removeHandler(handler)
             root_logger.setLevel(level)
-    outbox = data_dir / "outbox.jsonl"
-    outbox.write_text("".join(event.to_json() + "\n" for event in events))
     yield CameraScenario(
         config=config,
         gallery_key=key,
         video=video,
         timestamps=stamps,
-        events=events,
-        outbox=outbox,
+        events=collect.events,
+        outbox=data_dir / OUTBOX_FILE,
         log_text="\n".join(records),
         stderr_text=(root / "stderr.txt").read_text(errors="replace"),
         worker_stats=stats,

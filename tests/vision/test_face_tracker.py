@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edge.config.cameras import FaceTrackingConfig
 from edge.events.base import EventFactory, EventIdGenerator, parse_event
-from edge.events.vision import MemberSeen, ZoneVisitors, to_event
+from edge.events.vision import MemberSeen, ZoneVisitors
 from edge.vision.face_tracker import (
     Box,
     FaceMatch,
@@ -170,7 +170,7 @@ def test_deterministic_events() -> None:
 
     def events() -> list[str]:
         factory = EventFactory("s1", EventIdGenerator(seed=b"replay"))
-        return [to_event(o, factory).to_json() for o in run(frames)]
+        return [o.to_event(factory).to_json() for o in run(frames)]
 
     first = events()
     assert first == events()

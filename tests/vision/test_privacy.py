@@ -105,10 +105,12 @@ def test_the_data_directory_holds_members_only(
     monkeypatch.setenv(GALLERY_KEY_ENV, camera_scenario.gallery_key)
     config = camera_scenario.config
     data_dir = config.data_dir
-    assert sorted(p.name for p in data_dir.rglob("*")) == [
+    # The gallery and consents, and the outbox of events for HQ (nothing else, no images).
+    assert sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*")) == [
         "consent.json",
         "gallery.o2og",
-        "outbox.jsonl",
+        "sync",
+        "sync/outbox.db",
     ]
     gallery = open_gallery(
         data_dir,

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
-from edge.api.deps import ConfigDep, DeviceDep, ServicesDep, StaffDep
+from edge.api.deps import ConfigDep, PresenterDep, ShopFloorDep, StaffDep, StoreDep
 from edge.api.schemas import DashboardPublic
-from edge.runtime.services import ServiceUnavailable
 
 router = APIRouter(prefix="/api/v1", tags=["dashboard"])
 
 
 @router.get("/dashboard")
-def dashboard(_: StaffDep, services: ServicesDep) -> DashboardPublic:
-    try:
-        return services.dashboard()
-    except ServiceUnavailable as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+def dashboard(_: StaffDep, store: StoreDep, present: PresenterDep) -> DashboardPublic:
+    return present.dashboard(store.dashboard())
 
 
 @router.get("/zones")
-def zones(config: ConfigDep, device: DeviceDep) -> list[dict[str, str]]:
+def zones(config: ConfigDep, device: ShopFloorDep) -> list[dict[str, str]]:
     """The store's zones (a tablet sees only its own)."""
     return [
         {"id": zone.id, "name": zone.name or zone.id, "kind": zone.kind.value}

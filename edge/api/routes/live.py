@@ -4,7 +4,8 @@ WebSocket), or the token in a first message ``{"token": "..."}``.
 Messages are the events' own JSON (``{"type": "tryon.started", ...}``) plus ``{"type":
 "hello", ...}`` once connected and ``{"type": "ping"}`` when nothing happened for a while (a
 client that hears nothing for much longer reconnects). Close codes: 4401 invalid or revoked
-token, 4403 another zone than a tablet's own, 4404 unknown zone, 1012 the edge is restarting.
+token, 4403 another zone than a tablet's own (or a till, which has no live events), 4404
+unknown zone, 1012 the edge is restarting.
 A revoked device is disconnected at its next ping.
 """
 
@@ -16,9 +17,10 @@ import json
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from edge.api.deps import INVALID_TOKEN, OTHER_ZONE, UNKNOWN_ZONE, device_for_token
+from edge.api.context import ApiContext
+from edge.api.deps import INVALID_TOKEN, NOT_FOR_TILLS, OTHER_ZONE, UNKNOWN_ZONE, device_for_token
 from edge.api.devices import Device, DeviceRole
-from edge.api.hub import ClientFilter, EventHub
+from edge.api.hub import ClientFilter
 
 router = APIRouter(tags=["live"])
 
@@ -26,6 +28,8 @@ PING_S = 10.0
 TOKEN_WAIT_S = 5.0
 CLOSE_INVALID_TOKEN = 4401
 CLOSE_OTHER_ZONE = 4403
+CLOSE_FORBIDDEN = 4403
+"""A device whose role has no live events (a till); the same code as another zone's."""
 CLOSE_UNKNOWN_ZONE = 4404
 CLOSE_RESTART = 1012
 
@@ -39,9 +43,8 @@ async def _token_message(websocket: WebSocket) -> str | None:
     return token if isinstance(token, str) else None
 
 
-def _authenticate(websocket: WebSocket, token: str | None) -> Device | None:
-    state = websocket.app.state
-    return device_for_token(state.config, state.devices, token) if token else None
+def _authenticate(context: ApiContext, token: str | None) -> Device | None:
+    return device_for_token(context, token) if token else None
 
 
 async def _drain(websocket: WebSocket) -> None:
@@ -56,23 +59,24 @@ async def _drain(websocket: WebSocket) -> None:
 @router.websocket("/api/v1/ws")
 async def live(websocket: WebSocket, token: str | None = None, zone: str | None = None) -> None:
     await websocket.accept()
-    hub: EventHub | None = websocket.app.state.hub
+    context: ApiContext = websocket.app.state.context
+    hub = context.hub
     if token is None:
         token = await _token_message(websocket)
-    device = _authenticate(websocket, token)
+    device = _authenticate(context, token)
     if device is None:
         await websocket.close(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
+        return
+    if device.role is DeviceRole.TILL:
+        await websocket.close(CLOSE_FORBIDDEN, NOT_FOR_TILLS)
         return
     if device.role is DeviceRole.TABLET:
         if zone is not None and zone != device.zone:
             await websocket.close(CLOSE_OTHER_ZONE, OTHER_ZONE)
             return
         zone = device.zone
-    elif zone is not None and zone not in websocket.app.state.config.zones_by_id():
+    elif zone is not None and zone not in context.config.zones_by_id():
         await websocket.close(CLOSE_UNKNOWN_ZONE, UNKNOWN_ZONE)
-        return
-    if hub is None:
-        await websocket.close(CLOSE_RESTART, "Live events not available")
         return
     client = hub.connect(ClientFilter(zone))
     receiver = asyncio.create_task(_drain(websocket))
@@ -89,7 +93,7 @@ async def live(websocket: WebSocket, token: str | None = None, zone: str | None 
             if message is not None:
                 await websocket.send_text(message)
             elif not client.closed:
-                if _authenticate(websocket, token) is None:
+                if _authenticate(context, token) is None:
                     await websocket.close(CLOSE_INVALID_TOKEN, INVALID_TOKEN)
                     return
                 await websocket.send_text('{"type": "ping"}')

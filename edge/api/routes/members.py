@@ -16,6 +16,8 @@ from pydantic import BaseModel
 from starlette.formparsers import MultiPartParser
 
 from edge.api.deps import AdminDep, FaceServiceDep
+from edge.vision.consent import ConsentError
+from edge.vision.enrolment import MemberIdError, PhotoInput, check_member_id
 
 router = APIRouter(prefix="/api/v1/members", tags=["members"])
 
@@ -79,9 +81,7 @@ def _uploads(photos: list[UploadFile] | None) -> list[UploadFile]:
     return uploads
 
 
-def _in_memory(upload: UploadFile, number: int) -> Any:
-    from edge.vision.enrolment import PhotoInput
-
+def _in_memory(upload: UploadFile, number: int) -> PhotoInput:
     data = _read(upload)
     return PhotoInput(upload.filename or f"photo-{number}", lambda: data)
 
@@ -96,9 +96,6 @@ def enrol(
         str | None, Form(description="Records the member's consent (signed form id) first")
     ] = None,
 ) -> Any:
-    from edge.vision.consent import ConsentError
-    from edge.vision.enrolment import MemberIdError, check_member_id
-
     try:
         check_member_id(member_id)
     except MemberIdError as error:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse, Response
 
 from edge.api.catalog_art import product_svg
+from edge.api.deps import ConfigDep, StoreDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,16 +43,15 @@ def staff_page() -> FileResponse:
 
 
 @router.get("/tablet/{zone}")
-def tablet_page(zone: str, request: Request) -> FileResponse:
-    if not _ZONE.match(zone) or zone not in request.app.state.config.zones_by_id():
+def tablet_page(zone: str, config: ConfigDep) -> FileResponse:
+    if not _ZONE.match(zone) or zone not in config.zones_by_id():
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Zone not found")
     return _page("tablet.html")
 
 
 @router.get("/static/catalog/{gtin}.svg")
-def catalog_picture(gtin: str, request: Request) -> Response:
-    services = request.app.state.services
-    catalog = services.catalog if services is not None else None
+def catalog_picture(gtin: str, store: StoreDep) -> Response:
+    catalog = store.catalog
     product = catalog.get(gtin) if catalog is not None else None
     if product is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Product not found")

@@ -1,31 +1,29 @@
-"""POS sales over HTTP: ``POST /api/v1/sales`` (bearer token, like the other admin calls).
+"""POS sales over HTTP: ``POST /api/v1/sales`` (bearer token of a till, staff or admin device).
 
 The body is a :class:`~edge.fusion.sales.SaleSubmission`. It is checked completely before
 anything happens: a bad one gets 422 ``{"detail": "Invalid sale: nothing was recorded",
-"problems": ["lines -> 0: ...", ...]}``. A valid one goes to the owner loop through
-``app.state.submit_sale(payload) -> SaleResult`` (the runtime sets it; the MQTT topic
-``o2o/{store}/pos/sales`` uses the same function). Answers: 201 recorded, 200 duplicate (the
-same sale again: nothing changed, the first answer is repeated), 409 conflict (the sale id was
-recorded with another body), 503 when the runtime is not there or does not answer in time
-(retrying is safe: the sale id makes it idempotent).
+"problems": ["lines -> 0: ...", ...]}``. A valid one goes to the store through
+:meth:`~edge.service.store.StoreService.record_sale` (the MQTT topic ``o2o/{store}/pos/sales``
+uses the same method). Answers: 201 recorded, 200 duplicate (the same sale again: nothing
+changed, the first answer is repeated), 409 conflict (the sale id was recorded with another
+body), 503 when the store does not answer in time (retrying is safe: the sale id makes it
+idempotent).
 """
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from edge.api.deps import AdminDep
+from edge.api.deps import SalesDep, StoreDep
 from edge.events.base import ms_to_datetime
-from edge.fusion.mqtt_inputs import SubmitSale
 from edge.fusion.sales import SaleStatus, SaleSubmission
 
 INVALID = "Invalid sale: nothing was recorded"
@@ -74,36 +72,18 @@ class SalePublic(BaseModel):
     epcs_sold: list[str]
 
 
-def get_submit_sale(request: Request) -> SubmitSale:
-    submit: SubmitSale | None = getattr(request.app.state, "submit_sale", None)
-    if submit is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "Sales unavailable: the store runtime is not running",
-        )
-    return submit
-
-
-SubmitSaleDep = Annotated[SubmitSale, Depends(get_submit_sale)]
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"description": "Duplicate: the same sale was recorded before; nothing changed"},
         409: {"description": "The sale id was recorded with a different body"},
+        503: {"description": "The store did not answer in time; retrying the same sale is safe"},
         422: {"description": "Invalid sale; nothing was recorded"},
     },
 )
-def record_sale(sale: SaleSubmission, _: AdminDep, submit: SubmitSaleDep) -> Any:
-    try:
-        result = submit(sale.to_payload())
-    except (TimeoutError, queue.Empty):
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "The store runtime did not answer in time; retrying the same sale is safe",
-        ) from None
+def record_sale(sale: SaleSubmission, _: SalesDep, store: StoreDep) -> Any:
+    result = store.record_sale(sale.to_payload())
     if result.status is SaleStatus.CONFLICT:
         raise HTTPException(status.HTTP_409_CONFLICT, result.message)
     body = SalePublic(

@@ -1,4 +1,5 @@
-"""``o2o-edge replay`` and ``o2o-edge record`` (hardware in the loop)."""
+"""The commands that run the edge as the composition root builds it: ``o2o-edge run``,
+``replay``, ``record`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("run", help="Run all edge daemons for one store")
+    parser.add_argument("--config", required=True, type=Path, help="STORE.yaml")
+    parser.add_argument(
+        "--validate-config", action="store_true", help="Check the configuration and exit"
+    )
+    parser.add_argument("--print-events", action="store_true", help="Print events as they happen")
+    parser.set_defaults(handler=_run)
+
+    demo = subparsers.add_parser("demo", help="A demo store on embedded defaults")
+    demo.add_argument("--fast", action="store_true", help="Replay as fast as possible")
+    demo.add_argument("--speed", type=float, default=1.0, help="Replay speed (1 = real time)")
+    demo.add_argument("--port", type=int, default=8080, help="HTTP port of the store's pages")
+    demo.add_argument("--minutes", type=float, default=10.0, help="Length of the store day")
+    demo.add_argument("--store-id", default=None, help="Store id (default: demo)")
+    demo.set_defaults(handler=_demo)
+
     replay = subparsers.add_parser(
         "replay", help="Run the full edge pipeline on a recorded capture"
     )
@@ -37,22 +54,50 @@ def register(subparsers: Any) -> None:
     record.set_defaults(handler=_record)
 
 
-def _replay(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace) -> int:
+    from edge.app.run import run_store
     from edge.config.loader import load_store_config
-    from edge.replay.capture import CaptureError
-    from edge.replay.replayer import ReplayError, print_progress, replay_to_file
+    from edge.logs import configure_logging
+    from edge.runtime.owner import EventSink
+    from edge.runtime.sinks import ConsoleSink
 
     config = load_store_config(args.config)
+    if args.validate_config:
+        print(f"{args.config}: valid (store {config.store_id})")
+        return 0
+    configure_logging(args.log_level or config.log_level, json_lines=args.log_json)
+    sinks: list[EventSink] = [ConsoleSink()] if args.print_events else []
+    run_store(config, sinks)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from edge.app.demo import run_demo
+
+    return run_demo(
+        fast=args.fast,
+        speed=args.speed,
+        port=args.port,
+        minutes=args.minutes,
+        store_id=args.store_id,
+    )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from edge.app.replay import ReplaySetup, replay_to_file
+    from edge.config.loader import load_store_config
+    from edge.replay.capture import CaptureError
+    from edge.replay.replayer import ReplayError, print_progress
+
+    config = load_store_config(args.config)
+    setup = ReplaySetup(
+        speed=args.speed,
+        publish_events=not args.no_publish,
+        serve=args.serve,
+        progress=print_progress,
+    )
     try:
-        stats = replay_to_file(
-            args.capture,
-            config,
-            args.out,
-            speed=args.speed,
-            publish_events=not args.no_publish,
-            serve=args.serve,
-            progress=print_progress,
-        )
+        stats = replay_to_file(args.capture, config, args.out, setup)
     except (CaptureError, ReplayError) as error:
         print(f"replay failed: {error}", file=sys.stderr)
         return 2
@@ -71,8 +116,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _record(args: argparse.Namespace) -> int:
+    from edge.app.record import record_store
     from edge.config.loader import load_store_config
-    from edge.replay.recorder import record_store
 
     config = load_store_config(args.config)
     out = record_store(config, args.out, args.duration)

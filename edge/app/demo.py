@@ -24,18 +24,7 @@ from pathlib import Path
 from cloud_sync.client.service import SyncClient
 from cloud_sync.client.status import SyncStatus
 from edge.api.devices import DeviceRegistry, DeviceRole
-from edge.clock import SystemClock
-from edge.config.loader import load_store_config
-from edge.config.store import StoreConfig
-from edge.config.sync import SyncConfig
-from edge.config.zones import ZoneKind
-from edge.events.alerts import AlertRaised
-from edge.events.base import Event
-from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent
-from edge.replay.capture import Capture
-from edge.replay.replayer import Replayer, ReplayStats
-from edge.replay.simulator import simulate
-from edge.runtime.demo_store import (
+from edge.app.demo_store import (
     DAY_MEMBERS,
     DAY_STRANGERS,
     Headquarters,
@@ -45,10 +34,21 @@ from edge.runtime.demo_store import (
     missing_people,
     store_day,
 )
-from edge.runtime.embedded_broker import EmbeddedBroker, broker_answers
+from edge.app.embedded_broker import EmbeddedBroker, broker_answers
+from edge.app.replay import ReplaySetup, replay_edge
+from edge.clock import SystemClock
+from edge.config.loader import load_store_config
+from edge.config.store import StoreConfig
+from edge.config.sync import SyncConfig
+from edge.config.zones import ZoneKind
+from edge.events.alerts import AlertRaised
+from edge.events.base import Event
+from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent
+from edge.replay.capture import Capture
+from edge.replay.replayer import ReplayStats
+from edge.replay.simulator import simulate
 from edge.runtime.owner import EventSink
 from edge.runtime.sinks import ConsoleSink
-from edge.runtime.sync_wiring import attach_sync
 
 log = logging.getLogger(__name__)
 
@@ -191,29 +191,23 @@ def replay_day(
     counter = CountingSink()
     sinks: list[EventSink] = [counter] if fast else [FollowAlongSink(), counter]
     pace = 0.0 if fast else speed
-    replayer = Replayer(
-        Capture.open(capture_dir), config, sinks, speed=pace, serve=config.api.enabled
-    )
-    # The real outbox first, as in a live store; HMAC timestamps need the wall clock. The
-    # members were enrolled here, not at HQ: HQ's (empty) gallery must not replace them.
-    sync_config = config.model_copy(update={"cameras": []})
-    sync = attach_sync(sync_config, SystemClock(), replayer.assembly.owner)
-    print(
-        f"Replaying '{scenario.name}' ({scenario.duration_s / 60:.0f} min): "
-        f"{scenario.description}\n"
-        + ("As fast as possible" if fast else f"At {pace:g}x real time")
-        + "; Ctrl-C stops.\n",
-        flush=True,
-    )
-    sync.start()
-    try:
-        stats = replayer.run()
-        left = wait_for_drain(sync, DRAIN_TIMEOUT_S)
+    # The real outbox first, as in a live store. The members were enrolled here, not at HQ:
+    # HQ's (empty) gallery must not replace them.
+    setup = ReplaySetup(speed=pace, serve=config.api.enabled, sync=True, sync_gallery=False)
+    with replay_edge(Capture.open(capture_dir), config, sinks, setup) as (edge, replayer):
+        assert edge.sync is not None
+        print(
+            f"Replaying '{scenario.name}' ({scenario.duration_s / 60:.0f} min): "
+            f"{scenario.description}\n"
+            + ("As fast as possible" if fast else f"At {pace:g}x real time")
+            + "; Ctrl-C stops.\n",
+            flush=True,
+        )
+        stats = replayer.play(edge.runtime)
+        left = wait_for_drain(edge.sync, DRAIN_TIMEOUT_S)
         if left:
             print(f"{left} events still in the outbox after {DRAIN_TIMEOUT_S:.0f} s")
-        status = sync.status()
-    finally:
-        sync.stop()
+        status = edge.sync.status()
     return stats, counter, status
 
 

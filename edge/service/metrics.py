@@ -1,10 +1,10 @@
 """Prometheus metrics and the health check of one running edge.
 
-Nothing on a hot path is instrumented for this: the drivers, cameras, MQTT connection, owner
-loop and sync client already count what they do, and :class:`EdgeCollector` reads those
-counters when Prometheus scrapes (``/metrics``). The two figures nobody counted before are
-kept here: events by type and alerts by kind (:class:`EventCounter`, an owner-loop sink), and
-the recognition latency (:class:`LatencyBuckets`, observed by the recognition worker).
+Nothing on a hot path is instrumented for this: the drivers, cameras, recognition workers,
+MQTT connection, owner loop and sync client already count what they do (counters live with
+their producer), and :class:`EdgeCollector` reads those counters when Prometheus scrapes
+(``/metrics``). The one figure nobody counted before is kept here: events by type and alerts by
+kind (:class:`EventCounter`, an owner-loop sink).
 
 Every edge has its own :class:`~prometheus_client.CollectorRegistry` (:class:`EdgeMetrics`),
 never the global one: a process may hold several edges (tests, the demo's replay).
@@ -12,15 +12,12 @@ never the global one: a process may hold several edges (tests, the demo's replay
 
 from __future__ import annotations
 
-import bisect
 import logging
-import queue
 import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import (
@@ -33,54 +30,21 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
+from cloud_sync.client.service import SyncClient
+from cloud_sync.client.status import SyncStatus
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
-
-if TYPE_CHECKING:
-    from cloud_sync.client.service import SyncClient
-    from cloud_sync.client.status import SyncStatus
-    from edge.runtime.assembly import EdgeAssembly
+from edge.runtime.assembly import StoreRuntime
+from edge.service.components import SERIAL_ERROR_KEYS
+from edge.service.store import StoreService
 
 log = logging.getLogger(__name__)
-
-RECOGNITION_BUCKETS_S = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-"""Recognition round trips: tens of ms on a small face, seconds when a worker restarts."""
 
 HEALTH_TIMEOUT_S = 2.0
 """An owner loop that cannot run a no-op within this is stuck: the edge is not healthy."""
 
 
 # --- what nobody counted before ----------------------------------------------------------
-
-
-class LatencyBuckets:
-    """A thread-safe latency histogram with fixed bucket bounds (seconds, ascending)."""
-
-    def __init__(self, bounds_s: Sequence[float] = RECOGNITION_BUCKETS_S) -> None:
-        if list(bounds_s) != sorted(set(bounds_s)) or not bounds_s:
-            raise ValueError(f"bucket bounds must ascend strictly, got {list(bounds_s)}")
-        self.bounds_s = tuple(bounds_s)
-        self._counts = [0] * (len(self.bounds_s) + 1)  # the last one: above every bound
-        self._sum_s = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, seconds: float) -> None:
-        index = bisect.bisect_left(self.bounds_s, seconds)
-        with self._lock:
-            self._counts[index] += 1
-            self._sum_s += seconds
-
-    def snapshot(self) -> tuple[list[tuple[str, float]], float]:
-        """Cumulative ``(le, count)`` pairs ending with ``+Inf``, and the sum of seconds."""
-        with self._lock:
-            counts = list(self._counts)
-            sum_s = self._sum_s
-        buckets = []
-        running = 0
-        for bound, count in zip((*map(str, self.bounds_s), "+Inf"), counts, strict=True):
-            running += count
-            buckets.append((bound, float(running)))
-        return buckets, sum_s
 
 
 class EventCounter:
@@ -125,9 +89,9 @@ class EdgeCollector(Collector):
     """Reads the assembled edge's own counters at scrape time (every source is thread-safe)."""
 
     def __init__(
-        self, assembly: EdgeAssembly, events: EventCounter, sync: SyncClient | None = None
+        self, runtime: StoreRuntime, events: EventCounter, sync: SyncClient | None = None
     ) -> None:
-        self._assembly = assembly
+        self._runtime = runtime
         self._events = events
         self._sync = sync
 
@@ -140,9 +104,6 @@ class EdgeCollector(Collector):
             yield from self._sync_status(self._sync)
 
     def _readers(self) -> Iterator[Metric]:
-        # Not at module level: the runtime imports this module (through the vision worker).
-        from edge.runtime.services import SERIAL_ERROR_KEYS
-
         reads = _counter("o2o_reads", "Tag reads delivered, per reader", ["reader"])
         errors = _counter(
             "o2o_reader_errors",
@@ -155,13 +116,13 @@ class EdgeCollector(Collector):
         messages = _counter(
             "o2o_reader_messages", "MQTT messages received from MQTT readers", ["reader"]
         )
-        for reader_id, serial in self._assembly.serial_drivers.items():
+        for reader_id, serial in self._runtime.serial_drivers.items():
             stats = serial.stats()
             reads.add_metric([reader_id], stats.get("reads", 0))
             received.add_metric([reader_id], stats.get("bytes_received", 0))
             for kind in SERIAL_ERROR_KEYS:
                 errors.add_metric([reader_id, kind], stats.get(kind, 0))
-        for reader_id, driver in self._assembly.mqtt_drivers.items():
+        for reader_id, driver in self._runtime.mqtt_drivers.items():
             mqtt = driver.stats()
             reads.add_metric([reader_id], mqtt.reads)
             messages.add_metric([reader_id], mqtt.messages_received)
@@ -190,7 +151,7 @@ class EdgeCollector(Collector):
             "One frame's recognition round trip to the worker process",
             labels=labels,
         )
-        for camera_id, camera in self._assembly.cameras.items():
+        for camera_id, camera in self._runtime.cameras.items():
             stats = camera.stats
             processed.add_metric([camera_id], stats.frames_processed)
             dropped.add_metric([camera_id], stats.frames_dropped)
@@ -199,7 +160,7 @@ class EdgeCollector(Collector):
                 source_errors.add_metric([camera_id, kind], count)
             queue_depth.add_metric([camera_id], stats.queue_depth)
             online.add_metric([camera_id], 1.0 if stats.online else 0.0)
-        for camera_id, worker in self._assembly.workers.items():
+        for camera_id, worker in self._runtime.workers.items():
             restarts.add_metric([camera_id], worker.stats.restarts)
             buckets, sum_s = worker.latency.snapshot()
             latency.add_metric([camera_id], buckets, sum_s)
@@ -214,13 +175,13 @@ class EdgeCollector(Collector):
         alerts = _counter("o2o_alerts", "Staff alerts raised, by kind", ["kind"])
         for kind, count in sorted(alerts_by_kind.items()):
             alerts.add_metric([kind], count)
-        owner = self._assembly.owner
+        owner = self._runtime.owner
         sink_errors = _counter("o2o_sink_errors", "Failures of an event sink (logged)")
         sink_errors.add_metric([], owner.sink_errors)
         yield from (events, alerts, sink_errors)
 
     def _mqtt(self) -> Iterator[Metric]:
-        connection = self._assembly.connection
+        connection = self._runtime.connection
         counters = connection.counters()
         connected = _gauge("o2o_mqtt_connected", "1 while connected to the broker")
         connected.add_metric([], 1.0 if connection.connected else 0.0)
@@ -273,16 +234,22 @@ class Health:
 
 
 class EdgeMetrics:
-    """The registry and health check of one assembled edge; build with :func:`attach_metrics`."""
+    """The registry and health check of one edge (built by the composition root, which also
+    makes ``events`` one of the owner loop's sinks)."""
 
     def __init__(
-        self, assembly: EdgeAssembly, events: EventCounter, sync: SyncClient | None = None
+        self,
+        runtime: StoreRuntime,
+        store: StoreService,
+        events: EventCounter,
+        sync: SyncClient | None = None,
     ) -> None:
-        self.assembly = assembly
+        self.runtime = runtime
+        self.store = store
         self.events = events
         self.sync = sync
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(EdgeCollector(assembly, events, sync))
+        self.registry.register(EdgeCollector(runtime, events, sync))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
 
@@ -292,12 +259,9 @@ class EdgeMetrics:
 
     def health(self, timeout_s: float = HEALTH_TIMEOUT_S) -> Health:
         checks: dict[str, str] = {}
-        try:
-            self.assembly.owner.call(lambda _core: None, timeout_s=timeout_s)
-            checks["owner_loop"] = "ok"
-        except queue.Empty:
-            checks["owner_loop"] = f"no answer within {timeout_s:g} s"
-        connection = self.assembly.connection
+        answered = self.store.ping(timeout_s)
+        checks["owner_loop"] = "ok" if answered else f"no answer within {timeout_s:g} s"
+        connection = self.runtime.connection
         checks["mqtt"] = "ok" if connection.connected else f"down: {connection.last_error}"
         if self.sync is not None and self.sync.enabled:
             try:
@@ -306,7 +270,7 @@ class EdgeMetrics:
                 checks["sync"] = f"failing: {status.last_error}" if failing else "ok"
             except Exception as error:
                 checks["sync"] = f"status unavailable: {error}"
-        return Health(checks["owner_loop"] == "ok", checks)
+        return Health(answered, checks)
 
 
 def sync_failing(status: SyncStatus) -> bool:
@@ -314,10 +278,3 @@ def sync_failing(status: SyncStatus) -> bool:
     if status.last_error is None or status.last_error_ts is None:
         return False
     return status.last_success is None or status.last_error_ts > status.last_success
-
-
-def attach_metrics(assembly: EdgeAssembly, sync: SyncClient | None = None) -> EdgeMetrics:
-    """Metrics of an assembled edge, before it starts: the event counter joins the sinks."""
-    events = EventCounter()
-    assembly.owner.sinks.append(events)
-    return EdgeMetrics(assembly, events, sync)

@@ -1,14 +1,14 @@
-"""What the fusion stage takes from MQTT: staff acknowledgements and sales from the tills.
+"""What the store takes from MQTT: staff acknowledgements and sales from the tills.
 
 - ``o2o/{store}/alerts/ack``: ``{"alert_id": "...", "staff_id": "..."}``, timed on receipt.
 - ``o2o/{store}/pos/sales``: a :class:`~edge.fusion.sales.SaleSubmission`, the same JSON as
   ``POST /api/v1/sales``, handed to the same ``submit_sale`` as the HTTP route.
 
 A malformed message is counted by reason, logged with what is wrong and dropped; the next one
-is processed as usual. Handlers run on paho's network thread and only hand their input on:
-``submit_ack`` should enqueue; ``submit_sale`` waits for the owner loop's answer (a few
-milliseconds), because a refused sale (conflict) must be logged here, there being no reply
-channel to the till.
+is processed as usual. Handlers run on paho's network thread and hand their input to the
+store (:class:`~edge.service.store.StoreService`, through the composition root), waiting for
+its answer (a few milliseconds): a refused sale (conflict) or an acknowledgement of an unknown
+alert must be counted here, there being no reply channel to the till or the handheld.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from edge.fusion.sales import SaleResult, SaleStatus, SaleSubmission, validation
 from edge.mqtt.client import MqttConnection, worth_logging
 from edge.mqtt.topics import alert_ack_topic, pos_sales_topic
 
-SubmitAck = Callable[[str, str, int], None]
-"""``submit_ack(alert_id, staff_id, ts_ms)``."""
+SubmitAck = Callable[[str, str, int], bool]
+"""``submit_ack(alert_id, staff_id, ts_ms)``: False when no such alert is known."""
 
 SubmitSale = Callable[[SalePayload], SaleResult]
 
@@ -40,7 +40,7 @@ class AckMessage(BaseModel):
     staff_id: str = Field(min_length=1, max_length=100)
 
 
-class FusionMqttInputs:
+class StoreMqttInputs:
     def __init__(
         self,
         connection: MqttConnection,
@@ -55,7 +55,8 @@ class FusionMqttInputs:
         self.ack_topic = alert_ack_topic(prefix, store_id)
         self.sales_topic = pos_sales_topic(prefix, store_id)
         self.rejected: Counter[str] = Counter()
-        """Dropped messages by reason: ``ack_invalid``, ``sale_invalid``, ``sale_conflict``."""
+        """Dropped messages by reason: ``ack_invalid``, ``ack_unknown_alert``, ``sale_invalid``,
+        ``sale_conflict``."""
         self.accepted: Counter[str] = Counter()
         self._connection = connection
         self._clock = clock
@@ -88,8 +89,10 @@ class FusionMqttInputs:
         except ValidationError as error:
             self._reject("ack_invalid", _invalid(topic, error))
             return
+        if not self._submit_ack(ack.alert_id, ack.staff_id, self._clock.now_ms()):
+            self._reject("ack_unknown_alert", f"{topic}: no alert {ack.alert_id!r}")
+            return
         self.accepted["ack"] += 1
-        self._submit_ack(ack.alert_id, ack.staff_id, self._clock.now_ms())
 
     def _on_sale(self, topic: str, payload: bytes) -> None:
         try:

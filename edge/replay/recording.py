@@ -16,12 +16,13 @@ from pathlib import Path
 from edge.config.readers import R2000SerialReader
 from edge.config.store import StoreConfig
 from edge.replay.capture import CaptureWriter
-from edge.runtime.service import run_store
-from edge.vision.sources import Frame, RecordingWriter
+from edge.vision.frames import Frame
+from edge.vision.sources import RecordingWriter
 
 log = logging.getLogger(__name__)
 
 MQTT_SOURCE = "mqtt-readers"
+PROGRESS_EVERY_S = 10.0
 
 
 class CameraRecordings:
@@ -54,37 +55,38 @@ class CameraRecordings:
             recording.close()
 
 
-def record_store(config: StoreConfig, out: Path, duration_s: float) -> Path:
-    start_ms = time.time_ns() // 1_000_000
-    writer = CaptureWriter(out, config.store_id, start_ms, f"recorded in store {config.store_id}")
-    if any(not isinstance(reader, R2000SerialReader) for reader in config.readers):
-        writer.add_mqtt_source(MQTT_SOURCE)
-    for reader in config.readers:
-        if isinstance(reader, R2000SerialReader):
-            writer.add_serial_source(reader.id, reader.id)
-    cameras = CameraRecordings(config, writer)
-    stop = threading.Event()
-    progress = threading.Thread(target=_progress, args=(stop, duration_s), daemon=True)
-    progress.start()
-    try:
-        run_store(
-            config,
-            duration_s=duration_s,
-            on_serial_chunk=writer.write_serial,
-            on_mqtt_message=lambda _reader, ts_ms, topic, payload: writer.write_mqtt(
-                MQTT_SOURCE, ts_ms, topic, payload
-            ),
-            on_camera_frame=cameras.write,
-            stop=stop,
+class StoreRecording:
+    """Where a live store's inputs go while it is recorded: the composition root hands these
+    methods to the drivers as taps (``o2o-edge record``, :mod:`edge.app.record`)."""
+
+    def __init__(self, config: StoreConfig, out: Path, start_ms: int) -> None:
+        self.start_ms = start_ms
+        self._writer = CaptureWriter(
+            out, config.store_id, start_ms, f"recorded in store {config.store_id}"
         )
-    finally:
-        stop.set()
-        cameras.close()
-        writer.close(duration_s=(time.time_ns() // 1_000_000 - start_ms) / 1000)
-    return out
+        if any(not isinstance(reader, R2000SerialReader) for reader in config.readers):
+            self._writer.add_mqtt_source(MQTT_SOURCE)
+        for reader in config.readers:
+            if isinstance(reader, R2000SerialReader):
+                self._writer.add_serial_source(reader.id, reader.id)
+        self._cameras = CameraRecordings(config, self._writer)
+
+    def serial(self, reader_id: str, ts_ms: int, data: bytes) -> None:
+        self._writer.write_serial(reader_id, ts_ms, data)
+
+    def mqtt(self, _reader_id: str, ts_ms: int, topic: str, payload: bytes) -> None:
+        self._writer.write_mqtt(MQTT_SOURCE, ts_ms, topic, payload)
+
+    def frame(self, camera_id: str, frame: Frame) -> None:
+        self._cameras.write(camera_id, frame)
+
+    def close(self, end_ms: int) -> None:
+        self._cameras.close()
+        self._writer.close(duration_s=(end_ms - self.start_ms) / 1000)
 
 
-def _progress(stop: threading.Event, duration_s: float) -> None:
+def show_progress(stop: threading.Event, duration_s: float) -> None:
+    """Log how far the recording is, every few seconds, until ``stop`` is set."""
     started = time.monotonic()
-    while not stop.wait(10):
+    while not stop.wait(PROGRESS_EVERY_S):
         log.info("recording: %.0f of %.0f s", time.monotonic() - started, duration_s)

@@ -1,0 +1,67 @@
+"""The readers' and cameras' own counters, read for the dashboard (on the caller's thread:
+every driver's stats are safe to read from any thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edge.runtime.assembly import StoreRuntime
+
+SERIAL_ERROR_KEYS = (
+    "checksum_errors",
+    "bad_length",
+    "wrong_address",
+    "error_responses",
+    "read_errors",
+    "open_errors",
+)
+"""Serial driver counters that count as errors on the dashboard."""
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentCounters:
+    """A driver's counters as the dashboard shows them."""
+
+    errors: int
+    frame_drops: int | None
+    counters: dict[str, int]
+    last_data_ms: int | None = None
+    """Cameras: the last frame recognised (readers' last sign of life comes from the rules)."""
+
+
+def component_counters(runtime: StoreRuntime) -> dict[str, ComponentCounters]:
+    """Counters of every reader driver and camera of the runtime, by component id."""
+    found: dict[str, ComponentCounters] = {}
+    for reader_id, serial in runtime.serial_drivers.items():
+        stats = serial.stats()
+        errors = sum(stats.get(key, 0) for key in SERIAL_ERROR_KEYS)
+        found[reader_id] = ComponentCounters(errors, None, dict(stats))
+    for reader_id, driver in runtime.mqtt_drivers.items():
+        mqtt = driver.stats()
+        malformed = sum(mqtt.malformed.values())
+        found[reader_id] = ComponentCounters(
+            malformed,
+            None,
+            {
+                "messages": mqtt.messages_received,
+                "reads": mqtt.reads,
+                "malformed": malformed,
+                "clock_drift_corrected": mqtt.clock_drift_corrected,
+                "unmapped_antenna": mqtt.unmapped_antenna,
+            },
+        )
+    for camera_id, camera in runtime.cameras.items():
+        frames = camera.stats
+        found[camera_id] = ComponentCounters(
+            sum(frames.source_errors.values()) + frames.frames_lost,
+            frames.frames_dropped,
+            {
+                "frames_processed": frames.frames_processed,
+                "frames_lost": frames.frames_lost,
+                "queue_depth": frames.queue_depth,
+                "active_tracks": frames.active_tracks,
+                **frames.source_errors,
+            },
+            last_data_ms=frames.last_frame_ms,
+        )
+    return found

@@ -1,0 +1,266 @@
+"""The running store as the API sees it: snapshots and changes, all through the owner loop.
+
+Every read of the store's state (rooms, stock, alerts) runs as a snapshot function on the
+owner loop (:meth:`~edge.runtime.owner.OwnerLoop.call`), never on the caller's thread. Changes
+(a tablet's size request, a staff acknowledgement, a till's sale) run there too
+(:meth:`~edge.runtime.owner.OwnerLoop.call_emitting`), so the events they cause reach the sinks
+in order with everything else. What comes back is plain data; :mod:`edge.api.presenters`
+turns it into the public models.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from cloud_sync.client.status import SyncStatus
+from edge.alerts.rules import ReaderHealth
+from edge.alerts.staff_rules import CameraHealth
+from edge.clock import Clock
+from edge.config.store import StoreConfig
+from edge.events.alerts import AlertKind, AlertPayload, AlertRaised
+from edge.events.base import Event, datetime_to_ms
+from edge.events.fusion import SalePayload
+from edge.fusion.engine import RoomState
+from edge.fusion.sales import SaleResult
+from edge.recommend.catalog import Catalog
+from edge.runtime.core import StoreCore
+from edge.runtime.owner import OwnerLoop
+from edge.service.activity import ActivityLog, EventSummary, HourCounts
+from edge.service.components import ComponentCounters
+from edge.service.errors import NotFound, RequestRejected, ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+CALL_TIMEOUT_S = 3.0
+
+T = TypeVar("T")
+
+Probe = Callable[[], Mapping[str, ComponentCounters]]
+"""Component id -> counters; called on the caller's thread, so only thread-safe reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertView:
+    alert: AlertPayload
+    acknowledged_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomView:
+    state: RoomState
+    requests: tuple[AlertView, ...]
+    """The room's size requests of the current session, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardView:
+    now_ms: int
+    zone_tags: dict[str, list[str]]
+    occupied: dict[str, bool]
+    readers: list[ReaderHealth]
+    cameras: dict[str, CameraHealth]
+    open_alerts: list[AlertPayload]
+    recent: list[EventSummary]
+    hours: list[HourCounts]
+    counters: dict[str, ComponentCounters]
+    sync: SyncStatus | None
+
+
+class StoreService:
+    def __init__(
+        self,
+        owner: OwnerLoop,
+        config: StoreConfig,
+        clock: Clock,
+        *,
+        activity: ActivityLog,
+        probe: Probe,
+        sync_status: Callable[[], SyncStatus | None],
+        timeout_s: float = CALL_TIMEOUT_S,
+    ) -> None:
+        """``clock``: the store's event clock (virtual in a replay); ``sync_status``: the store
+        <-> HQ sync's status (None: no sync in this edge)."""
+        self._owner = owner
+        self.config = config
+        self.clock = clock
+        self._activity = activity
+        self._probe = probe
+        self._sync_status = sync_status
+        self.timeout_s = timeout_s
+        recommender = owner.core.recommender
+        # The recommender's catalog is replaced whole by a sync (a catalog never changes), so
+        # reading the reference from another thread is safe.
+        self._catalog_of: Callable[[], Catalog | None] = (
+            (lambda: recommender.catalog) if recommender is not None else (lambda: None)
+        )
+
+    @property
+    def catalog(self) -> Catalog | None:
+        return self._catalog_of()
+
+    # Plumbing -------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[StoreCore], T]) -> T:
+        """``fn(core)`` on the owner thread (its exceptions come back here)."""
+        try:
+            return self._owner.call(fn, timeout_s=self.timeout_s)
+        except queue.Empty:
+            raise ServiceUnavailable("The edge is not responding") from None
+
+    def _change(self, fn: Callable[[StoreCore], tuple[T, list[Event]]]) -> T:
+        """``fn(core)`` on the owner thread; the events it returns go to the sinks."""
+        try:
+            return self._owner.call_emitting(fn, timeout_s=self.timeout_s)
+        except queue.Empty:
+            raise ServiceUnavailable("The edge is not responding") from None
+
+    def ping(self, timeout_s: float) -> bool:
+        """True when the owner loop runs a no-op within ``timeout_s`` (health checks)."""
+        try:
+            self._owner.call(lambda _core: None, timeout_s=timeout_s)
+        except queue.Empty:
+            return False
+        return True
+
+    # Fitting rooms --------------------------------------------------------------------------
+    def room(self, zone: str) -> RoomView:
+        def snap(core: StoreCore) -> RoomView:
+            fusion = core.fusion
+            state = fusion.room_state(zone)
+            requests: list[AlertView] = []
+            if state.session is not None:
+                started = state.session.started_ms
+                for alert in fusion.open_alerts():
+                    if (
+                        alert.kind is AlertKind.SIZE_REQUEST
+                        and alert.zone == zone
+                        and datetime_to_ms(alert.created) >= started
+                    ):
+                        requests.append(
+                            AlertView(alert, fusion.alerts.acknowledged_by(alert.alert_id))
+                        )
+            return RoomView(state, tuple(requests))
+
+        return self._call(snap)
+
+    def request_size(
+        self, zone: str, gtin: str, size: str | None, colour: str | None, device: str
+    ) -> AlertView:
+        """Raise a ``size_request`` alert for the item ``gtin`` in ``zone``. A repeat of an
+        open request (the alert throttle holds it back) returns that request."""
+        catalog = self.catalog
+        if catalog is not None and gtin not in catalog:
+            raise RequestRejected("Unknown product")
+        now_ms = self.clock.now_ms()
+
+        def run(core: StoreCore) -> tuple[AlertView | None, list[Event]]:
+            events = core.handle_size_request(zone, gtin, size=size, colour=colour, ts_ms=now_ms)
+            for event in events:
+                if isinstance(event, AlertRaised):
+                    return AlertView(event.payload, None), events
+            for alert in reversed(core.fusion.open_alerts()):
+                cause = alert.cause or {}
+                if (
+                    alert.kind is AlertKind.SIZE_REQUEST
+                    and alert.zone == zone
+                    and (cause.get("gtin"), cause.get("size"), cause.get("colour"))
+                    == (gtin, size, colour)
+                ):
+                    return AlertView(alert, core.fusion.alerts.acknowledged_by(alert.alert_id)), (
+                        events
+                    )
+            return None, events
+
+        log.info(
+            "size request from %s in %s: %s size=%s colour=%s", device, zone, gtin, size, colour
+        )
+        found = self._change(run)
+        if found is None:
+            raise RequestRejected("Already requested a moment ago")
+        return found
+
+    # Alerts ---------------------------------------------------------------------------------
+    def open_alerts(self, kind: str | None = None, zone: str | None = None) -> list[AlertView]:
+        """Alerts not resolved (open or acknowledged), newest first."""
+
+        def snap(core: StoreCore) -> list[AlertView]:
+            fusion = core.fusion
+            return [
+                AlertView(alert, fusion.alerts.acknowledged_by(alert.alert_id))
+                for alert in fusion.open_alerts()
+                if (kind is None or alert.kind.value == kind)
+                and (zone is None or alert.zone == zone)
+            ]
+
+        return list(reversed(self._call(snap)))
+
+    def acknowledge_alert(
+        self, alert_id: str, staff_id: str, ts_ms: int | None = None
+    ) -> AlertView:
+        """Acknowledge an alert (emits ``alert.acknowledged``). An alert acknowledged already
+        stays acknowledged by whoever did it first. NotFound for an unknown id."""
+        now_ms = self.clock.now_ms() if ts_ms is None else ts_ms
+
+        def run(core: StoreCore) -> tuple[AlertView | None, list[Event]]:
+            book = core.fusion.alerts
+            if book.get(alert_id) is None:
+                return None, []
+            events = core.handle_alert_ack(alert_id, staff_id, now_ms)
+            alert = book.get(alert_id)
+            assert alert is not None
+            return AlertView(alert, book.acknowledged_by(alert_id)), events
+
+        found = self._change(run)
+        if found is None:
+            raise NotFound("Alert not found")
+        return found
+
+    def acknowledge_from_handheld(self, alert_id: str, staff_id: str, ts_ms: int) -> bool:
+        """An acknowledgement from MQTT (timed on receipt); False for an unknown alert."""
+        try:
+            self.acknowledge_alert(alert_id, staff_id, ts_ms)
+        except NotFound:
+            return False
+        return True
+
+    # Sales ----------------------------------------------------------------------------------
+    def record_sale(self, payload: SalePayload) -> SaleResult:
+        """Record a till's sale (HTTP and MQTT alike): recorded, duplicate or conflict."""
+        now_ms = self.clock.now_ms()
+        try:
+            return self._owner.call_emitting(
+                lambda core: core.handle_sale(payload, now_ms), timeout_s=self.timeout_s
+            )
+        except queue.Empty:
+            raise ServiceUnavailable(
+                "The store did not answer in time; retrying the same sale is safe"
+            ) from None
+
+    # Dashboard ------------------------------------------------------------------------------
+    def dashboard(self) -> DashboardView:
+        now_ms = self.clock.now_ms()
+        zones = [zone.id for zone in self.config.zones]
+        activity = self._activity
+
+        def snap(core: StoreCore) -> DashboardView:
+            rooms = core.fusion.rooms
+            recent, hours = activity.snapshot(now_ms)
+            return DashboardView(
+                now_ms=now_ms,
+                zone_tags={zone: core.tracker.tags_in_zone(zone) for zone in zones},
+                occupied={zone: rooms.snapshot(zone) is not None for zone in rooms.rooms},
+                readers=core.alerts.reader_health(),
+                cameras=core.fusion.staff.camera_health(),
+                open_alerts=core.fusion.open_alerts(),
+                recent=recent,
+                hours=hours,
+                counters={},
+                sync=None,
+            )
+
+        board = self._call(snap)
+        counters = dict(self._probe())
+        return replace(board, counters=counters, sync=self._sync_status())
