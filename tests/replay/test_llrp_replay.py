@@ -13,8 +13,8 @@ import pytest
 from edge.clock import SystemClock, VirtualClock
 from edge.replay.capture import Capture, CaptureError, CaptureWriter, LlrpRecord
 from edge.replay.llrp_peer import LlrpReplayPeer
+from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.llrp.spec import MessageType
-from edge.rfid.llrp_reader import LlrpReaderDriver
 from tests.rfid.test_llrp_emulator import Emulator, Recorder, _config, _wait_for
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from edge.config.readers import LlrpReader
 from edge.config.tracker import TrackerConfig
 from edge.config.zones import ZoneKind
 from edge.events.alerts import AlertKind
-from edge.rfid.llrp_reader import LlrpReaderDriver
+from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.reads import ReaderStatus, TagRead
 from edge.rfid.tracker import ChangeKind, TagTracker
 
