@@ -1,4 +1,4 @@
-"""Clocks injected into every stateful stage (DESIGN principle 1: event time, injected clock).
+"""Clocks injected into every stateful stage (docs/architecture.md, principle 1).
 
 Stages never call ``time.time()`` themselves: live runs hand them a :class:`SystemClock`,
 replays a :class:`VirtualClock` that the replayer advances to each recorded timestamp, so a

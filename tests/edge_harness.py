@@ -5,10 +5,6 @@ a prefix of their own (tests share one broker)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
-import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,35 +12,10 @@ from dataclasses import dataclass
 from edge.app.compose import Edge, EdgeOptions, build_edge
 from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
+from edge.replay.replayer import PseudoTerminal
 
-
-class IdleSerialPort:
-    """A pseudo-terminal standing in for a reader that never answers; what the driver writes
-    (inventory commands) is read and dropped so its writes never block."""
-
-    def __init__(self) -> None:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.path = os.ttyname(self.slave)
-        self._closed = False
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while not self._closed:
-            try:
-                if not os.read(self.master, 4096):
-                    return
-            except OSError:
-                return
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def close(self) -> None:
-        self._closed = True
-        for fd in (self.slave, self.master):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+IdleSerialPort = PseudoTerminal
+"""A reader that never answers: the test writes the bytes it wants the driver to read."""
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The edge outbox: every event bound for headquarters, committed to SQLite before it counts.
 
-DESIGN principle 3: the runtime acknowledges an event anywhere (MQTT, tablet) only after
+Principle 3 of docs/architecture.md: the runtime acknowledges an event anywhere (MQTT, tablet)
+only after
 :meth:`Outbox.append` has returned, and ``append`` returns only after the transaction is
 durable: WAL journal with ``synchronous=FULL`` fsyncs the WAL on every commit, so neither
 ``kill -9`` nor a power cut loses an acknowledged event or leaves half a row.

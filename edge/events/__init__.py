@@ -1,4 +1,4 @@
-"""The one event schema (DESIGN principle 2): versioned pydantic models serialised as JSON.
+"""The one event schema (docs/architecture.md, principle 2): versioned pydantic models as JSON.
 
 Import the concrete event classes from their area's module (``edge.events.rfid``,
 ``edge.events.alerts``, ...); :func:`parse_event` turns any JSON event back into its class.

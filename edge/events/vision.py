@@ -1,7 +1,7 @@
 """Camera events: a recognised member (``member.seen``) and anonymous counts (``zone.visitors``).
 
 Nothing here can describe a person who is not a member: an unknown face only ever adds one to
-a ``zone.visitors`` count (DESIGN principle 4).
+a ``zone.visitors`` count (docs/architecture.md, principle 4).
 """
 
 from __future__ import annotations

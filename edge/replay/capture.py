@@ -79,7 +79,19 @@ class CameraSource(StrictModel):
     timestamps: str = Field(pattern=_FILE_PATTERN, title="JSON lines of {t, frame}")
 
 
-Source = Annotated[SerialSource | MqttSource | CameraSource, Field(discriminator="kind")]
+class LlrpSource(StrictModel):
+    id: str = Field(pattern=_ID_PATTERN, title="Source id")
+    kind: Literal["llrp"] = "llrp"
+    reader: str = Field(title="Id of the LLRP reader (STORE.yaml readers) it was received from")
+    file: str = Field(
+        pattern=_FILE_PATTERN, title="JSON lines of {t, data_b64}: whole LLRP messages"
+    )
+
+
+Source = Annotated[
+    SerialSource | MqttSource | CameraSource | LlrpSource, Field(discriminator="kind")
+]
+AnySource = SerialSource | MqttSource | CameraSource | LlrpSource
 
 
 class Manifest(StrictModel):
@@ -120,7 +132,7 @@ class Manifest(StrictModel):
         return str(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
 
 
-def _files_of(source: SerialSource | MqttSource | CameraSource) -> tuple[str, ...]:
+def _files_of(source: AnySource) -> tuple[str, ...]:
     if isinstance(source, CameraSource):
         return (source.video, source.timestamps)
     return (source.file,)
@@ -163,7 +175,19 @@ class CameraFrame:
     frame_index: int
 
 
+@dataclass(frozen=True, slots=True)
+class LlrpRecord:
+    """One whole LLRP message (header included) as the reader sent it."""
+
+    source_id: str
+    reader_id: str
+    t_ms: int
+    data: bytes
+
+
 Record = SerialChunk | MqttMessage | CameraFrame
+AnyRecord = Record | LlrpRecord
+"""``records()`` yields :data:`Record`; ``all_records()`` also LLRP messages."""
 
 
 def _t_ms(value: Any) -> int:
@@ -183,14 +207,14 @@ def _b64(value: Any, key: str) -> bytes:
         raise ValueError(f"'{key}' is not valid base64 (value: {value[:40]!r})") from None
 
 
-def _parse_line(source: SerialSource | MqttSource | CameraSource, line: str) -> Record:
+def _parse_line(source: AnySource, line: str) -> AnyRecord:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as error:
         raise ValueError(f"not valid JSON: {error.msg} at column {error.colno}") from None
     if not isinstance(obj, dict):
         raise ValueError("each line must be a JSON object")
-    if isinstance(source, SerialSource):
+    if isinstance(source, SerialSource | LlrpSource):
         expected: tuple[str, ...] = ("t", "data_b64")
     elif isinstance(source, MqttSource):
         expected = ("t", "topic", "payload_b64")
@@ -205,6 +229,11 @@ def _parse_line(source: SerialSource | MqttSource | CameraSource, line: str) -> 
     t_ms = _t_ms(obj["t"])
     if isinstance(source, SerialSource):
         return SerialChunk(source.id, source.reader, t_ms, _b64(obj["data_b64"], "data_b64"))
+    if isinstance(source, LlrpSource):
+        data = _b64(obj["data_b64"], "data_b64")
+        if len(data) < 10 or int.from_bytes(data[2:6], "big") != len(data):
+            raise ValueError(f"'data_b64' is not one whole LLRP message ({len(data)} bytes)")
+        return LlrpRecord(source.id, source.reader, t_ms, data)
     if isinstance(source, MqttSource):
         topic = obj["topic"]
         if not isinstance(topic, str) or not topic:
@@ -216,7 +245,7 @@ def _parse_line(source: SerialSource | MqttSource | CameraSource, line: str) -> 
     return CameraFrame(source.id, source.camera, t_ms, frame)
 
 
-def _lines_file(source: SerialSource | MqttSource | CameraSource) -> str:
+def _lines_file(source: AnySource) -> str:
     return source.timestamps if isinstance(source, CameraSource) else source.file
 
 
@@ -295,10 +324,10 @@ class Capture:
         return self.manifest.start_ms
 
     @property
-    def sources(self) -> list[SerialSource | MqttSource | CameraSource]:
+    def sources(self) -> list[AnySource]:
         return list(self.manifest.sources)
 
-    def source(self, source_id: str) -> SerialSource | MqttSource | CameraSource:
+    def source(self, source_id: str) -> AnySource:
         for source in self.manifest.sources:
             if source.id == source_id:
                 return source
@@ -308,7 +337,7 @@ class Capture:
         """A file of the capture, e.g. ``capture.path(camera_source.video)``."""
         return self.directory / name
 
-    def source_records(self, source_id: str) -> Iterator[Record]:
+    def source_records(self, source_id: str) -> Iterator[AnyRecord]:
         """One source's records in file order; a bad line raises ``CaptureError``
         naming the file and line number."""
         source = self.source(source_id)
@@ -339,7 +368,20 @@ class Capture:
         """Every record of every source, merged by time (heap over per-source streams).
 
         Ties keep manifest source order, then file order, so the merge is deterministic.
+        A capture with LLRP sources is refused here: read it with :meth:`all_records`.
         """
+        llrp = [s.id for s in self.manifest.sources if isinstance(s, LlrpSource)]
+        if llrp:
+            raise CaptureError(
+                f"{self.directory}: LLRP source(s) {', '.join(llrp)} need a replayer that "
+                "feeds LLRP (Capture.all_records)"
+            )
+        for record in self.all_records():
+            assert not isinstance(record, LlrpRecord)
+            yield record
+
+    def all_records(self) -> Iterator[AnyRecord]:
+        """Like :meth:`records`, LLRP messages included."""
         streams = [
             _keyed(index, self.source_records(source.id))
             for index, source in enumerate(self.manifest.sources)
@@ -348,7 +390,9 @@ class Capture:
             yield record
 
 
-def _keyed(index: int, records: Iterator[Record]) -> Iterator[tuple[tuple[int, int, int], Record]]:
+def _keyed(
+    index: int, records: Iterator[AnyRecord]
+) -> Iterator[tuple[tuple[int, int, int], AnyRecord]]:
     """``((t_ms, source index, line order), record)``: a total order, so records never compare."""
     for n, record in enumerate(records):
         yield (record.t_ms, index, n), record
@@ -383,7 +427,7 @@ class CaptureWriter:
         self.start_ms = start_ms
         self.description = description
         self._lock = threading.Lock()
-        self._sources: list[SerialSource | MqttSource | CameraSource] = []
+        self._sources: list[AnySource] = []
         self._handles: dict[str, IO[str]] = {}
         self._last_ms: dict[str, int] = {}
         self._topics: dict[str, list[str]] = {}
@@ -424,6 +468,13 @@ class CaptureWriter:
         self._add(source)
         return self.directory / source.video
 
+    def add_llrp_source(self, source_id: str, reader_id: str, file: str | None = None) -> None:
+        self._add(LlrpSource(id=source_id, reader=reader_id, file=file or source_id + self._suffix))
+
+    def write_llrp(self, source_id: str, t_ms: int, message: bytes) -> None:
+        """One whole message from the reader (the LLRP driver's ``on_message`` tap)."""
+        self._write(source_id, LlrpSource, t_ms, {"data_b64": _encode(message)})
+
     def write_serial(self, source_id: str, t_ms: int, data: bytes) -> None:
         self._write(source_id, SerialSource, t_ms, {"data_b64": _encode(data)})
 
@@ -448,7 +499,7 @@ class CaptureWriter:
             self._write_manifest(duration_s)
         return self.directory
 
-    def _add(self, source: SerialSource | MqttSource | CameraSource) -> None:
+    def _add(self, source: AnySource) -> None:
         with self._lock:
             if self._closed:
                 raise CaptureError(f"{self.directory}: the capture writer is closed")

@@ -6,7 +6,8 @@ serial ports swapped for pseudo-terminals, a virtual clock, event ids seeded fro
 the composition root (:mod:`edge.app.replay`) builds the edge from that, and
 :meth:`Replayer.play` then feeds the capture to the edge's running drivers.
 
-Determinism (DESIGN principle 1): the replayer owns a :class:`VirtualClock`. For each record it
+Determinism (docs/architecture.md, principle 1): the replayer owns a :class:`VirtualClock`.
+For each record it
 sets the clock to the record's time, hands the record to its driver and waits until the driver
 has consumed it (the drivers count bytes and messages *after* delivering their reads), so every
 read carries its record's time whatever the speed. Ticks (departures, offline alerts) are issued
@@ -107,9 +108,9 @@ class RecordedCameraWatch:
         return CameraStatus(self.camera_id, False, last, "no frames")
 
 
-class _Pty:
-    """A pseudo-terminal standing in for a serial port; a thread drains what the driver sends
-    (inventory commands) so the driver's writes never block."""
+class PseudoTerminal:
+    """A pseudo-terminal standing in for a serial port (:attr:`path` is the port's name); a
+    thread drains what the driver sends (inventory commands) so its writes never block."""
 
     def __init__(self) -> None:
         self.master, self.slave = os.openpty()
@@ -140,7 +141,9 @@ class _Pty:
                 os.close(fd)
 
 
-def replay_config(config: StoreConfig, ptys: dict[str, _Pty], topic_namespace: str) -> StoreConfig:
+def replay_config(
+    config: StoreConfig, ptys: dict[str, PseudoTerminal], topic_namespace: str
+) -> StoreConfig:
     """The store's configuration with serial ports swapped for pseudo-terminals and MQTT reader
     topics moved under a namespace private to this replay (so concurrent replays never cross)."""
     readers = []
@@ -177,7 +180,7 @@ class Replayer:
         self._check_sources(config)
         self._namespace = f"o2o-replay/{uuid.uuid4().hex[:12]}"
         self._ptys = {
-            source.reader: _Pty() for source in capture.sources if source.kind == "serial"
+            source.reader: PseudoTerminal() for source in capture.sources if source.kind == "serial"
         }
         self.config = replay_config(config, self._ptys, self._namespace)
         self.clock = VirtualClock(capture.start_ms)

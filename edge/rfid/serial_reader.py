@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import random
 import select
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,7 +31,8 @@ from edge.rfid.r2000 import (
     TagFrame,
     build_realtime_inventory,
 )
-from edge.rfid.reads import ReaderStatus, ReadSink, StatusSink, TagRead
+from edge.rfid.reader_thread import ReaderThread
+from edge.rfid.reads import ReadSink, StatusSink, TagRead
 
 ChunkSink = Callable[[int, bytes], None]
 """Receives ``(receive time ms, bytes)`` for every chunk read from the port (the recorder)."""
@@ -42,9 +42,6 @@ RECONNECT_BASE_S = 0.5
 READ_CHUNK_BYTES = 65536
 POLL_INTERVAL_S = 0.05
 """Longest wait for data in one go, so that ``stop()`` is honoured quickly."""
-HEARTBEAT_MS = 5000
-"""A reader with no tags in view still answers each round; such answers are reported as a sign
-of life (a ``connected`` status) at most this often, so quiet shelves are not taken for offline."""
 IDLE_POLL_S = 0.01
 """Sleep between polls of ports without a file descriptor (``loop://``, ``rfc2217://``)."""
 
@@ -56,7 +53,7 @@ def backoff_delay_s(attempt: int, cap_s: float, rng: random.Random) -> float:
     return rng.uniform(ceiling / 2, ceiling)
 
 
-class R2000SerialDriver:
+class R2000SerialDriver(ReaderThread):
     def __init__(
         self,
         config: R2000SerialReader,
@@ -71,22 +68,16 @@ class R2000SerialDriver:
         """``resend_after_s``: re-send the inventory command after this long without a valid
         frame; an error response (say "antenna missing") is such a frame, so a failing reader
         is retried at this pace, not hammered."""
+        log = logger or logging.getLogger(__name__)
+        super().__init__(config, clock, on_read, on_status, log, f"r2000-{config.id}")
         self._config = config
-        self._clock = clock
-        self._on_read = on_read
-        self._on_status = on_status
         self._on_chunk = on_chunk
-        self._log = logger or logging.getLogger(__name__)
         self._resend_after_s = resend_after_s
         self._command = build_realtime_inventory(config.address, config.inventory_repeat)
         self._parser = R2000Parser(config.address)
         self._rng = random.Random(config.id)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._connected: bool | None = None
         self._errors_logged: set[int] = set()
         self._bytes_received = 0
-        self._last_heartbeat_ms: int | None = None
         self._counters = {
             "reconnects": 0,
             "open_errors": 0,
@@ -106,27 +97,8 @@ class R2000SerialDriver:
         """Bytes read so far; all reads from these bytes have been delivered."""
         return self._bytes_received
 
-    @property
-    def connected(self) -> bool:
-        return bool(self._connected)
-
     def stats(self) -> dict[str, int]:
         return {**self._parser.stats, **self._counters, "bytes_received": self._bytes_received}
-
-    def start(self) -> None:
-        if self._thread is not None:
-            raise RuntimeError(f"reader {self._config.id}: driver already started")
-        self._thread = threading.Thread(
-            target=self._run, name=f"r2000-{self._config.id}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self, timeout_s: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            if self._thread.is_alive():
-                self._log.warning("reader %s: driver thread did not stop", self._config.id)
 
     # --- thread ---------------------------------------------------------------------------
 
@@ -228,28 +200,14 @@ class R2000SerialDriver:
                 self._log.info("reader %s: ignoring response %r", reader_id, frame)
         self._counters["reads"] += reads
         if frames and not reads:
-            self._heartbeat(ts_ms)
+            self._heartbeat(ts_ms, "answering, no tags in view")
         # Only now: whoever waits on bytes_received (the replayer) sees every read delivered.
         self._bytes_received += len(chunk)
         return round_done, bool(frames)
 
-    def _heartbeat(self, ts_ms: int) -> None:
-        if self._last_heartbeat_ms is not None and ts_ms - self._last_heartbeat_ms < HEARTBEAT_MS:
-            return
-        self._last_heartbeat_ms = ts_ms
-        self._on_status(ReaderStatus(self._config.id, True, ts_ms, "answering, no tags in view"))
-
     def _send(self, port: Any) -> None:
         port.write(self._command)
         self._counters["commands_sent"] += 1
-
-    def _set_connected(self, connected: bool, detail: str) -> None:
-        if connected == self._connected:
-            return
-        self._connected = connected
-        log = self._log.info if connected else self._log.warning
-        log("reader %s: %s", self._config.id, detail)
-        self._on_status(ReaderStatus(self._config.id, connected, self._clock.now_ms(), detail))
 
 
 def _readable_fd(port: Any) -> int | None:

@@ -1,6 +1,7 @@
 """The tag tracker: where each item is, and what changed.
 
-A pure state machine (STYLE.md §1): timestamped :class:`~edge.rfid.reads.TagRead` s and ticks
+A pure state machine (docs/architecture.md): timestamped :class:`~edge.rfid.reads.TagRead` s
+and ticks
 in, :class:`TagChange` s out; no I/O, no clock of its own. ``process`` places tags (arrived,
 moved, returned); ``tick`` departs tags that went unread for too long. The algorithm, its
 thresholds and their reasons are in docs/tracker.md.

@@ -1,4 +1,4 @@
-"""The owner loop: the only thread that touches the store's state (STYLE.md §1).
+"""The owner loop: the only thread that touches the store's state (docs/architecture.md).
 
 Drivers, the ticker and the replayer hand it inputs through a queue; it feeds them to the
 :class:`~edge.runtime.core.StoreCore` one at a time and passes every resulting event to the

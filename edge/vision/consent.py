@@ -1,6 +1,6 @@
 """Consent registry: which members agreed to face recognition, on what reference and when.
 
-Nobody is enrolled without a record here (DESIGN.md, principle 4). Records come from
+Nobody is enrolled without a record here (docs/architecture.md, principle 4). Records come from
 ``--consent REFERENCE`` at enrolment until HQ sync delivers consent with the member data.
 Kept as a small JSON file in the data directory, rewritten atomically; it holds no biometric
 data (embeddings live only in the encrypted gallery).

@@ -1,6 +1,7 @@
 """A bounded frame queue that drops the oldest frame when recognition falls behind.
 
-Camera frames are the one thing the edge may drop (DESIGN principle 3): a stale frame is worth
+Camera frames are the one thing the edge may drop (docs/architecture.md, principle 3): a stale
+frame is worth
 less than the newest one, so a full queue discards its head, counts the drop and keeps going.
 """
 

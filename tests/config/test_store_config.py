@@ -38,6 +38,7 @@ def test_the_samples_cover_every_reader_family() -> None:
         "zebra_fx_mqtt_example.yaml",
         "impinj_r700_mqtt_example.yaml",
         "impinj_r700_http_example.yaml",
+        "llrp_store.yaml",
     } <= names
 
 
@@ -152,9 +153,9 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ),
     (
         "bad-reader-kind",
-        _set("readers.0.kind", "llrp"),
-        "readers -> 0: Input tag 'llrp' found using 'kind' does not match any of the expected "
-        "tags: 'r2000_serial', 'zebra_mqtt', 'impinj_mqtt'",
+        _set("readers.0.kind", "epc_uhf"),
+        "readers -> 0: Input tag 'epc_uhf' found using 'kind' does not match any of the expected "
+        "tags: 'r2000_serial', 'zebra_mqtt', 'impinj_mqtt', 'impinj_http', 'llrp'",
     ),
     (
         "bad-store-id",

@@ -24,8 +24,14 @@ def scenario_config(scenario: Path) -> Path:
 
 def replay(scenario: Path, out: Path) -> list[str]:
     result = run_cli(
-        "replay", str(scenario), "--config", str(scenario_config(scenario)),
-        "--out", str(out), "--speed", "0",
+        "replay",
+        str(scenario),
+        "--config",
+        str(scenario_config(scenario)),
+        "--out",
+        str(out),
+        "--speed",
+        "0",
     )
     assert result.returncode == 0, result.stderr
     return out.read_text().splitlines()
