@@ -50,6 +50,7 @@ LAYERS: dict[str, str] = {
     "edge.rfid.serial_reader": ADAPTER,
     "edge.rfid.mqtt_reader": ADAPTER,
     "edge.rfid.impinj_http": ADAPTER,
+    "edge.rfid.event_delivery": ADAPTER,  # what the Zebra/Impinj drivers share
     "edge.rfid.llrp.driver": ADAPTER,
     "edge.vision.sources": ADAPTER,
     "edge.vision.camera": ADAPTER,
