@@ -35,7 +35,7 @@ from cloud_sync.client.status import SyncStatus
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
 from edge.runtime.assembly import StoreRuntime
-from edge.service.components import SERIAL_ERROR_KEYS
+from edge.service.components import SERIAL_ERROR_KEYS, llrp_errors
 from edge.service.store import StoreService
 
 log = logging.getLogger(__name__)
@@ -128,6 +128,12 @@ class EdgeCollector(Collector):
             messages.add_metric([reader_id], mqtt.messages_received)
             errors.add_metric([reader_id, "unmapped_antenna"], mqtt.unmapped_antenna)
             for kind, count in sorted(mqtt.malformed.items()):
+                errors.add_metric([reader_id, kind], count)
+        for reader_id, llrp in self._runtime.llrp_drivers.items():
+            stats = llrp.stats()
+            reads.add_metric([reader_id], stats.get("reads", 0))
+            messages.add_metric([reader_id], stats.get("messages_received", 0))
+            for kind, count in sorted(llrp_errors(stats).items()):
                 errors.add_metric([reader_id, kind], count)
         yield from (reads, errors, received, messages)
 
