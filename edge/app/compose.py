@@ -26,13 +26,14 @@ from edge.api.devices import DeviceRegistry
 from edge.api.hub import EventHub
 from edge.api.server import ApiServer, serve_api
 from edge.clock import Clock, SystemClock
-from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
+from edge.config.readers import ImpinjMqttReader, LlrpReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
 from edge.recommend.catalog import Catalog
+from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.mqtt_reader import MqttReaderDriver
 from edge.rfid.serial_reader import R2000SerialDriver
 from edge.runtime.assembly import StoreRuntime
@@ -57,6 +58,8 @@ MqttTap = Callable[[str, int, str, bytes], None]
 """``(reader_id, ts_ms, topic, payload)``: every message an MQTT reader sent (recording)."""
 FrameTap = Callable[[str, Frame], None]
 """``(camera_id, frame)``: every frame a camera grabbed, before the queue (recording)."""
+LlrpTap = Callable[[str, int, bytes], None]
+"""``(reader_id, ts_ms, message)``: every whole LLRP message a reader sent (recording)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Taps:
     serial: SerialTap | None = None
     mqtt: MqttTap | None = None
     frames: FrameTap | None = None
+    llrp: LlrpTap | None = None
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,14 @@ def _add_readers(runtime: StoreRuntime, taps: Taps) -> None:
                 owner.submit_read,
                 owner.submit_status,
                 on_message=_bind(taps.mqtt, reader.id),
+            )
+        elif isinstance(reader, LlrpReader):
+            runtime.llrp_drivers[reader.id] = LlrpReaderDriver(
+                reader,
+                runtime.clock,
+                owner.submit_read,
+                owner.submit_status,
+                on_message=_bind(taps.llrp, reader.id),
             )
 
 

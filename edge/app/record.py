@@ -22,7 +22,12 @@ def record_store(config: StoreConfig, out: Path, duration_s: float) -> Path:
         run_store(
             config,
             duration_s=duration_s,
-            taps=Taps(serial=recording.serial, mqtt=recording.mqtt, frames=recording.frame),
+            taps=Taps(
+                serial=recording.serial,
+                mqtt=recording.mqtt,
+                frames=recording.frame,
+                llrp=recording.llrp,
+            ),
             stop=stop,
         )
     finally:

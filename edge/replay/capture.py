@@ -185,9 +185,8 @@ class LlrpRecord:
     data: bytes
 
 
-Record = SerialChunk | MqttMessage | CameraFrame
-AnyRecord = Record | LlrpRecord
-"""``records()`` yields :data:`Record`; ``all_records()`` also LLRP messages."""
+Record = SerialChunk | MqttMessage | CameraFrame | LlrpRecord
+"""``records()`` yields these: one record of any source."""
 
 
 def _t_ms(value: Any) -> int:
@@ -207,7 +206,7 @@ def _b64(value: Any, key: str) -> bytes:
         raise ValueError(f"'{key}' is not valid base64 (value: {value[:40]!r})") from None
 
 
-def _parse_line(source: AnySource, line: str) -> AnyRecord:
+def _parse_line(source: AnySource, line: str) -> Record:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as error:
@@ -337,7 +336,7 @@ class Capture:
         """A file of the capture, e.g. ``capture.path(camera_source.video)``."""
         return self.directory / name
 
-    def source_records(self, source_id: str) -> Iterator[AnyRecord]:
+    def source_records(self, source_id: str) -> Iterator[Record]:
         """One source's records in file order; a bad line raises ``CaptureError``
         naming the file and line number."""
         source = self.source(source_id)
@@ -368,20 +367,7 @@ class Capture:
         """Every record of every source, merged by time (heap over per-source streams).
 
         Ties keep manifest source order, then file order, so the merge is deterministic.
-        A capture with LLRP sources is refused here: read it with :meth:`all_records`.
         """
-        llrp = [s.id for s in self.manifest.sources if isinstance(s, LlrpSource)]
-        if llrp:
-            raise CaptureError(
-                f"{self.directory}: LLRP source(s) {', '.join(llrp)} need a replayer that "
-                "feeds LLRP (Capture.all_records)"
-            )
-        for record in self.all_records():
-            assert not isinstance(record, LlrpRecord)
-            yield record
-
-    def all_records(self) -> Iterator[AnyRecord]:
-        """Like :meth:`records`, LLRP messages included."""
         streams = [
             _keyed(index, self.source_records(source.id))
             for index, source in enumerate(self.manifest.sources)
@@ -390,9 +376,7 @@ class Capture:
             yield record
 
 
-def _keyed(
-    index: int, records: Iterator[AnyRecord]
-) -> Iterator[tuple[tuple[int, int, int], AnyRecord]]:
+def _keyed(index: int, records: Iterator[Record]) -> Iterator[tuple[tuple[int, int, int], Record]]:
     """``((t_ms, source index, line order), record)``: a total order, so records never compare."""
     for n, record in enumerate(records):
         yield (record.t_ms, index, n), record

@@ -69,6 +69,8 @@ class LlrpReplayPeer:
         self._cond = threading.Condition()
         self._released = -1
         self._requests: set[int] = set()
+        self._awaiting: int | None = None
+        """Index of the recorded answer held until the driver sends its request."""
         self._client: socket.socket | None = None
         self._stopped = False
         self._threads: list[threading.Thread] = []
@@ -124,7 +126,7 @@ class LlrpReplayPeer:
                 if self._client is None and not self._accept():
                     return
                 if type_ not in UNSOLICITED:
-                    self._wait_request(msg_id, type_)
+                    self._wait_request(msg_id, type_, index)
                 self._send(data)
             with self._cond:
                 self._cond.wait_for(lambda: self._stopped)
@@ -137,11 +139,19 @@ class LlrpReplayPeer:
             self._cond.wait_for(lambda: self._stopped or self._released >= index)
             return not self._stopped
 
-    def _wait_request(self, msg_id: int, type_: int) -> None:
+    def awaiting_request(self, index: int) -> bool:
+        """True while the recorded answer ``index`` waits for the driver's request."""
         with self._cond:
-            if not self._cond.wait_for(
+            return self._awaiting == index
+
+    def _wait_request(self, msg_id: int, type_: int, index: int) -> None:
+        with self._cond:
+            self._awaiting = index
+            found = self._cond.wait_for(
                 lambda: self._stopped or msg_id in self._requests, self._answer_timeout_s
-            ):
+            )
+            self._awaiting = None
+            if not found:
                 self.unmatched += 1
                 self._log.warning(
                     "LLRP replay peer: no request with id %d for the recorded answer of type %d; "

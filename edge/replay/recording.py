@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from edge.config.readers import R2000SerialReader
+from edge.config.readers import LlrpReader, R2000SerialReader
 from edge.config.store import StoreConfig
 from edge.replay.capture import CaptureWriter
 from edge.vision.frames import Frame
@@ -64,11 +64,13 @@ class StoreRecording:
         self._writer = CaptureWriter(
             out, config.store_id, start_ms, f"recorded in store {config.store_id}"
         )
-        if any(not isinstance(reader, R2000SerialReader) for reader in config.readers):
+        if any(not isinstance(r, R2000SerialReader | LlrpReader) for r in config.readers):
             self._writer.add_mqtt_source(MQTT_SOURCE)
         for reader in config.readers:
             if isinstance(reader, R2000SerialReader):
                 self._writer.add_serial_source(reader.id, reader.id)
+            elif isinstance(reader, LlrpReader):
+                self._writer.add_llrp_source(reader.id, reader.id)
         self._cameras = CameraRecordings(config, self._writer)
 
     def serial(self, reader_id: str, ts_ms: int, data: bytes) -> None:
@@ -76,6 +78,9 @@ class StoreRecording:
 
     def mqtt(self, _reader_id: str, ts_ms: int, topic: str, payload: bytes) -> None:
         self._writer.write_mqtt(MQTT_SOURCE, ts_ms, topic, payload)
+
+    def llrp(self, reader_id: str, ts_ms: int, message: bytes) -> None:
+        self._writer.write_llrp(reader_id, ts_ms, message)
 
     def frame(self, camera_id: str, frame: Frame) -> None:
         self._cameras.write(camera_id, frame)

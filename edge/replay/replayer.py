@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from paho.mqtt.client import topic_matches_sub
 
 from edge.clock import VirtualClock
-from edge.config.readers import ImpinjMqttReader, R2000SerialReader, ZebraMqttReader
+from edge.config.readers import ImpinjMqttReader, LlrpReader, R2000SerialReader, ZebraMqttReader
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory, EventIdGenerator
 from edge.replay.capture import (
@@ -40,9 +40,13 @@ from edge.replay.capture import (
     CameraFrame,
     CameraSource,
     Capture,
+    LlrpRecord,
+    LlrpSource,
     MqttMessage,
+    Record,
     SerialChunk,
 )
+from edge.replay.llrp_peer import LlrpReplayPeer
 from edge.runtime.assembly import StoreRuntime
 from edge.vision.face_tracker import Observation
 from edge.vision.frames import CameraStatus, Frame
@@ -52,6 +56,9 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 1000
 CONSUME_TIMEOUT_S = 10.0
+REQUEST_PATIENCE_S = 1.0
+"""How long a recorded LLRP answer waits for the driver's request before it counts as the
+answer to a request this replay's driver has not made (see ``_feed_llrp``)."""
 
 
 class ReplayError(RuntimeError):
@@ -62,6 +69,7 @@ class ReplayError(RuntimeError):
 class ReplayStats:
     records: int = 0
     serial_chunks: int = 0
+    llrp_messages: int = 0
     mqtt_messages: int = 0
     camera_frames: int = 0
     camera_frames_missing: int = 0
@@ -142,14 +150,22 @@ class PseudoTerminal:
 
 
 def replay_config(
-    config: StoreConfig, ptys: dict[str, PseudoTerminal], topic_namespace: str
+    config: StoreConfig,
+    ptys: dict[str, PseudoTerminal],
+    topic_namespace: str,
+    llrp_peers: dict[str, LlrpReplayPeer] | None = None,
 ) -> StoreConfig:
-    """The store's configuration with serial ports swapped for pseudo-terminals and MQTT reader
-    topics moved under a namespace private to this replay (so concurrent replays never cross)."""
+    """The store's configuration with serial ports swapped for pseudo-terminals, LLRP readers
+    pointed at local peers that play their recorded sessions, and MQTT reader topics moved
+    under a namespace private to this replay (so concurrent replays never cross)."""
+    peers = llrp_peers or {}
     readers = []
     for reader in config.readers:
         if isinstance(reader, R2000SerialReader) and reader.id in ptys:
             reader = reader.model_copy(update={"port": ptys[reader.id].path})
+        elif isinstance(reader, LlrpReader) and reader.id in peers:
+            peer = peers[reader.id]
+            reader = reader.model_copy(update={"host": peer.host, "port": peer.port})
         elif isinstance(reader, ZebraMqttReader | ImpinjMqttReader):
             reader = reader.model_copy(update={"topic": f"{topic_namespace}/{reader.topic}"})
         readers.append(reader)
@@ -182,7 +198,16 @@ class Replayer:
         self._ptys = {
             source.reader: PseudoTerminal() for source in capture.sources if source.kind == "serial"
         }
-        self.config = replay_config(config, self._ptys, self._namespace)
+        self._llrp_peers = {
+            source.reader: LlrpReplayPeer.from_capture(capture, source.id)
+            for source in capture.sources
+            if isinstance(source, LlrpSource)
+        }
+        for peer in self._llrp_peers.values():
+            peer.start()
+        self._llrp_expected: dict[str, int] = dict.fromkeys(self._llrp_peers, 0)
+        self._llrp_held: set[str] = set()
+        self.config = replay_config(config, self._ptys, self._namespace, self._llrp_peers)
         self.clock = VirtualClock(capture.start_ms)
         self.factory = EventFactory(config.store_id, EventIdGenerator(capture_seed(capture)))
         offline_after_ms = {c.id: round(c.offline_after_s * 1000) for c in config.cameras}
@@ -210,9 +235,11 @@ class Replayer:
         return self._runtime
 
     def close(self) -> None:
-        """Release the pseudo-terminals (after the edge stopped)."""
+        """Release the pseudo-terminals and LLRP peers (after the edge stopped)."""
         for pty in self._ptys.values():
             pty.close()
+        for peer in self._llrp_peers.values():
+            peer.stop()
 
     def _check_sources(self, config: StoreConfig) -> None:
         readers = {reader.id: reader for reader in config.readers}
@@ -222,6 +249,14 @@ class Replayer:
                 raise ReplayError(
                     f"capture source {source.id} was recorded by camera '{source.camera}', "
                     "which the configuration does not define"
+                )
+            if isinstance(source, LlrpSource) and not isinstance(
+                readers.get(source.reader), LlrpReader
+            ):
+                raise ReplayError(
+                    f"capture source {source.id} was received from LLRP reader "
+                    f"'{source.reader}', which the configuration does not define as an llrp "
+                    "reader"
                 )
             if source.kind == "serial":
                 reader = readers.get(source.reader)
@@ -275,6 +310,8 @@ class Replayer:
         self._tick_until(end_ms, next_tick)
         for camera in runtime.cameras.values():
             self._observed(camera.finish())
+        for peer in self._llrp_peers.values():
+            peer.release_all()  # the recorded answers to the driver's goodbye
         runtime.owner.sync()
         self.stats.events = runtime.owner.events_emitted
         self.stats.wall_s = time.monotonic() - started
@@ -318,12 +355,14 @@ class Replayer:
         if delay > 0:
             time.sleep(delay)
 
-    def _feed(self, record: SerialChunk | MqttMessage | CameraFrame) -> None:
+    def _feed(self, record: Record) -> None:
         self.stats.records += 1
         if self.progress and self.stats.records % 2000 == 0:
             self.progress(self.stats.records, record.t_ms - self.capture.start_ms)
         if isinstance(record, SerialChunk):
             self._feed_serial(record)
+        elif isinstance(record, LlrpRecord):
+            self._feed_llrp(record)
         elif isinstance(record, MqttMessage):
             self._feed_mqtt(record)
         else:
@@ -357,6 +396,31 @@ class Replayer:
             lambda: driver.bytes_received >= expected,
             f"serial reader {record.reader_id} did not read the chunk at t={record.t_ms}",
         )
+
+    def _feed_llrp(self, record: LlrpRecord) -> None:
+        """Let the reader's peer send this message (after the driver's request, for an
+        answer) and wait until the driver has handled it.
+
+        An answer whose request the driver does not send (the recording's goodbye: answers to
+        the stop of a recording, which this replay's driver sends only when the edge stops)
+        stays with the peer, and so does everything after it."""
+        self.stats.llrp_messages += 1
+        reader_id = record.reader_id
+        if reader_id in self._llrp_held:
+            return
+        driver = self.runtime.llrp_drivers[reader_id]
+        peer = self._llrp_peers[reader_id]
+        self._llrp_expected[reader_id] += 1
+        expected = self._llrp_expected[reader_id]
+        peer.release_through(expected - 1)
+        patience = time.monotonic() + REQUEST_PATIENCE_S
+        _wait_for(
+            lambda: driver.messages_received >= expected
+            or (time.monotonic() > patience and peer.awaiting_request(expected - 1)),
+            f"LLRP reader {reader_id} did not take the message at t={record.t_ms}",
+        )
+        if driver.messages_received < expected:
+            self._llrp_held.add(reader_id)
 
     def _feed_mqtt(self, record: MqttMessage) -> None:
         inputs = self.runtime.store_inputs

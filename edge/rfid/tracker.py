@@ -14,7 +14,7 @@ per zone, no allocation when nothing changes, and no work proportional to the nu
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +33,7 @@ from edge.events.rfid import (
     TagReturned,
     TagReturnedPayload,
 )
+from edge.rfid.epc import decode_epc
 from edge.rfid.epc import gtin_of as sgtin_gtin_of
 from edge.rfid.reads import TagRead
 from edge.rfid.stock import StockView
@@ -136,6 +137,9 @@ class TrackerStats:
     returned: int = 0
     forgotten: int = 0
     """Tags dropped from memory: never placed, or departed long ago."""
+    undecoded: dict[str, int] = field(default_factory=dict)
+    """Distinct tags whose EPC does not decode, by reason (edge/rfid/epc.py): a foreign or
+    badly written tag, not a reader fault. Such tags are still tracked, without a GTIN."""
 
 
 def move_margin_db(
@@ -268,6 +272,12 @@ class TagTracker:
         }
         return cls(cfg.tracker, zones, antennas, gtin_of)
 
+    def _note_undecoded(self, epc: str) -> None:
+        reason = decode_epc(epc).reason
+        if reason is not None:
+            undecoded = self.stats.undecoded
+            undecoded[reason.value] = undecoded.get(reason.value, 0) + 1
+
     # Inputs -------------------------------------------------------------------------------
     def process(self, read: TagRead) -> list[TagChange]:
         """Take one read; returns the arrival, move or return it causes (usually nothing)."""
@@ -282,7 +292,10 @@ class TagTracker:
         ts_ms = read.ts_ms
         tag = self._tags.get(epc)
         if tag is None:
-            tag = self._tags[epc] = _Tag(epc, self._gtin_of(epc), read, zone)
+            gtin = self._gtin_of(epc)
+            if gtin is None:
+                self._note_undecoded(epc)
+            tag = self._tags[epc] = _Tag(epc, gtin, read, zone)
         window = tag.windows.get(zone)
         if window is None:
             window = tag.windows[zone] = _Window(self._window_size, ts_ms)

@@ -18,6 +18,7 @@ from edge.events.base import ms_to_datetime
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
+from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.mqtt_reader import MqttReaderDriver
 from edge.rfid.serial_reader import R2000SerialDriver
 from edge.runtime.owner import OwnerLoop
@@ -38,6 +39,7 @@ class StoreRuntime:
     """False in a replay: the replayer steps the cameras through the recorded frames."""
     serial_drivers: dict[str, R2000SerialDriver] = field(default_factory=dict)
     mqtt_drivers: dict[str, MqttReaderDriver] = field(default_factory=dict)
+    llrp_drivers: dict[str, LlrpReaderDriver] = field(default_factory=dict)
     cameras: dict[str, CameraRunner] = field(default_factory=dict)
     workers: dict[str, RecognitionWorker] = field(default_factory=dict)
 
@@ -59,6 +61,8 @@ class StoreRuntime:
             mqtt_driver.start()
         for serial_driver in self.serial_drivers.values():
             serial_driver.start()
+        for llrp_driver in self.llrp_drivers.values():
+            llrp_driver.start()
         if self.live_cameras:
             for camera in self.cameras.values():
                 camera.start()
@@ -73,6 +77,8 @@ class StoreRuntime:
                 camera.stop()
         for serial_driver in self.serial_drivers.values():
             serial_driver.stop()
+        for llrp_driver in self.llrp_drivers.values():
+            llrp_driver.stop()
         for mqtt_driver in self.mqtt_drivers.values():
             mqtt_driver.stop()
         self.store_inputs.stop()

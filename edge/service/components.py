@@ -17,6 +17,26 @@ SERIAL_ERROR_KEYS = (
 )
 """Serial driver counters that count as errors on the dashboard."""
 
+LLRP_ERROR_KEYS = (
+    "unmapped_antenna",
+    "dead_links",
+    "timeouts",
+    "connect_errors",
+    "socket_errors",
+    "requests_refused",
+    "connection_refused",
+    "error_messages",
+    "driver_errors",
+)
+"""LLRP driver counters that count as errors (with every ``malformed_<reason>``)."""
+
+
+def llrp_errors(stats: dict[str, int]) -> dict[str, int]:
+    """An LLRP driver's error counters by kind."""
+    errors = {key: stats.get(key, 0) for key in LLRP_ERROR_KEYS}
+    errors.update({key: value for key, value in stats.items() if key.startswith("malformed_")})
+    return errors
+
 
 @dataclass(frozen=True, slots=True)
 class ComponentCounters:
@@ -50,6 +70,9 @@ def component_counters(runtime: StoreRuntime) -> dict[str, ComponentCounters]:
                 "unmapped_antenna": mqtt.unmapped_antenna,
             },
         )
+    for reader_id, llrp in runtime.llrp_drivers.items():
+        stats = llrp.stats()
+        found[reader_id] = ComponentCounters(sum(llrp_errors(stats).values()), None, stats)
     for camera_id, camera in runtime.cameras.items():
         frames = camera.stats
         found[camera_id] = ComponentCounters(

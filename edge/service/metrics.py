@@ -35,7 +35,7 @@ from cloud_sync.client.status import SyncStatus
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
 from edge.runtime.assembly import StoreRuntime
-from edge.service.components import SERIAL_ERROR_KEYS
+from edge.service.components import SERIAL_ERROR_KEYS, llrp_errors
 from edge.service.store import StoreService
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,16 @@ def _counter(name: str, doc: str, labels: Sequence[str] = ()) -> CounterMetricFa
 
 def _gauge(name: str, doc: str, labels: Sequence[str] = ()) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, doc, labels=list(labels))
+
+
+def _copy(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A dict the owner thread may be growing, read from the scraper's thread."""
+    for _ in range(10):
+        try:
+            return list(counts.items())
+        except RuntimeError:  # changed size while being read: read again
+            continue
+    return []
 
 
 def _seconds(ts: datetime | None) -> float | None:
@@ -128,6 +138,20 @@ class EdgeCollector(Collector):
             messages.add_metric([reader_id], mqtt.messages_received)
             errors.add_metric([reader_id, "unmapped_antenna"], mqtt.unmapped_antenna)
             for kind, count in sorted(mqtt.malformed.items()):
+                errors.add_metric([reader_id, kind], count)
+        undecoded = _counter(
+            "o2o_rfid_undecoded_tags",
+            "Distinct tags whose EPC does not decode (foreign or badly written), by reason",
+            ["reason"],
+        )
+        for reason, count in sorted(_copy(self._runtime.owner.core.tracker.stats.undecoded)):
+            undecoded.add_metric([reason], count)
+        yield undecoded
+        for reader_id, llrp in self._runtime.llrp_drivers.items():
+            stats = llrp.stats()
+            reads.add_metric([reader_id], stats.get("reads", 0))
+            messages.add_metric([reader_id], stats.get("messages_received", 0))
+            for kind, count in sorted(llrp_errors(stats).items()):
                 errors.add_metric([reader_id, kind], count)
         yield from (reads, errors, received, messages)
 

@@ -114,15 +114,18 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
     topic = edge.edge.runtime.mqtt_drivers["room-reader"].config.topic
     edge.publish(topic, json.dumps(zebra).encode())
     edge.publish(topic, b"{not json")
+    foreign = {**zebra, "data": {**zebra["data"], "idHex": "E2000017010B016210001234"}}
+    edge.publish(topic, json.dumps(foreign).encode())  # a tag with no EPC header
     room = edge.edge.runtime.mqtt_drivers["room-reader"]
-    wait_for(lambda: room.stats().messages_received == 2, "two zebra messages")
+    wait_for(lambda: room.stats().messages_received == 3, "three zebra messages")
 
     edge.edge.store.request_size("fitting-1", NAVY_M, "L", None, device="test")
     edge.edge.owner.sync()
 
     samples = scrape(edge.client)
     assert value(samples, "o2o_reads_total", reader="shelf-reader") == 2
-    assert value(samples, "o2o_reads_total", reader="room-reader") == 1
+    assert value(samples, "o2o_reads_total", reader="room-reader") == 2
+    assert value(samples, "o2o_rfid_undecoded_tags_total", reason="unknown_header") == 1
     assert value(samples, "o2o_reads_total", reader="door-reader") == 0
     assert (
         value(samples, "o2o_reader_errors_total", reader="shelf-reader", kind="checksum_errors")
@@ -134,7 +137,7 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
         if name == "o2o_reader_errors_total" and dict(labels)["reader"] == "room-reader"
     }
     assert sum(count for kind, count in malformed.items() if kind != "unmapped_antenna") == 1
-    assert value(samples, "o2o_reader_messages_total", reader="room-reader") == 2
+    assert value(samples, "o2o_reader_messages_total", reader="room-reader") == 3
     assert value(samples, "o2o_alerts_total", kind="size_request") == 1
     assert value(samples, "o2o_events_total", type="alert.raised") == 1
     # Every event went to the outbox first; sync to HQ is off, so they all wait there.

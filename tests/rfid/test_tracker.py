@@ -728,3 +728,18 @@ def test_random_store_traffic_matches_the_reference(seed: int) -> None:
     got = read_all(TagTracker(config, ZONES, ANTENNAS), stream, until_ms=T0_MS + 500_000)
     assert got == expected
     assert {c.kind for c in got} == set(ChangeKind)
+
+
+def test_tags_whose_epc_does_not_decode_are_tracked_and_counted_once_by_reason(
+    tracker: TagTracker,
+) -> None:
+    foreign = "E2000017010B016210001234"  # a TID-style number in the EPC bank: no EPC header
+    sgtin = epc_of(1, 1)
+    changes = read_all(
+        tracker,
+        reads(foreign, "shelf-a", start_ms=T0_MS, count=4),
+        reads(sgtin, "shelf-a", start_ms=T0_MS, count=4),
+    )
+    placed = {change.epc: change.gtin for change in changes}
+    assert placed == {foreign: None, sgtin: gtin_of(sgtin)}
+    assert tracker.stats.undecoded == {"unknown_header": 1}
