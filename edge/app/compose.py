@@ -26,13 +26,20 @@ from edge.api.devices import DeviceRegistry
 from edge.api.hub import EventHub
 from edge.api.server import ApiServer, serve_api
 from edge.clock import Clock, SystemClock
-from edge.config.readers import ImpinjMqttReader, LlrpReader, R2000SerialReader, ZebraMqttReader
+from edge.config.readers import (
+    ImpinjHttpReader,
+    ImpinjMqttReader,
+    LlrpReader,
+    R2000SerialReader,
+    ZebraMqttReader,
+)
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
 from edge.recommend.catalog import Catalog
+from edge.rfid.impinj_http import ImpinjHttpDriver
 from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.mqtt_reader import MqttReaderDriver
 from edge.rfid.serial_reader import R2000SerialDriver
@@ -234,6 +241,10 @@ def _add_readers(runtime: StoreRuntime, taps: Taps) -> None:
                 owner.submit_read,
                 owner.submit_status,
                 on_message=_bind(taps.mqtt, reader.id),
+            )
+        elif isinstance(reader, ImpinjHttpReader):
+            runtime.http_drivers[reader.id] = ImpinjHttpDriver(
+                reader, runtime.clock, owner.submit_read, owner.submit_status
             )
         elif isinstance(reader, LlrpReader):
             runtime.llrp_drivers[reader.id] = LlrpReaderDriver(

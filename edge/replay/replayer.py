@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 TICK_MS = 1000
 CONSUME_TIMEOUT_S = 10.0
+TOPIC_FIELDS = ("topic", "management_topic", "status_topic")
+"""An MQTT reader's topics, moved under the replay's namespace."""
 REQUEST_PATIENCE_S = 1.0
 """How long a recorded LLRP answer waits for the driver's request before it counts as the
 answer to a request this replay's driver has not made (see ``_feed_llrp``)."""
@@ -167,7 +169,12 @@ def replay_config(
             peer = peers[reader.id]
             reader = reader.model_copy(update={"host": peer.host, "port": peer.port})
         elif isinstance(reader, ZebraMqttReader | ImpinjMqttReader):
-            reader = reader.model_copy(update={"topic": f"{topic_namespace}/{reader.topic}"})
+            topics = {
+                name: f"{topic_namespace}/{topic}"
+                for name in TOPIC_FIELDS
+                if isinstance(topic := getattr(reader, name, None), str)
+            }
+            reader = reader.model_copy(update=topics)
         readers.append(reader)
     return config.model_copy(update={"readers": readers})
 
@@ -271,8 +278,8 @@ class Replayer:
         if topic not in self._topic_routes:
             route = None
             for reader in self.config.readers:
-                if isinstance(reader, ZebraMqttReader | ImpinjMqttReader) and topic_matches_sub(
-                    reader.topic, f"{self._namespace}/{topic}"
+                if isinstance(reader, ZebraMqttReader | ImpinjMqttReader) and any(
+                    topic_matches_sub(own, f"{self._namespace}/{topic}") for own in reader.topics()
                 ):
                     route = reader.id
                     break
@@ -326,10 +333,9 @@ class Replayer:
                 f"serial reader {reader_id} did not open its pseudo-terminal",
             )
         for reader_id, mqtt_driver in self.runtime.mqtt_drivers.items():
-            if not self.runtime.connection.wait_subscribed(
-                mqtt_driver.config.topic, CONSUME_TIMEOUT_S
-            ):
-                raise ReplayError(f"MQTT reader {reader_id} could not subscribe to its topic")
+            for topic in mqtt_driver.config.topics():
+                if not self.runtime.connection.wait_subscribed(topic, CONSUME_TIMEOUT_S):
+                    raise ReplayError(f"MQTT reader {reader_id} could not subscribe to {topic}")
 
     def _tick_until(self, t_ms: int, next_tick: int) -> int:
         owner = self.runtime.owner
@@ -415,8 +421,10 @@ class Replayer:
         peer.release_through(expected - 1)
         patience = time.monotonic() + REQUEST_PATIENCE_S
         _wait_for(
-            lambda: driver.messages_received >= expected
-            or (time.monotonic() > patience and peer.awaiting_request(expected - 1)),
+            lambda: (
+                driver.messages_received >= expected
+                or (time.monotonic() > patience and peer.awaiting_request(expected - 1))
+            ),
             f"LLRP reader {reader_id} did not take the message at t={record.t_ms}",
         )
         if driver.messages_received < expected:

@@ -41,7 +41,13 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from edge.config.readers import ImpinjMqttReader, LlrpReader, R2000SerialReader, ZebraMqttReader
+from edge.config.readers import (
+    ImpinjHttpReader,
+    ImpinjMqttReader,
+    LlrpReader,
+    R2000SerialReader,
+    ZebraMqttReader,
+)
 from edge.config.store import StoreConfig
 from edge.fusion.sales import SaleSubmission
 from edge.mqtt.topics import pos_sales_topic
@@ -811,8 +817,8 @@ def simulate(
     mqtt_readers = [r for r in config.readers if isinstance(r, ZebraMqttReader | ImpinjMqttReader)]
     mqtt: list[tuple[int, int, str, bytes]] = []
     for order, reader in enumerate(config.readers):
-        if isinstance(reader, LlrpReader):
-            continue  # no LLRP model here: record a live LLRP reader instead
+        if isinstance(reader, LlrpReader | ImpinjHttpReader):
+            continue  # no model of these here: record a live reader instead
         rng = random.Random(f"{seed}:{reader.id}")
         rounds = _reads_of_reader(
             rng,

@@ -18,6 +18,7 @@ from edge.events.base import ms_to_datetime
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
+from edge.rfid.impinj_http import ImpinjHttpDriver
 from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.mqtt_reader import MqttReaderDriver
 from edge.rfid.serial_reader import R2000SerialDriver
@@ -40,6 +41,7 @@ class StoreRuntime:
     serial_drivers: dict[str, R2000SerialDriver] = field(default_factory=dict)
     mqtt_drivers: dict[str, MqttReaderDriver] = field(default_factory=dict)
     llrp_drivers: dict[str, LlrpReaderDriver] = field(default_factory=dict)
+    http_drivers: dict[str, ImpinjHttpDriver] = field(default_factory=dict)
     cameras: dict[str, CameraRunner] = field(default_factory=dict)
     workers: dict[str, RecognitionWorker] = field(default_factory=dict)
 
@@ -63,6 +65,8 @@ class StoreRuntime:
             serial_driver.start()
         for llrp_driver in self.llrp_drivers.values():
             llrp_driver.start()
+        for http_driver in self.http_drivers.values():
+            http_driver.start()
         if self.live_cameras:
             for camera in self.cameras.values():
                 camera.start()
@@ -79,6 +83,8 @@ class StoreRuntime:
             serial_driver.stop()
         for llrp_driver in self.llrp_drivers.values():
             llrp_driver.stop()
+        for http_driver in self.http_drivers.values():
+            http_driver.stop()
         for mqtt_driver in self.mqtt_drivers.values():
             mqtt_driver.stop()
         self.store_inputs.stop()

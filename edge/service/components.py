@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edge.rfid.event_delivery import EventReaderStats
 from edge.runtime.assembly import StoreRuntime
 
 SERIAL_ERROR_KEYS = (
@@ -29,6 +30,20 @@ LLRP_ERROR_KEYS = (
     "driver_errors",
 )
 """LLRP driver counters that count as errors (with every ``malformed_<reason>``)."""
+
+
+def event_reader_errors(stats: EventReaderStats) -> dict[str, int]:
+    """A Zebra or Impinj reader's refused input and losses by kind (``malformed_<reason>``
+    for what it sent that could not be used)."""
+    errors = {f"malformed_{reason}": count for reason, count in stats.malformed.items()}
+    errors.update(
+        unmapped_antenna=stats.unmapped_antenna,
+        no_antenna=stats.no_antenna,
+        lost_events=stats.lost_events,
+        event_num_resets=stats.event_num_resets,
+        overflows=stats.overflows,
+    )
+    return errors
 
 
 def llrp_errors(stats: dict[str, int]) -> dict[str, int]:
@@ -58,16 +73,34 @@ def component_counters(runtime: StoreRuntime) -> dict[str, ComponentCounters]:
         found[reader_id] = ComponentCounters(errors, None, dict(stats))
     for reader_id, driver in runtime.mqtt_drivers.items():
         mqtt = driver.stats()
-        malformed = sum(mqtt.malformed.values())
+        refused = event_reader_errors(mqtt)
         found[reader_id] = ComponentCounters(
-            malformed,
+            sum(refused.values()),
             None,
             {
                 "messages": mqtt.messages_received,
                 "reads": mqtt.reads,
-                "malformed": malformed,
                 "clock_drift_corrected": mqtt.clock_drift_corrected,
-                "unmapped_antenna": mqtt.unmapped_antenna,
+                "status_messages": mqtt.status_messages,
+                **refused,
+            },
+        )
+    for reader_id, http in runtime.http_drivers.items():
+        stream = http.stats()
+        refused = event_reader_errors(stream)
+        for key in ("connect_errors", "auth_failures", "http_errors", "stalls"):
+            refused[key] = getattr(stream, key)
+        found[reader_id] = ComponentCounters(
+            sum(refused.values()),
+            None,
+            {
+                "reads": stream.reads,
+                "lines": stream.lines,
+                "connects": stream.connects,
+                "disconnects": stream.disconnects,
+                "keepalives": stream.keepalives,
+                "clock_drift_corrected": stream.clock_drift_corrected,
+                **refused,
             },
         )
     for reader_id, llrp in runtime.llrp_drivers.items():

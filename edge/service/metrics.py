@@ -35,7 +35,7 @@ from cloud_sync.client.status import SyncStatus
 from edge.events.alerts import AlertRaised
 from edge.events.base import Event
 from edge.runtime.assembly import StoreRuntime
-from edge.service.components import SERIAL_ERROR_KEYS, llrp_errors
+from edge.service.components import SERIAL_ERROR_KEYS, event_reader_errors, llrp_errors
 from edge.service.store import StoreService
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,9 @@ class EdgeCollector(Collector):
             ["reader", "kind"],
         )
         received = _counter(
-            "o2o_reader_bytes_received", "Bytes read from serial readers", ["reader"]
+            "o2o_reader_bytes_received",
+            "Bytes read from serial and HTTP-stream readers",
+            ["reader"],
         )
         messages = _counter(
             "o2o_reader_messages", "MQTT messages received from MQTT readers", ["reader"]
@@ -136,9 +138,16 @@ class EdgeCollector(Collector):
             mqtt = driver.stats()
             reads.add_metric([reader_id], mqtt.reads)
             messages.add_metric([reader_id], mqtt.messages_received)
-            errors.add_metric([reader_id, "unmapped_antenna"], mqtt.unmapped_antenna)
-            for kind, count in sorted(mqtt.malformed.items()):
+            for kind, count in sorted(event_reader_errors(mqtt).items()):
                 errors.add_metric([reader_id, kind], count)
+        for reader_id, http in self._runtime.http_drivers.items():
+            stream = http.stats()
+            reads.add_metric([reader_id], stream.reads)
+            received.add_metric([reader_id], stream.bytes_received)
+            for kind, count in sorted(event_reader_errors(stream).items()):
+                errors.add_metric([reader_id, kind], count)
+            for kind in ("connect_errors", "auth_failures", "http_errors", "stalls"):
+                errors.add_metric([reader_id, kind], getattr(stream, kind))
         undecoded = _counter(
             "o2o_rfid_undecoded_tags",
             "Distinct tags whose EPC does not decode (foreign or badly written), by reason",

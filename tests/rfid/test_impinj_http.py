@@ -258,3 +258,52 @@ def test_stop_ends_a_hanging_stream_at_once(
         started = time.monotonic()
         driver.stop()
         assert time.monotonic() - started < 2.0
+
+
+def test_an_http_stream_reader_in_the_running_edge(
+    reader_config: Callable[..., ImpinjHttpReader],
+    tmp_path: Path,
+    store_id: str,
+    mqtt_broker: tuple[str, int],
+) -> None:
+    """The reader kind as the composition root builds it: reads become tag events in the
+    mapped zone, and its counters show on the dashboard and in /metrics."""
+    from fastapi.testclient import TestClient
+
+    from edge.app.compose import EdgeOptions
+    from edge.config.loader import parse_store_config
+    from tests.edge_harness import running_edge
+    from tests.fusion.live_edge import Collector
+
+    event = lines_of("all_fields_enabled.ndjson")[0]
+    with NdjsonServer([Session([event, event], ending="hang")], "root", "impinj") as server:
+        reader = {
+            **reader_config(server.url).model_dump(mode="json", exclude_defaults=True),
+            "password": f"${{{PASSWORD_ENV}}}",  # the file names the variable, never the secret
+        }
+        config = parse_store_config(
+            {
+                "store_id": store_id,
+                "data_dir": str(tmp_path / "data"),
+                "mqtt": {"host": mqtt_broker[0], "port": mqtt_broker[1]},
+                "zones": [{"id": "exit", "kind": "exit"}, {"id": "entrance", "kind": "entrance"}],
+                "readers": [reader],
+                "tracker": {"arrival_settle_s": 0, "min_reads_for_zone": 1},
+                "api": {"admin_token": "http-reader-token-0123"},
+            },
+            "test",
+        )
+        collector = Collector()
+        options = EdgeOptions(clock=VirtualClock(NOW_MS), sinks=[collector], sync=False)
+        with running_edge(config, options) as edge, TestClient(edge.http) as client:
+            wait_until(
+                lambda: any(e.type == "tag.arrived" for e in collector.snapshot()),
+                "a tag placed by the HTTP stream's reads",
+            )
+            board = client.get(
+                "/api/v1/dashboard", headers={"Authorization": "Bearer http-reader-token-0123"}
+            ).json()
+            metrics = client.get("/metrics").text
+    (component,) = [c for c in board["components"] if c["id"] == "door-r700"]
+    assert component["counters"]["reads"] == 2 and component["counters"]["connects"] >= 1
+    assert 'o2o_reads_total{reader="door-r700"} 2.0' in metrics
