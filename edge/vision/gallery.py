@@ -61,6 +61,10 @@ _ROWS_PER_CHUNK = 16_384
 _MATCH_BATCH = 8
 COARSE_MIN_ROWS = 200_000
 _CODE_ZERO = 128  # codes are uint8 = int8 + 128 (the fast kernel wants uint8 x int8)
+# Query codes stay within +-63: x86 CPUs without VNNI multiply uint8 x int8 pairs with
+# VPMADDUBSW, whose int16 sum saturates above 32767 (255 * 127 * 2 would; 255 * 63 * 2 does
+# not). The bound below accounts for the coarser query step.
+_QUERY_LEVELS = 63
 # Relative and absolute slack on the error bound for float32 rounding (coarse and exact scores).
 _BOUND_SLACK = (1.001, 1e-5)
 
@@ -385,8 +389,10 @@ class Gallery:
         assert self._codes is not None
         rows = self._rows
         scaled = batch * self._steps
-        query_steps = np.maximum(np.abs(scaled).max(axis=1), np.float32(1e-30)) / np.float32(127)
-        query_codes = np.clip(np.rint(scaled / query_steps[:, None]), -127, 127)
+        query_steps = np.maximum(np.abs(scaled).max(axis=1), np.float32(1e-30)) / np.float32(
+            _QUERY_LEVELS
+        )
+        query_codes = np.clip(np.rint(scaled / query_steps[:, None]), -_QUERY_LEVELS, _QUERY_LEVELS)
         residue = scaled.astype(np.float64) - query_codes * query_steps[:, None].astype(np.float64)
         bounds = 127 * np.abs(residue).sum(axis=1) + 0.5 * (
             np.abs(batch.astype(np.float64)) @ self._steps.astype(np.float64)

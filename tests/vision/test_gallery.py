@@ -304,3 +304,45 @@ def test_int8_pass_of_a_degenerate_gallery_equals_exact_path() -> None:
     probes = np.concatenate([row, row + 0.05, -row])
     exact, coarse = exact_and_coarse(gallery, probes)
     assert coarse == exact and exact[0].margin == 0.0
+
+
+class PairSumKernel:
+    """uint8 x int8 products as AVX2 CPUs without VNNI compute them (VPMADDUBSW): adjacent
+    pairs summed into int16 with saturation, then widened. Records the largest pair sum."""
+
+    largest = 0
+
+    def run(self, _outputs: object, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        codes = feeds["codes"].astype(np.int32)
+        query = feeds["query"].astype(np.int32)
+        pairs = codes[:, 0::2, None] * query[None, 0::2, :]
+        pairs += codes[:, 1::2, None] * query[None, 1::2, :]
+        PairSumKernel.largest = max(PairSumKernel.largest, int(np.abs(pairs).max()))
+        return [np.clip(pairs, -32768, 32767).sum(axis=1, dtype=np.int32)]
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_int8_pass_never_saturates_the_kernel(
+    metric: Metric, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("edge.vision.gallery._int8_session", PairSumKernel)
+    monkeypatch.setattr(PairSumKernel, "largest", 0)
+    members = random_members(13, 500)
+    # A member with the gallery's largest values in two adjacent dimensions (codes 255 there),
+    # and probes near it (query codes at the top of their range there too).
+    big = np.zeros((2, DIM), dtype=np.float32)
+    big[:, :2] = 3.0
+    members["big"] = big
+    gallery = make(metric)
+    gallery.replace_members(members)
+    rng = np.random.default_rng(5)
+    probes = np.concatenate(
+        [
+            rng.standard_normal((30, DIM)).astype(np.float32) * 0.3,
+            np.stack([members[f"m{i:04d}"][1] + 0.02 for i in range(0, 300, 10)]),
+            big[0] + rng.standard_normal((10, DIM)).astype(np.float32) * 0.05,
+        ]
+    )
+    exact, coarse = exact_and_coarse(gallery, probes)
+    assert coarse == exact
+    assert 30_000 < PairSumKernel.largest <= 32_767  # near the limit, never past it
