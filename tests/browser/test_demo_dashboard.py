@@ -1,0 +1,86 @@
+"""The real-time demo as a new user opens it: `o2o-edge demo` in a child process, its dashboard
+link (as printed) in headless Chromium. The page must show what the running process does:
+both cameras online with the time of their last frame, and headquarters sync on with its
+backlog, not "never" and "Off"."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge.app.demo_store import free_port
+from tests.conftest import REPO_ROOT, cli_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.network]
+
+
+@pytest.fixture
+def demo(faces_dir: Path, mqtt_broker: tuple[str, int], store_id: str) -> Iterator[str]:
+    """The demo running in real time; yields the dashboard link it printed, once it answers."""
+    args = ["demo", "--port", str(free_port()), "--minutes", "4", "--store-id", store_id]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env() | {"O2O_FACE_DATA": str(faces_dir)},
+        cwd=REPO_ROOT,
+    )
+    lines: list[str] = []
+    # Drain the output all along: the follow-along lines would fill the pipe and stall it.
+    threading.Thread(target=lambda: lines.extend(process.stdout or ()), daemon=True).start()
+    try:
+        deadline = time.monotonic() + 120
+        link = None
+        while link is None and time.monotonic() < deadline and process.poll() is None:
+            found = re.search(r"dashboard\s+(http://\S+#token=\S+)", "".join(lines))
+            link = found.group(1) if found else None
+            time.sleep(0.2)
+        assert link is not None, "the demo printed no dashboard link:\n" + "".join(lines)
+        assert "Cameras on" in "".join(lines), "".join(lines)
+        port = int(re.search(r":(\d+)/", link).group(1))  # type: ignore[union-attr]
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield link
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_the_demo_dashboard_shows_the_cameras_and_sync_that_run(
+    browser: Any, demo: str, artifacts_dir: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    page.goto(demo)
+    for camera in ("cam-entrance", "cam-fitting-1"):
+        row = page.locator(f'[data-testid="component-row"][data-component="{camera}"]')
+        row.locator(".state-online").wait_for()
+        assert "never" not in row.inner_text()  # the time of its last frame
+    sync = page.locator("#sync")
+    # On, and it has uploaded: "N events waiting · last upload HH:MM:SS".
+    page.wait_for_function(
+        "() => /events waiting · last upload \\d/"
+        ".test(document.getElementById('sync').textContent)",
+        timeout=60_000,
+    )
+    assert "Off" not in sync.inner_text()
+    page.screenshot(path=str(artifacts_dir / "demo-dashboard.png"), full_page=True)
+    context.close()
