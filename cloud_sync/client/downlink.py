@@ -6,6 +6,8 @@
   encrypted past any TLS terminator;
 - erasures -> ``remove_member`` for each order, the last seq remembered, so a member erased at
   HQ has no embedding left on the edge after the next sync;
+- stock    -> HQ's count of stock snapshot requests; when it grows, ``on_stock_request`` (the
+  store sends a full snapshot: HQ missed a change, docs/sync.md "Stock at HQ");
 - model    -> downloaded beside ``data_dir/models/recommender.onnx``, checked by size and
   SHA-256, then atomically swapped in and announced (``on_model``); a wrong checksum is
   refused, logged and counted, and the running model stays.
@@ -63,6 +65,7 @@ class Resource(StrEnum):
     GALLERY = "gallery"
     MODEL = "model"
     ERASURES = "erasures"
+    STOCK = "stock"
 
 
 class DownlinkError(ValueError):
@@ -74,6 +77,7 @@ class DownlinkState:
     etags: dict[str, str] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     erasures_seq: int = 0
+    stock_requests: int = 0
     last_poll_ms: dict[str, int] = field(default_factory=dict)
     last_success_ms: int | None = None
     last_error: str | None = None
@@ -143,6 +147,7 @@ class Downlink:
         gallery: GallerySink | None = None,
         on_model: Callable[[Path, str], None] | None = None,
         on_catalog: Callable[[Path, str], None] | None = None,
+        on_stock_request: Callable[[], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.client = client
@@ -153,6 +158,7 @@ class Downlink:
         self._gallery = gallery
         self._on_model = on_model
         self._on_catalog = on_catalog
+        self._on_stock_request = on_stock_request
         self._clock = clock or SystemClock()
         self.state = self._load_state()
         self._stop = threading.Event()
@@ -181,6 +187,7 @@ class Downlink:
             etags=dict(data.get("etags", {})),
             versions=dict(data.get("versions", {})),
             erasures_seq=int(data.get("erasures_seq", 0)),
+            stock_requests=int(data.get("stock_requests", 0)),
         )
 
     def _save_state(self) -> None:
@@ -188,6 +195,7 @@ class Downlink:
             "etags": self.state.etags,
             "versions": self.state.versions,
             "erasures_seq": self.state.erasures_seq,
+            "stock_requests": self.state.stock_requests,
         }
         write_atomic(self.data_dir / STATE_FILE, json.dumps(data, indent=1).encode())
 
@@ -199,6 +207,7 @@ class Downlink:
             Resource.GALLERY: self.config.gallery_poll_s,
             Resource.MODEL: self.config.model_poll_s,
             Resource.ERASURES: self.config.erasures_poll_s,
+            Resource.STOCK: self.config.stock_request_poll_s,
         }[resource]
 
     def sync_all(self) -> dict[Resource, bool]:
@@ -314,6 +323,21 @@ class Downlink:
             )
         return bool(orders)
 
+    def _poll_stock(self) -> bool:
+        if self._on_stock_request is None:
+            return False
+        response = self._get(Resource.STOCK, self._path("stock/requests"))
+        if response is None:
+            return False
+        requests = int(response.json()["snapshot_requests"])
+        wanted = requests > self.state.stock_requests
+        if wanted:
+            log.info("downlink: HQ asks for a stock snapshot (request %d)", requests)
+            self._on_stock_request()
+        self.state.stock_requests = requests
+        self._remember(Resource.STOCK, response.headers.get("ETag"), str(requests))
+        return wanted
+
     def _poll_model(self) -> bool:
         response = self._get(Resource.MODEL, self._path("model"))
         if response is None:
@@ -399,10 +423,17 @@ def _sha256_and_size(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-_ORDER = (Resource.ERASURES, Resource.GALLERY, Resource.CATALOG, Resource.MODEL)
+_ORDER = (
+    Resource.ERASURES,
+    Resource.GALLERY,
+    Resource.CATALOG,
+    Resource.MODEL,
+    Resource.STOCK,
+)
 _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.CATALOG: Downlink._poll_catalog,
     Resource.GALLERY: Downlink._poll_gallery,
     Resource.MODEL: Downlink._poll_model,
     Resource.ERASURES: Downlink._poll_erasures,
+    Resource.STOCK: Downlink._poll_stock,
 }

@@ -26,6 +26,7 @@ class SyncClient:
         gallery: GallerySink | None = None,
         on_model: Callable[[Path, str], None] | None = None,
         on_catalog: Callable[[Path, str], None] | None = None,
+        on_stock_request: Callable[[], None] | None = None,
         on_progress: Callable[[DrainProgress], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -59,6 +60,7 @@ class SyncClient:
                 gallery=gallery,
                 on_model=on_model,
                 on_catalog=on_catalog,
+                on_stock_request=on_stock_request,
                 clock=self._clock,
             )
 

@@ -18,7 +18,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cloud_sync.hq import crud, notify
 from cloud_sync.hq.api.deps import CurrentStaff, StoreKeyCache
-from cloud_sync.hq.api.routes import admin, catalog, downlink, events, members, reports
+from cloud_sync.hq.api.routes import (
+    admin,
+    availability,
+    catalog,
+    downlink,
+    events,
+    members,
+    reports,
+)
 from cloud_sync.hq.core import metrics
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import make_engine, make_sessionmaker
@@ -98,7 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.vault = vault
     app.state.store_keys = StoreKeyCache()
     app.state.enroller = PhotoEnroller(settings.vision)
-    for module in (events, downlink, admin, catalog, members, reports):
+    for module in (events, downlink, admin, catalog, members, reports, availability):
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)

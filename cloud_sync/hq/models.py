@@ -286,3 +286,34 @@ class DeliveryAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class StoreStock(Base):
+    """Counts per store and GTIN as the store last reported them (``stock.*`` events).
+    Keyed by GTIN first: the availability query asks for one GTIN across stores."""
+
+    __tablename__ = "store_stock"
+
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    floor: Mapped[int] = mapped_column(Integer)
+    backroom: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    """HQ's count of the store's applied stock messages when this row was last set."""
+
+
+class StockStream(Base):
+    """Per store: the numbering stream it sends stock in, how far it got, whether the counts
+    are whole (a snapshot completed and no change missed since)."""
+
+    __tablename__ = "stock_streams"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(40))
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    snapshot_from: Mapped[int] = mapped_column(BigInteger)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    as_of: Mapped[datetime] = mapped_column(Timestamp)
+    snapshot_requests: Mapped[int] = mapped_column(Integer, default=0)
+    gaps: Mapped[int] = mapped_column(Integer, default=0)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -305,9 +305,17 @@ def _sync_client(
         owner.call(reload)
         log.info("catalog %s in use", version)
 
+    def on_stock_request() -> None:
+        owner.call(StoreCore.request_stock_snapshot)
+
     gallery: GallerySink | None = (
         SyncedGallery(faces) if faces is not None and config.cameras else None
     )
     return SyncClient(
-        config, gallery=gallery, on_model=on_model, on_catalog=on_catalog, clock=wall_clock
+        config,
+        gallery=gallery,
+        on_model=on_model,
+        on_catalog=on_catalog,
+        on_stock_request=on_stock_request,
+        clock=wall_clock,
     )

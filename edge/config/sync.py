@@ -60,6 +60,20 @@ class SyncConfig(StrictModel):
     progress_log_s: float = Field(
         default=10.0, gt=0, title="Log drain progress at most this often, s"
     )
+    stock_report_s: float = Field(
+        default=10.0, ge=1, le=3600, title="Send changed stock counts to HQ this often, s"
+    )
+    stock_heartbeat_s: float = Field(
+        default=300.0,
+        ge=10,
+        le=86_400,
+        title="Send an empty stock change at least this often, s",
+        description="HQ reports a store's stock as stale when it has heard nothing for longer "
+        "than its own limit (O2O_HQ_STOCK_MAX_AGE_S); keep this well below it",
+    )
+    stock_request_poll_s: float = Field(
+        default=30.0, ge=1, title="Ask HQ whether it wants a new stock snapshot this often, s"
+    )
 
     @field_validator("api_secret")
     @classmethod

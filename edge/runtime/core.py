@@ -21,6 +21,7 @@ from edge.fusion.sales import SaleResult
 from edge.recommend.catalog import Catalog
 from edge.recommend.runtime import Recommender, default_paths
 from edge.rfid.reads import ReaderStatus, TagRead
+from edge.rfid.stock_feed import StockFeed
 from edge.rfid.tracker import TagChange, TagTracker
 from edge.vision.face_tracker import MemberSeenObservation, Observation
 from edge.vision.frames import CameraStatus
@@ -57,6 +58,17 @@ class StoreCore:
         self.fusion = FusionEngine.from_store_config(
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
         )
+        # Stock counts go to HQ only from a store that syncs (replays without sync stay as
+        # they were recorded).
+        self.stock_feed = (
+            StockFeed(
+                {zone.id: zone.kind for zone in config.zones},
+                interval_ms=round(config.sync.stock_report_s * 1000),
+                heartbeat_ms=round(config.sync.stock_heartbeat_s * 1000),
+            )
+            if config.sync.enabled
+            else None
+        )
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -91,17 +103,28 @@ class StoreCore:
     def handle_alert_ack(self, alert_id: str, staff_id: str, ts_ms: int) -> list[Event]:
         return self._noted(self._fusion(self.fusion.on_alert_ack(alert_id, staff_id, ts_ms)))
 
+    def request_stock_snapshot(self) -> list[Event]:
+        """HQ asked for a full stock snapshot: it goes out with the next tick."""
+        if self.stock_feed is not None:
+            self.stock_feed.want_snapshot()
+        return []
+
     def tick(self, now_ms: int) -> list[Event]:
         events: list[Event] = []
         for change in self.tracker.tick(now_ms):
             events.extend(self._tag_change(change))
         events.extend(self._alerts(self.alerts.tick(now_ms)))
         events.extend(self._fusion(self.fusion.tick(now_ms)))
+        if self.stock_feed is not None:
+            reports = self.stock_feed.tick(now_ms, self.tracker.stock, self.tracker.stock_of)
+            events.extend(report.to_event(self.factory) for report in reports)
         return self._noted(events)
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _tag_change(self, change: TagChange) -> list[Event]:
+        if self.stock_feed is not None:
+            self.stock_feed.note(change.gtin)
         event = change.to_event(self.factory)
         events: list[Event] = [event]
         if isinstance(event, TagDeparted):

@@ -114,6 +114,7 @@ def store_yaml(
             "gallery_poll_s": 1,
             "erasures_poll_s": 1,
             "catalog_poll_s": 2,
+            "stock_report_s": 1,
         },
     }
     path.write_text(yaml.safe_dump(config, sort_keys=False))
@@ -239,6 +240,25 @@ def test_a_store_day_seen_from_outside(
             lambda: len(handheld.events(lambda t, _b: t.endswith("/events/tag.arrived"))) == 3,
             "three items placed on the shelf",
         )
+
+        # An online channel sees them in stock at this store, on the floor, through HQ.
+        channel_token = hq.admin(
+            "POST", "/api/v1/admin/staff", json={"name": "web shop", "role": "channel"}
+        ).json()["token"]
+
+        def availability() -> dict[str, Any]:
+            response = httpx.get(
+                f"{hq.url}/api/v1/availability",
+                params={"gtin": GTIN_NAVY_M, "lat": 48.85, "lon": 2.35, "radius_km": 5},
+                headers={"Authorization": f"Bearer {channel_token}"},
+                timeout=10,
+            )
+            assert response.status_code == 200, response.text
+            here = [s for s in response.json()["stores"] if s["store_id"] == store_id]
+            return here[0] if here else {}
+
+        wait_until(lambda: availability().get("in_stock") is True, "the stock at HQ", 30)
+        assert availability()["floor"] == 1 and availability()["backroom"] == 0
 
         # A shopper takes two sweaters into fitting room 1 (Zebra reader on MQTT).
         # Read strongly in the room for a few seconds, as a reader reads what is next to it.

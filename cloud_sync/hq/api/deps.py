@@ -179,6 +179,22 @@ def require_admin(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
     return staff
 
 
-CurrentStaff = Annotated[Staff, Depends(current_staff)]
+def require_staff(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
+    if staff.role is Role.CHANNEL:
+        raise HTTPException(
+            status_code=403, detail="Staff role required (this token is an online channel's)"
+        )
+    return staff
+
+
+def require_channel(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:
+    if staff.role not in (Role.ADMIN, Role.CHANNEL):
+        raise HTTPException(status_code=403, detail="Channel or admin role required")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(require_staff)]
 """Any authenticated staff member: admins and analysts (read-only endpoints)."""
+ChannelClient = Annotated[Staff, Depends(require_channel)]
+"""An online channel's machine client (or an admin): the availability API."""
 AdminStaff = Annotated[Staff, Depends(require_admin)]

@@ -95,6 +95,12 @@ class Settings(BaseModel):
         title="Face backend for photo enrolment: the edge's STORE.yaml vision section, as JSON",
         description="Must match the stores' backend so that embeddings are comparable",
     )
+    stock_max_age_s: float = Field(
+        default=900.0,
+        gt=0,
+        title="A store's stock counts older than this are never reported as in stock, seconds",
+        description="Stores send their counts at least every stock_heartbeat_s (edge, 300 s)",
+    )
     background_interval_s: float = Field(
         default=1.0, gt=0, title="Period of the delivery / purge loop, seconds"
     )

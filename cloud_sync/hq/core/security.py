@@ -17,6 +17,8 @@ from cryptography.fernet import Fernet, InvalidToken
 class Role(StrEnum):
     ADMIN = "admin"
     ANALYST = "analyst"
+    CHANNEL = "channel"
+    """A machine client of an online channel (web shop, mini-program): availability only."""
 
 
 class ServerKeyError(ValueError):
