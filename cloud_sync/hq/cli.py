@@ -120,7 +120,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_true", help="log JSON lines (for log collectors)")
     run.set_defaults(handler=cmd_run)
+    bench = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
+    bench.add_argument("name", choices=["availability"])
+    bench.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "O2O_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="PostgreSQL server to create the benchmark's own database on",
+    )
+    bench.add_argument("--stores", type=int, default=500)
+    bench.add_argument("--gtins", type=int, default=20_000)
+    bench.add_argument("--requests", type=int, default=2000)
+    bench.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    bench.add_argument("--log-level", default="warning")
+    bench.add_argument("--log-json", action="store_true")
+    bench.set_defaults(handler=_bench)
     return parser
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from cloud_sync.hq.bench import cmd_bench
+
+    return cmd_bench(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ counts are incomplete or older than ``max_age_s``.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -199,7 +200,7 @@ def availability(
     now: datetime,
 ) -> list[StoreAvailability]:
     """Active stores (within ``radius_km`` of ``near``, nearest first), with their counts."""
-    rows = session.execute(
+    query = (
         select(
             Store.id,
             Store.name,
@@ -214,7 +215,20 @@ def availability(
         .outerjoin(StockStream, StockStream.store_id == Store.id)
         .outerjoin(StoreStock, and_(StoreStock.store_id == Store.id, StoreStock.gtin == gtin))
         .where(Store.active.is_(True))
-    ).all()
+    )
+    if near is not None:
+        # A bounding box first (cheap in SQL), the exact distance below.
+        lat, lon = near
+        dlat = radius_km / 110.574
+        query = query.where(Store.latitude.between(lat - dlat, lat + dlat))
+        cos_lat = math.cos(math.radians(lat))
+        if cos_lat > 0.01 and abs(lat) + dlat < 89:
+            dlon = radius_km / (111.320 * cos_lat)
+            if lon - dlon >= -180 and lon + dlon <= 180:  # no wrap across the antimeridian
+                query = query.where(Store.longitude.between(lon - dlon, lon + dlon))
+    else:
+        query = query.order_by(Store.id).limit(limit)
+    rows = session.execute(query).all()
     found: list[StoreAvailability] = []
     for store_id, name, lat, lon, complete, as_of, floor, backroom in rows:
         distance = None if near is None else haversine_km(near[0], near[1], lat, lon)
