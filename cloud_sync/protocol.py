@@ -25,6 +25,8 @@ HEADER_SIGNATURE = "X-O2O-Signature"
 MAX_SKEW_S = 300
 
 EVENTS_PATH = "/api/v1/stores/{store_id}/events"
+CONFIRMATIONS_PATH = "/api/v1/stores/{store_id}/confirmations"
+"""POST ``{"resource": "gallery" | "erasures", "version": N}``: the store applied it."""
 
 
 def signing_message(timestamp: int, method: str, path: str, body: bytes) -> bytes:

@@ -78,6 +78,8 @@ class DownlinkState:
     versions: dict[str, str] = field(default_factory=dict)
     erasures_seq: int = 0
     stock_requests: int = 0
+    unconfirmed: dict[str, int] = field(default_factory=dict)
+    """Gallery version / erasure seq applied here and not yet confirmed to HQ."""
     last_poll_ms: dict[str, int] = field(default_factory=dict)
     last_success_ms: int | None = None
     last_error: str | None = None
@@ -188,6 +190,7 @@ class Downlink:
             versions=dict(data.get("versions", {})),
             erasures_seq=int(data.get("erasures_seq", 0)),
             stock_requests=int(data.get("stock_requests", 0)),
+            unconfirmed={str(k): int(v) for k, v in data.get("unconfirmed", {}).items()},
         )
 
     def _save_state(self) -> None:
@@ -196,6 +199,7 @@ class Downlink:
             "versions": self.state.versions,
             "erasures_seq": self.state.erasures_seq,
             "stock_requests": self.state.stock_requests,
+            "unconfirmed": self.state.unconfirmed,
         }
         write_atomic(self.data_dir / STATE_FILE, json.dumps(data, indent=1).encode())
 
@@ -285,9 +289,27 @@ class Downlink:
             self._on_catalog(self.catalog_path, version)
         return True
 
+    def _confirm(self, resource: Resource, version: int | None = None) -> None:
+        """Tell HQ what was applied (the member page shows it); retried at the next poll."""
+        if version is not None:
+            self.state.unconfirmed[resource] = version
+            self._save_state()
+        pending = self.state.unconfirmed.get(resource)
+        if pending is None:
+            return
+        body = json.dumps({"resource": str(resource), "version": pending}).encode()
+        path = protocol.CONFIRMATIONS_PATH.format(store_id=self.store_id)
+        response = self.client.post_json(path, body)
+        if response.status_code != 204:
+            raise DownlinkError(f"confirming {resource} {pending}: HTTP {response.status_code}")
+        if self.state.unconfirmed.get(resource) == pending:
+            del self.state.unconfirmed[resource]
+            self._save_state()
+
     def _poll_gallery(self) -> bool:
         if self._gallery is None:
             return False
+        self._confirm(Resource.GALLERY)
         response = self._get(Resource.GALLERY, self._path("gallery"))
         if response is None:
             return False
@@ -299,11 +321,13 @@ class Downlink:
                 self._gallery.remove_member(member_id)
         self._remember(Resource.GALLERY, response.headers.get("ETag"), str(data["version"]))
         log.info("downlink: gallery version %s, %d members", data["version"], len(members))
+        self._confirm(Resource.GALLERY, int(data["version"]))
         return True
 
     def _poll_erasures(self) -> bool:
         if self._gallery is None:
             return False
+        self._confirm(Resource.ERASURES)
         url = f"{self._path('erasures')}?since={self.state.erasures_seq}"
         response = self._get(Resource.ERASURES, url)
         if response is None:
@@ -317,6 +341,7 @@ class Downlink:
             # An ETag is only valid for the `since` it answered; the next poll asks anew.
             self.state.etags.pop(Resource.ERASURES, None)
             self._remember(Resource.ERASURES, None, str(self.state.erasures_seq))
+            self._confirm(Resource.ERASURES, self.state.erasures_seq)
         else:
             self._remember(
                 Resource.ERASURES, response.headers.get("ETag"), str(self.state.erasures_seq)

@@ -64,6 +64,11 @@ class HqClient:
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         return self._http.send(self._signed("POST", path, body_gzip, headers))
 
+    def post_json(self, url: str, body: bytes) -> httpx.Response:
+        return self._http.send(
+            self._signed("POST", url, body, {"Content-Type": "application/json"})
+        )
+
     def get(self, url: str, *, etag: str | None = None) -> httpx.Response:
         headers = {"If-None-Match": etag} if etag else {}
         return self._http.send(self._signed("GET", url, b"", headers))

@@ -24,6 +24,7 @@ from cloud_sync.hq.api.routes import (
     catalog,
     downlink,
     events,
+    me,
     members,
     reports,
 )
@@ -106,7 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.vault = vault
     app.state.store_keys = StoreKeyCache()
     app.state.enroller = PhotoEnroller(settings.vision)
-    for module in (events, downlink, admin, catalog, members, reports, availability):
+    for module in (events, downlink, admin, catalog, members, reports, availability, me):
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)

@@ -482,20 +482,20 @@ def record_consent(
     session: Session, *, member_id: str, data: schemas.ConsentCreate, actor: str, now: datetime
 ) -> None:
     member = _live(session, member_id)
-    session.add(
-        Consent(
-            member_id=member.id,
-            scope=data.scope.value,
-            given=data.given,
-            at=data.at or now,
-            source=data.source,
-        )
+    consent = Consent(
+        member_id=member.id,
+        scope=data.scope.value,
+        given=data.given,
+        at=data.at or now,
+        source=data.source,
     )
+    session.add(consent)
     if data.scope is schemas.ConsentScope.FACE_RECOGNITION:
         if not data.given:
             # Withdrawal of face consent removes the biometric data, not just its use.
             session.execute(delete(Embedding).where(Embedding.member_id == member.id))
         bump_version(session, name=GALLERY)
+        consent.gallery_version = version_of(session, name=GALLERY)
     audit(
         session,
         actor=actor,
@@ -518,12 +518,16 @@ def queue_notification(
     data: dict[str, Any],
     settings: Settings,
     now: datetime,
+    requested: bool = False,
 ) -> None:
     """Queue a member notification (delivered by notify.deliver_due), only when a channel is
-    configured and the member's current marketing consent is given."""
+    configured and the member's current marketing consent is given, or when the member asked
+    for this very message (``requested``: a login code)."""
     if settings.notify_channel is NotifyChannel.NONE:
         return
-    if not has_consent(session, member_id=member_id, scope=schemas.ConsentScope.MARKETING):
+    if not requested and not has_consent(
+        session, member_id=member_id, scope=schemas.ConsentScope.MARKETING
+    ):
         return
     session.add(
         Notification(

@@ -176,6 +176,8 @@ class Consent(Base):
     given: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(Timestamp)
     source: Mapped[str] = mapped_column(String(200))
+    gallery_version: Mapped[int | None] = mapped_column(Integer)
+    """Face consent: the gallery version that carries this choice to the stores."""
 
 
 class PointsEntry(Base):
@@ -317,3 +319,44 @@ class StockStream(Base):
     snapshot_requests: Mapped[int] = mapped_column(Integer, default=0)
     gaps: Mapped[int] = mapped_column(Integer, default=0)
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MemberLoginCode(Base):
+    """A one-time code a member asked for on their page: stored hashed, single use, expiring,
+    with a bounded number of wrong tries."""
+
+    __tablename__ = "member_login_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    code_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class MemberSession(Base):
+    """A member logged in on their page (cookie holds the token; only its hash is kept)."""
+
+    __tablename__ = "member_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class StoreConfirmation(Base):
+    """A store saying it applied a downlink version (gallery) or erasure seq: what the member
+    page shows as "store X confirmed at T" after a withdrawal or an erasure."""
+
+    __tablename__ = "store_confirmations"
+    __table_args__ = (Index("ix_store_confirmations_resource_version", "resource", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(Timestamp)

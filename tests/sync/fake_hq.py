@@ -33,6 +33,7 @@ class FakeHq:
     bad_signatures: int = 0
     gets: dict[str, Answer] = field(default_factory=dict)
     get_paths: list[tuple[str, str | None]] = field(default_factory=list)
+    confirmations: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
 
     def answer_post(self, events: list[dict[str, Any]]) -> Answer:
@@ -76,6 +77,10 @@ def _handler(fake: FakeHq) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             if not self._signed(body):
+                return
+            if self.path.endswith("/confirmations"):
+                fake.confirmations.append(json.loads(body))
+                self._reply(204, {}, b"")
                 return
             assert self.headers["Content-Encoding"] == "gzip"
             events = json.loads(gzip.decompress(body))["events"]

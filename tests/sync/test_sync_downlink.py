@@ -98,6 +98,11 @@ def test_gallery_and_erasures_reach_the_gallery_sink(
     assert downlink.state.erasures_seq == 2
     assert not downlink.poll(Resource.ERASURES)
     assert fake.get_paths[-1][0].endswith("since=2")
+    # What was applied is confirmed to HQ (the member page shows it), once each.
+    assert fake.confirmations == [
+        {"resource": "gallery", "version": 1},
+        {"resource": "erasures", "version": 2},
+    ]
 
 
 def test_gallery_under_the_wrong_key_is_refused_and_the_old_one_kept(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from cryptography.fernet import Fernet
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cloud_sync import protocol
 from cloud_sync.hq import crud
 from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
-from cloud_sync.hq.models import RecommenderModel
+from cloud_sync.hq.models import RecommenderModel, StoreConfirmation
 
 router = APIRouter(prefix="/api/v1/stores", tags=["downlink"])
 
@@ -112,3 +114,31 @@ def erasures(
             ]
         },
     )
+
+
+class Confirmation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource: Literal["gallery", "erasures"] = Field(description="What the store applied")
+    version: int = Field(ge=0, le=2**31 - 1, description="Gallery version or last erasure seq")
+
+
+@router.post(
+    "/{store_id}/confirmations",
+    status_code=204,
+    responses={401: {"description": "Bad signature"}, 422: {"description": "Malformed body"}},
+)
+def confirm(store_id: str, store: StoreAuth, session: SessionDep) -> Response:
+    """The store applied this gallery version or these erasures: the member page shows when
+    each store confirmed a withdrawal or an erasure."""
+    try:
+        data = Confirmation.model_validate_json(store.body)
+    except ValidationError as error:
+        raise HTTPException(status_code=422, detail=error.errors(include_input=False)) from None
+    session.add(
+        StoreConfirmation(
+            store_id=store_id, resource=data.resource, version=data.version, at=datetime.now(UTC)
+        )
+    )
+    session.commit()
+    return Response(status_code=204)
