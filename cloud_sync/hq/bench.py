@@ -118,8 +118,11 @@ def availability(args: Any) -> dict[str, Any]:
             rate_limit_requests=10**9,
         )
         with TestClient(create_app(settings)) as http:
-            made = http.post("/api/v1/admin/staff", json={"name": "web shop", "role": "channel"},
-                             headers={"Authorization": "Bearer bench-admin"})  # fmt: skip
+            made = http.post(
+                "/api/v1/admin/staff",
+                json={"name": "web shop", "role": "channel"},
+                headers={"Authorization": "Bearer bench-admin"},
+            )
             headers = {"Authorization": f"Bearer {made.json()['token']}"}
 
             def ask() -> dict[str, Any]:
@@ -127,8 +130,11 @@ def availability(args: Any) -> dict[str, Any]:
                 if rng.random() < 0.5:
                     query["size"] = rng.choice(SIZES)
                 if rng.random() < 0.8:
-                    query |= {"lat": rng.uniform(22, 40), "lon": rng.uniform(100, 122),
-                              "radius_km": rng.choice((25, 100, 500))}  # fmt: skip
+                    query |= {
+                        "lat": rng.uniform(22, 40),
+                        "lon": rng.uniform(100, 122),
+                        "radius_km": rng.choice((25, 100, 500)),
+                    }
                 response = http.get("/api/v1/availability", params=query, headers=headers)
                 assert response.status_code == 200, response.text
                 body: dict[str, Any] = response.json()

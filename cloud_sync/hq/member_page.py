@@ -153,8 +153,14 @@ def log_in(session: Session, *, channel: str, value: str, code: str, now: dateti
             expires_at=expires,
         )
     )
-    crud.audit(session, actor=f"member:{member_id}", action="member_page.login",
-               subject=f"member:{member_id}", detail={"channel": channel}, now=now)  # fmt: skip
+    crud.audit(
+        session,
+        actor=f"member:{member_id}",
+        action="member_page.login",
+        subject=f"member:{member_id}",
+        detail={"channel": channel},
+        now=now,
+    )
     session.commit()
     return NewSession(token, csrf, member_id, expires)
 

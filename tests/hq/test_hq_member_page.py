@@ -45,9 +45,12 @@ def new_member(app: TestClient, store: StoreCreds, phone: str) -> str:
     made = app.post(
         "/api/v1/members",
         headers=ADMIN,
-        json={"name": "Lin Wei", "identities": [{"channel": "phone", "value": phone}],
-              "home_store_id": store.store_id},
-    )  # fmt: skip
+        json={
+            "name": "Lin Wei",
+            "identities": [{"channel": "phone", "value": phone}],
+            "home_store_id": store.store_id,
+        },
+    )
     assert made.status_code == 201, made.text
     member_id = str(made.json()["id"])
     consent = {"scope": "face_recognition", "given": True, "source": "store:tablet"}

@@ -22,13 +22,31 @@ JACKET_RED_M = "00614141999036"
 @pytest.fixture(scope="module")
 def catalog(client: TestClient) -> None:
     products = [
-        {"gtin": JACKET_M, "name": "Field jacket", "category": "outerwear", "size": "M",
-         "colour": "olive", "price": 129.0},
-        {"gtin": JACKET_L, "name": "Field jacket", "category": "outerwear", "size": "L",
-         "colour": "olive", "price": 129.0},
-        {"gtin": JACKET_RED_M, "name": "Field jacket", "category": "outerwear", "size": "M",
-         "colour": "red", "price": 129.0},
-    ]  # fmt: skip
+        {
+            "gtin": JACKET_M,
+            "name": "Field jacket",
+            "category": "outerwear",
+            "size": "M",
+            "colour": "olive",
+            "price": 129.0,
+        },
+        {
+            "gtin": JACKET_L,
+            "name": "Field jacket",
+            "category": "outerwear",
+            "size": "L",
+            "colour": "olive",
+            "price": 129.0,
+        },
+        {
+            "gtin": JACKET_RED_M,
+            "name": "Field jacket",
+            "category": "outerwear",
+            "size": "M",
+            "colour": "red",
+            "price": 129.0,
+        },
+    ]
     response = client.put("/api/v1/catalog", headers=ADMIN, json={"products": products})
     assert response.status_code == 204, response.text
 
@@ -59,8 +77,9 @@ def snapshot(
     return event(store.store_id, "stock.snapshot", payload, ts_ms)
 
 
-def changed(store: StoreCreds, stream: str, seq: int, levels: list[dict[str, Any]],
-            ts_ms: int | None = None) -> dict[str, Any]:  # fmt: skip
+def changed(
+    store: StoreCreds, stream: str, seq: int, levels: list[dict[str, Any]], ts_ms: int | None = None
+) -> dict[str, Any]:
     return event(
         store.store_id, "stock.changed", {"stream": stream, "seq": seq, "levels": levels}, ts_ms
     )
@@ -95,19 +114,36 @@ def test_counts_follow_the_stream_and_a_gap_asks_for_a_snapshot(
     # Two stores a few km apart in a city of their own (no other test's stores nearby).
     a = create_store(client, f"{store_id}a", lat=-41.2865, lon=174.7762)
     b = create_store(client, f"{store_id}b", lat=-41.3000, lon=174.7800)
-    send(client, a, snapshot(a, "s1", 1, [level(JACKET_M, 3, 2)], 1, 2),
-         snapshot(a, "s1", 2, [level(JACKET_L, 1)], 2, 2))  # fmt: skip
+    send(
+        client,
+        a,
+        snapshot(a, "s1", 1, [level(JACKET_M, 3, 2)], 1, 2),
+        snapshot(a, "s1", 2, [level(JACKET_L, 1)], 2, 2),
+    )
     send(client, b, snapshot(b, "s9", 1, [level(JACKET_L, 4)]))
-    found = stores_of(near(client, channel, gtin=JACKET_M, lat=-41.29, lon=174.78, radius_km=10),
-                      a.store_id, b.store_id)  # fmt: skip
+    found = stores_of(
+        near(client, channel, gtin=JACKET_M, lat=-41.29, lon=174.78, radius_km=10),
+        a.store_id,
+        b.store_id,
+    )
     assert found[a.store_id] | {"as_of": None, "age_s": None, "distance_km": None} == {
-        "store_id": a.store_id, "name": f"Store {a.store_id}", "distance_km": None,
-        "floor": 3, "backroom": 2, "as_of": None, "age_s": None,
-        "status": "in_stock", "in_stock": True,
-    }  # fmt: skip
+        "store_id": a.store_id,
+        "name": f"Store {a.store_id}",
+        "distance_km": None,
+        "floor": 3,
+        "backroom": 2,
+        "as_of": None,
+        "age_s": None,
+        "status": "in_stock",
+        "in_stock": True,
+    }
     assert found[b.store_id]["status"] == "out_of_stock" and found[b.store_id]["floor"] == 0
-    ordered = [s["store_id"] for s in near(client, channel, gtin=JACKET_M, lat=-41.2865,
-                                           lon=174.7762, radius_km=10)["stores"]]  # fmt: skip
+    ordered = [
+        s["store_id"]
+        for s in near(client, channel, gtin=JACKET_M, lat=-41.2865, lon=174.7762, radius_km=10)[
+            "stores"
+        ]
+    ]
     assert ordered.index(a.store_id) < ordered.index(b.store_id)  # nearest first
 
     # The size's sibling: M asked, L wanted.
@@ -159,8 +195,12 @@ def test_availability_is_for_channels_and_refuses_what_it_cannot_answer(
     )
     analyst_headers = {"Authorization": f"Bearer {analyst.json()['token']}"}
     assert client.get("/api/v1/availability", params={"gtin": JACKET_M}).status_code == 401
-    assert client.get("/api/v1/availability", headers=analyst_headers,
-                      params={"gtin": JACKET_M}).status_code == 403  # fmt: skip
+    assert (
+        client.get(
+            "/api/v1/availability", headers=analyst_headers, params={"gtin": JACKET_M}
+        ).status_code
+        == 403
+    )
     # A channel's token reaches availability only, not the reports.
     assert client.get("/api/v1/reports/revenue", headers=channel).status_code == 403
     unknown = client.get("/api/v1/availability", headers=channel, params={"gtin": "00000000000017"})

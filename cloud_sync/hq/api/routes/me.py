@@ -102,9 +102,11 @@ def asset(name: Literal["me.js", "me.css"]) -> FileResponse:
 @router.post(
     "/api/v1/me/code",
     status_code=202,
-    responses={409: {"description": "No notification channel configured at HQ"},
-               429: {"description": "Too many code requests from this address"}},
-)  # fmt: skip
+    responses={
+        409: {"description": "No notification channel configured at HQ"},
+        429: {"description": "Too many code requests from this address"},
+    },
+)
 def request_code(
     data: CodeRequest, request: Request, session: SessionDep, settings: SettingsDep
 ) -> dict[str, str]:
@@ -194,10 +196,13 @@ def change_consent(
 @router.post(
     "/api/v1/me/photos",
     status_code=201,
-    responses={**_CHANGE, 409: {"description": "No face-recognition consent"},
-               413: {"description": "Photo too large"},
-               422: {"description": "No usable face (the reason says what to change)"}},
-)  # fmt: skip
+    responses={
+        **_CHANGE,
+        409: {"description": "No face-recognition consent"},
+        413: {"description": "Photo too large"},
+        422: {"description": "No usable face (the reason says what to change)"},
+    },
+)
 async def add_selfie(
     request: Request, current: Changer, session: SessionDep, vault: VaultDep
 ) -> dict[str, Any]:
@@ -219,9 +224,14 @@ async def add_selfie(
     except PhotoRejected as error:
         raise HTTPException(status_code=422, detail=str(error)) from None
     await run_in_threadpool(
-        crud.add_embeddings, session, member_id=member_id, vectors=[vector], vault=vault,
-        actor=f"member:{member_id}", now=_now(),
-    )  # fmt: skip
+        crud.add_embeddings,
+        session,
+        member_id=member_id,
+        vectors=[vector],
+        vault=vault,
+        actor=f"member:{member_id}",
+        now=_now(),
+    )
     return await run_in_threadpool(member_page.overview, session, member_id)
 
 
