@@ -12,7 +12,8 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -78,6 +79,34 @@ class WebhookAdapter:
             error=response.text[:200],
             permanent=400 <= response.status_code < 500 and response.status_code not in (408, 429),
         )
+
+
+class FileAdapter:
+    """Appends ``{"notification_id", "member_id", "kind", "data", "at"}`` as a JSON line: the
+    demo shows login codes from it; nothing leaves the machine."""
+
+    channel = "file"
+
+    def __init__(self, path: str) -> None:
+        self._path = Path(path)
+
+    def send(self, session: Session, notification: Notification) -> Delivery:
+        line = json.dumps(
+            {
+                "notification_id": notification.id,
+                "member_id": notification.member_id,
+                "kind": notification.kind,
+                "data": notification.data,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            with self._path.open("a", encoding="utf-8") as out:
+                out.write(line + "\n")
+        except OSError as error:
+            return Delivery(ok=False, error=f"{self._path}: {error}")
+        return Delivery(ok=True)
 
 
 class WeChatAdapter:
@@ -151,6 +180,8 @@ def make_adapter(settings: Settings, client: httpx.Client) -> Adapter | None:
         return WebhookAdapter(settings.webhook_url, settings.webhook_secret, client)
     if settings.notify_channel is NotifyChannel.WECHAT:
         return WeChatAdapter(settings, client)
+    if settings.notify_channel is NotifyChannel.FILE:
+        return FileAdapter(settings.notify_file)
     return None
 
 

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -55,6 +56,7 @@ log = logging.getLogger(__name__)
 FIRMWARE = Path(__file__).resolve().parents[2] / "firmware_configs"
 DEMO_CONFIG = FIRMWARE / "demo_store.yaml"
 DEMO_CAMERAS_CONFIG = FIRMWARE / "demo_store_cameras.yaml"
+DEMO_MEMBER_PHONE = "+33600000001"
 DEMO_CATALOG = FIRMWARE / "demo_catalog.json"
 DAY_MINUTES = 10.0
 DRAIN_TIMEOUT_S = 120.0
@@ -129,11 +131,27 @@ def connect_to_hq(hq: Headquarters, config: StoreConfig) -> StoreConfig:
         f"Headquarters (SQLite) at {hq.url}  (API docs: {hq.url}/docs, admin bearer token: "
         f"{hq.admin_token}); store '{config.store_id}' registered, {products} products uploaded"
     )
+    hq.create_demo_member(config.store_id, DEMO_MEMBER_PHONE)
+    print(
+        f"Member page (a phone's view): {hq.url}/me  log in with phone {DEMO_MEMBER_PHONE}; "
+        "the login code is shown here when you ask for it"
+    )
+    threading.Thread(target=_show_login_codes, args=(hq,), daemon=True).start()
     # Short batch age: the summary should not wait on a half-full batch.
     sync = SyncConfig(
         enabled=True, hq_url=hq.url, api_key_id=key_id, api_secret=secret, max_batch_age_s=0.5
     )
     return config.model_copy(update={"sync": sync})
+
+
+def _show_login_codes(hq: Headquarters) -> None:
+    """The demo's stand-in for an SMS: codes HQ sends to the demo member, printed."""
+    offset = 0
+    while True:
+        codes, offset = hq.login_codes(offset)
+        for code in codes:
+            print(f"Member page login code: {code}", flush=True)
+        time.sleep(0.5)
 
 
 def print_follow_along(config: StoreConfig) -> None:

@@ -181,6 +181,9 @@ class Headquarters:
             **os.environ,
             "O2O_HQ_SECRET_KEY": new_server_key(),
             "O2O_HQ_ADMIN_TOKEN": self.admin_token,
+            # Member messages (login codes for the member page) go to a file the demo shows.
+            "O2O_HQ_NOTIFY_CHANNEL": "file",
+            "O2O_HQ_NOTIFY_FILE": str(work_dir / "notifications.jsonl"),
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
             ),
@@ -235,6 +238,45 @@ class Headquarters:
         if response.status_code >= 400:
             raise HqError(f"{method} {path}: {response.status_code} {response.text[:300]}")
         return response.json() if response.content else None
+
+    @property
+    def notifications_file(self) -> Path:
+        return self.work_dir / "notifications.jsonl"
+
+    def create_demo_member(self, store_id: str, phone: str) -> str:
+        """A member who can log in to the member page with ``phone``."""
+        created = self.request(
+            "POST",
+            "/api/v1/members",
+            {
+                "name": "Demo Member",
+                "identities": [{"channel": "phone", "value": phone}],
+                "home_store_id": store_id,
+            },
+        )
+        member_id = str(created["id"])
+        self.request(
+            "POST",
+            f"/api/v1/members/{member_id}/points",
+            {"delta": 250, "cause": "welcome", "ref": "demo-welcome"},
+        )
+        return member_id
+
+    def login_codes(self, offset: int) -> tuple[list[str], int]:
+        """Login codes written to the notification file since ``offset``; the new offset."""
+        try:
+            with self.notifications_file.open("rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return [], offset
+        complete = data[: data.rfind(b"\n") + 1]
+        codes = [
+            str(message["data"]["code"])
+            for message in map(json.loads, complete.splitlines())
+            if message.get("kind") == "login_code"
+        ]
+        return codes, offset + len(complete)
 
     def create_store(self, store_id: str, name: str) -> tuple[str, str]:
         """The store's key id and secret (HQ shows the secret only now)."""

@@ -11,10 +11,12 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from edge.app.demo_store import free_port
@@ -23,9 +25,11 @@ from tests.conftest import REPO_ROOT, cli_env
 pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 
-@pytest.fixture
-def demo(faces_dir: Path, mqtt_broker: tuple[str, int], store_id: str) -> Iterator[str]:
-    """The demo running in real time; yields the dashboard link it printed, once it answers."""
+@pytest.fixture(scope="module")
+def demo(faces_dir: Path, mqtt_broker: tuple[str, int]) -> Iterator[tuple[str, list[str]]]:
+    """The demo running in real time; yields the dashboard link it printed, once it answers,
+    and its output so far (growing)."""
+    store_id = f"t{uuid.uuid4().hex[:10]}"
     args = ["demo", "--port", str(free_port()), "--minutes", "4", "--store-id", store_id]
     process = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", *args],
@@ -54,7 +58,7 @@ def demo(faces_dir: Path, mqtt_broker: tuple[str, int], store_id: str) -> Iterat
                 break
             except OSError:
                 time.sleep(0.2)
-        yield link
+        yield link, lines
     finally:
         process.terminate()
         try:
@@ -64,12 +68,13 @@ def demo(faces_dir: Path, mqtt_broker: tuple[str, int], store_id: str) -> Iterat
 
 
 def test_the_demo_dashboard_shows_the_cameras_and_sync_that_run(
-    browser: Any, demo: str, artifacts_dir: Path
+    browser: Any, demo: tuple[str, list[str]], artifacts_dir: Path
 ) -> None:
+    link, _lines = demo
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(90_000)
-    page.goto(demo)
+    page.goto(link)
     for camera in ("cam-entrance", "cam-fitting-1"):
         row = page.locator(f'[data-testid="component-row"][data-component="{camera}"]')
         row.locator(".state-online").wait_for()
@@ -84,3 +89,29 @@ def test_the_demo_dashboard_shows_the_cameras_and_sync_that_run(
     assert "Off" not in sync.inner_text()
     page.screenshot(path=str(artifacts_dir / "demo-dashboard.png"), full_page=True)
     context.close()
+
+
+def test_the_demo_member_page_link_works_as_printed(demo: tuple[str, list[str]]) -> None:
+    _link, lines = demo
+    printed = re.search(
+        r"Member page .*: (http://\S+/me)\s+log in with phone (\+\d+)", "".join(lines)
+    )
+    assert printed, "".join(lines)
+    page, phone = printed.groups()
+    hq = page.removesuffix("/me")
+    with httpx.Client(base_url=hq, timeout=10) as browser_like:
+        asked = browser_like.post("/api/v1/me/code", json={"channel": "phone", "value": phone})
+        assert asked.status_code == 202, asked.text
+        deadline = time.monotonic() + 30
+        code = None
+        while code is None and time.monotonic() < deadline:
+            found = re.findall(r"Member page login code: (\d{6})", "".join(lines))
+            code = found[-1] if found else None
+            time.sleep(0.2)
+        assert code is not None, "".join(lines)
+        logged = browser_like.post(
+            "/api/v1/me/login", json={"channel": "phone", "value": phone, "code": code}
+        )
+        assert logged.status_code == 204, logged.text
+        me = browser_like.get("/api/v1/me").json()
+        assert me["name"] == "Demo Member" and me["points"] == 250

@@ -24,6 +24,8 @@ class NotifyChannel(StrEnum):
     NONE = "none"
     WEBHOOK = "webhook"
     WECHAT = "wechat"
+    FILE = "file"
+    """JSON lines appended to ``notify_file``: for demos and development, never production."""
 
 
 class SettingsError(ValueError):
@@ -83,6 +85,9 @@ class Settings(BaseModel):
     )
     notify_channel: NotifyChannel = Field(default=NotifyChannel.NONE, title="Member channel")
     webhook_url: str = Field(default="", title="Generic webhook URL")
+    notify_file: str = Field(
+        default="var/notifications.jsonl", title="File channel: where messages are appended"
+    )
     webhook_secret: str = Field(default="", title="HMAC secret signing webhook bodies")
     wechat_api_base: str = Field(default="https://api.weixin.qq.com", title="WeChat API base URL")
     wechat_access_token: str = Field(default="", title="WeChat service-account access token")
