@@ -49,6 +49,12 @@ class FusionConfig(StrictModel):
         gt=0,
         title="How long a sale id is remembered for idempotent retries from the tills",
     )
+    reservation_zone: str | None = Field(
+        default=None,
+        title="Zone where items reserved online wait for the member",
+        description="Default: the first fitting room (else the first backroom, else the first "
+        "zone). A reservation is ready only when RFID reads every picked item there",
+    )
     tier_order: list[str] = Field(
         default_factory=lambda: list(DEFAULT_TIERS),
         min_length=1,

@@ -59,6 +59,10 @@ class StoreConfig(StrictModel):
         if repeated:
             raise ValueError(f"reader ids must be unique; repeated: {', '.join(repeated)}")
         known = set(zone_ids)
+        if self.fusion.reservation_zone is not None and self.fusion.reservation_zone not in known:
+            raise ValueError(
+                f"fusion.reservation_zone '{self.fusion.reservation_zone}' is not a defined zone"
+            )
         check_cameras(self.cameras, known)
         for reader in self.readers:
             for what, zone in reader.zone_references():
@@ -67,6 +71,16 @@ class StoreConfig(StrictModel):
                         f"Reader {reader.id} {what} maps to zone '{zone}', which is not defined."
                     )
         return self
+
+    def reservation_zone(self) -> str:
+        """Where reserved items wait (``fusion.reservation_zone`` or its default)."""
+        if self.fusion.reservation_zone is not None:
+            return self.fusion.reservation_zone
+        for kind in (ZoneKind.FITTING_ROOM, ZoneKind.BACKROOM):
+            for zone in self.zones:
+                if zone.kind is kind:
+                    return zone.id
+        return self.zones[0].id
 
     def zone_kind(self, zone_id: str) -> ZoneKind:
         return self.zones_by_id()[zone_id].kind

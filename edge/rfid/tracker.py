@@ -499,6 +499,20 @@ class TagTracker:
         """``{gtin: {zone: count}}`` of present tags."""
         return self._stock.stock()
 
+    def gtin_of(self, epc: str) -> str | None:
+        """The GTIN of an EPC, tracked or not (None when it carries none)."""
+        tag = self._tags.get(epc)
+        return tag.gtin if tag is not None else self._gtin_of(epc.upper())
+
+    def where_is(self, gtin: str) -> list[tuple[str, str]]:
+        """Present tags of a GTIN and their zones, sorted by zone then EPC (a pick list)."""
+        found = [
+            (tag.epc, tag.zone)
+            for tag in self._tags.values()
+            if tag.gtin == gtin and tag.state is TagState.PRESENT and tag.zone is not None
+        ]
+        return sorted(found, key=lambda pair: (pair[1], pair[0]))
+
     def stock_of(self, gtin: str) -> dict[str, int]:
         return self._stock.stock_of(gtin)
 

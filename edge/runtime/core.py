@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from edge.alerts.rules import AlertNotice, AlertRules
 from edge.config.store import StoreConfig
+from edge.config.zones import ZoneKind
 from edge.events.base import Event, EventFactory
 from edge.events.fusion import SalePayload
+from edge.events.reservations import Reservation
 from edge.events.rfid import TagDeparted
 from edge.fusion.engine import FusionEngine, FusionOutput, to_events
-from edge.fusion.sales import SaleResult
+from edge.fusion.reservations import ReservationDesk, ReservationOutput
+from edge.fusion.sales import SaleResult, SaleStatus
 from edge.recommend.catalog import Catalog
 from edge.recommend.runtime import Recommender, default_paths
 from edge.rfid.reads import ReaderStatus, TagRead
@@ -58,6 +62,11 @@ class StoreCore:
         self.fusion = FusionEngine.from_store_config(
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
         )
+        self.reservations = ReservationDesk(
+            config.reservation_zone(),
+            [zone.id for zone in config.zones if zone.kind is ZoneKind.SHELF],
+            gtin_of=self.tracker.gtin_of,
+        )
         # Stock counts go to HQ only from a store that syncs (replays without sync stay as
         # they were recorded).
         self.stock_feed = (
@@ -88,11 +97,50 @@ class StoreCore:
         events: list[Event] = [observation.to_event(self.factory)]
         if isinstance(observation, MemberSeenObservation):
             events.extend(self._fusion(self.fusion.on_member_seen(observation)))
+            events.extend(
+                self._reserved(
+                    self.reservations.on_member_seen(
+                        observation.member_id, observation.last_seen_ms
+                    )
+                )
+            )
         return self._noted(events)
 
     def handle_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[Event]]:
         result, outputs = self.fusion.on_sale(payload, now_ms)
-        return result, self._noted(self._fusion(outputs))
+        events = self._fusion(outputs)
+        if result.status is SaleStatus.RECORDED and not payload.returned:
+            untagged: dict[str, int] = {}
+            for line in payload.lines:
+                if line.epc is None and line.gtin is not None:
+                    untagged[line.gtin] = untagged.get(line.gtin, 0) + line.quantity
+            events.extend(
+                self._reserved(self.reservations.on_sale(result.epcs_sold, untagged, now_ms))
+            )
+        return result, self._noted(events)
+
+    # -- reservations (reserve online, try in store) ------------------------------------------
+
+    def receive_reservations(self, reservations: Sequence[Reservation]) -> list[Event]:
+        self.reservations.receive(reservations)
+        return []
+
+    def pick_reserved_item(
+        self, reservation_id: str, item: int, epc: str, staff_id: str, ts_ms: int
+    ) -> list[Event]:
+        outputs = self.reservations.pick(
+            reservation_id, item, epc, staff_id, ts_ms, self.tracker.location
+        )
+        return self._reserved(outputs)
+
+    def check_in_reservation(self, code: str, ts_ms: int) -> list[Event]:
+        return self._reserved(self.reservations.check_in(code, ts_ms))
+
+    def reservation_board(self) -> list[dict[str, Any]]:
+        def locate(gtin: str) -> list[tuple[str, str]]:
+            return self.tracker.where_is(gtin)
+
+        return self.reservations.board(locate)
 
     def handle_size_request(
         self, zone: str, gtin: str, *, size: str | None, colour: str | None, ts_ms: int
@@ -115,6 +163,7 @@ class StoreCore:
             events.extend(self._tag_change(change))
         events.extend(self._alerts(self.alerts.tick(now_ms)))
         events.extend(self._fusion(self.fusion.tick(now_ms)))
+        events.extend(self._reserved(self.reservations.tick(now_ms)))
         if self.stock_feed is not None:
             reports = self.stock_feed.tick(now_ms, self.tracker.stock, self.tracker.stock_of)
             events.extend(report.to_event(self.factory) for report in reports)
@@ -130,7 +179,14 @@ class StoreCore:
         if isinstance(event, TagDeparted):
             events.extend(self._alerts(self.alerts.on_tag_departed(event)))
         events.extend(self._fusion(self.fusion.on_tag_change(change)))
+        if not isinstance(event, TagDeparted):
+            events.extend(
+                self._reserved(self.reservations.on_tag_seen(change.epc, change.zone, change.ts_ms))
+            )
         return events
+
+    def _reserved(self, outputs: Iterable[ReservationOutput]) -> list[Event]:
+        return [output.to_event(self.factory) for output in outputs]
 
     def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
         return [notice.to_event(self.factory) for notice in notices]
