@@ -8,6 +8,8 @@
   HQ has no embedding left on the edge after the next sync;
 - stock    -> HQ's count of stock snapshot requests; when it grows, ``on_stock_request`` (the
   store sends a full snapshot: HQ missed a change, docs/sync.md "Stock at HQ");
+- reservations -> the store's open online reservations (``edge.events.reservations``), handed
+  to ``on_reservations`` each time they change;
 - model    -> downloaded beside ``data_dir/models/recommender.onnx``, checked by size and
   SHA-256, then atomically swapped in and announced (``on_model``); a wrong checksum is
   refused, logged and counted, and the running model stays.
@@ -39,6 +41,7 @@ from cloud_sync import protocol
 from cloud_sync.client.http import HqClient
 from edge.clock import Clock, SystemClock
 from edge.config.sync import SyncConfig
+from edge.events.reservations import Reservation
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class Resource(StrEnum):
     MODEL = "model"
     ERASURES = "erasures"
     STOCK = "stock"
+    RESERVATIONS = "reservations"
 
 
 class DownlinkError(ValueError):
@@ -150,6 +154,7 @@ class Downlink:
         on_model: Callable[[Path, str], None] | None = None,
         on_catalog: Callable[[Path, str], None] | None = None,
         on_stock_request: Callable[[], None] | None = None,
+        on_reservations: Callable[[list[Reservation]], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.client = client
@@ -161,6 +166,7 @@ class Downlink:
         self._on_model = on_model
         self._on_catalog = on_catalog
         self._on_stock_request = on_stock_request
+        self._on_reservations = on_reservations
         self._clock = clock or SystemClock()
         self.state = self._load_state()
         self._stop = threading.Event()
@@ -212,6 +218,7 @@ class Downlink:
             Resource.MODEL: self.config.model_poll_s,
             Resource.ERASURES: self.config.erasures_poll_s,
             Resource.STOCK: self.config.stock_request_poll_s,
+            Resource.RESERVATIONS: self.config.reservations_poll_s,
         }[resource]
 
     def sync_all(self) -> dict[Resource, bool]:
@@ -240,6 +247,7 @@ class Downlink:
         try:
             changed = _HANDLERS[resource](self)
         except (httpx.HTTPError, DownlinkError, ValueError, KeyError, TypeError) as error:
+            # (pydantic's ValidationError is a ValueError: a malformed reservation lands here)
             self._error(f"{resource}: {error}")
             return False
         self.state.last_success_ms = self._clock.now_ms()
@@ -363,6 +371,19 @@ class Downlink:
         self._remember(Resource.STOCK, response.headers.get("ETag"), str(requests))
         return wanted
 
+    def _poll_reservations(self) -> bool:
+        if self._on_reservations is None:
+            return False
+        response = self._get(Resource.RESERVATIONS, self._path("reservations"))
+        if response is None:
+            return False
+        data = response.json()
+        reservations = [Reservation.model_validate(r) for r in data["reservations"]]
+        self._on_reservations(reservations)
+        self._remember(Resource.RESERVATIONS, response.headers.get("ETag"), str(data["version"]))
+        log.info("downlink: %d open reservations", len(reservations))
+        return True
+
     def _poll_model(self) -> bool:
         response = self._get(Resource.MODEL, self._path("model"))
         if response is None:
@@ -454,6 +475,7 @@ _ORDER = (
     Resource.CATALOG,
     Resource.MODEL,
     Resource.STOCK,
+    Resource.RESERVATIONS,
 )
 _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.CATALOG: Downlink._poll_catalog,
@@ -461,4 +483,5 @@ _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.MODEL: Downlink._poll_model,
     Resource.ERASURES: Downlink._poll_erasures,
     Resource.STOCK: Downlink._poll_stock,
+    Resource.RESERVATIONS: Downlink._poll_reservations,
 }

@@ -14,6 +14,7 @@ from cloud_sync.client.status import SyncStatus, sync_status
 from cloud_sync.client.uploader import DrainProgress, Uploader
 from edge.clock import Clock, SystemClock
 from edge.config.store import StoreConfig
+from edge.events.reservations import Reservation
 
 OUTBOX_FILE = Path("sync") / "outbox.db"
 
@@ -27,6 +28,7 @@ class SyncClient:
         on_model: Callable[[Path, str], None] | None = None,
         on_catalog: Callable[[Path, str], None] | None = None,
         on_stock_request: Callable[[], None] | None = None,
+        on_reservations: Callable[[list[Reservation]], None] | None = None,
         on_progress: Callable[[DrainProgress], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -61,6 +63,7 @@ class SyncClient:
                 on_model=on_model,
                 on_catalog=on_catalog,
                 on_stock_request=on_stock_request,
+                on_reservations=on_reservations,
                 clock=self._clock,
             )
 

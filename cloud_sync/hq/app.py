@@ -27,6 +27,7 @@ from cloud_sync.hq.api.routes import (
     me,
     members,
     reports,
+    reservations,
 )
 from cloud_sync.hq.core import metrics
 from cloud_sync.hq.core.config import Settings
@@ -107,7 +108,17 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.vault = vault
     app.state.store_keys = StoreKeyCache()
     app.state.enroller = PhotoEnroller(settings.vision)
-    for module in (events, downlink, admin, catalog, members, reports, availability, me):
+    for module in (
+        events,
+        downlink,
+        admin,
+        catalog,
+        members,
+        reports,
+        availability,
+        me,
+        reservations,
+    ):
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)

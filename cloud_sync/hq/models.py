@@ -360,3 +360,37 @@ class StoreConfirmation(Base):
     resource: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class OnlineReservation(Base):
+    """Reserve online, try in store: made by an online channel for a member."""
+
+    __tablename__ = "reservations"
+    __table_args__ = (Index("ix_reservations_store_status", "store_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(40), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    """requested, ready, arrived, closed, cancelled"""
+    window_start: Mapped[datetime] = mapped_column(Timestamp)
+    window_end: Mapped[datetime] = mapped_column(Timestamp)
+    checkin_code: Mapped[str] = mapped_column(String(8), unique=True)
+    came: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ReservationLine(Base):
+    __tablename__ = "reservation_items"
+    __table_args__ = (
+        UniqueConstraint("reservation_id", "position", name="uq_reservation_items_position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reservation_id: Mapped[str] = mapped_column(ForeignKey("reservations.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    gtin: Mapped[str] = mapped_column(String(14))
+    epc: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(String(20))

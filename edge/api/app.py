@@ -17,7 +17,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from edge.api.context import ApiContext
-from edge.api.routes import alerts, dashboard, health, live, members, pages, rooms, sales
+from edge.api.routes import (
+    alerts,
+    dashboard,
+    health,
+    live,
+    members,
+    pages,
+    reservations,
+    rooms,
+    sales,
+)
 from edge.api.routes import devices as device_routes
 from edge.service.errors import NotFound, RequestRejected, ServiceError, ServiceUnavailable
 
@@ -62,6 +72,7 @@ def create_app(context: ApiContext) -> FastAPI:
         device_routes.router,
         rooms.router,
         alerts.router,
+        reservations.router,
         dashboard.router,
         live.router,
         pages.router,

@@ -35,6 +35,7 @@ from edge.config.readers import (
 )
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
+from edge.events.reservations import Reservation
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
@@ -308,6 +309,9 @@ def _sync_client(
     def on_stock_request() -> None:
         owner.call(StoreCore.request_stock_snapshot)
 
+    def on_reservations(reservations: list[Reservation]) -> None:
+        owner.call(lambda core: core.receive_reservations(reservations))
+
     gallery: GallerySink | None = (
         SyncedGallery(faces) if faces is not None and config.cameras else None
     )
@@ -317,5 +321,6 @@ def _sync_client(
         on_model=on_model,
         on_catalog=on_catalog,
         on_stock_request=on_stock_request,
+        on_reservations=on_reservations,
         clock=wall_clock,
     )

@@ -71,6 +71,9 @@ class SyncConfig(StrictModel):
         description="HQ reports a store's stock as stale when it has heard nothing for longer "
         "than its own limit (O2O_HQ_STOCK_MAX_AGE_S); keep this well below it",
     )
+    reservations_poll_s: float = Field(
+        default=20.0, ge=1, title="Online reservations for this store: poll interval, s"
+    )
     stock_request_poll_s: float = Field(
         default=30.0, ge=1, title="Ask HQ whether it wants a new stock snapshot this often, s"
     )

@@ -14,7 +14,7 @@ import logging
 import queue
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cloud_sync.client.status import SyncStatus
 from edge.alerts.rules import ReaderHealth
@@ -25,6 +25,7 @@ from edge.events.alerts import AlertKind, AlertPayload, AlertRaised
 from edge.events.base import Event, datetime_to_ms
 from edge.events.fusion import SalePayload
 from edge.fusion.engine import RoomState
+from edge.fusion.reservations import ReservationError, UnknownReservationError
 from edge.fusion.sales import SaleResult
 from edge.recommend.catalog import Catalog
 from edge.runtime.core import StoreCore
@@ -238,6 +239,45 @@ class StoreService:
             raise ServiceUnavailable(
                 "The store did not answer in time; retrying the same sale is safe"
             ) from None
+
+    # Reservations (reserve online, try in store) ---------------------------------------------
+    def reservations(self) -> list[dict[str, Any]]:
+        """Open reservations with their pick lists, and the tags to take back to the floor."""
+        return self._call(lambda core: core.reservation_board())
+
+    def reservation_returns(self) -> dict[str, str]:
+        return self._call(lambda core: core.reservations.to_return())
+
+    def pick_reserved_item(
+        self, reservation_id: str, item: int, epc: str, staff_id: str
+    ) -> list[dict[str, Any]]:
+        """Staff took ``epc`` for an item; the board afterwards."""
+        now_ms = self.clock.now_ms()
+
+        def run(core: StoreCore) -> tuple[list[dict[str, Any]], list[Event]]:
+            events = core.pick_reserved_item(reservation_id, item, epc.upper(), staff_id, now_ms)
+            return core.reservation_board(), events
+
+        return self._reservation_change(run)
+
+    def check_in(self, code: str) -> str:
+        """A member's QR code scanned or typed at a tablet; the reservation's id."""
+        now_ms = self.clock.now_ms()
+
+        def run(core: StoreCore) -> tuple[str, list[Event]]:
+            events = core.check_in_reservation(code, now_ms)
+            found = [e.payload.reservation_id for e in events]
+            return (found[0] if found else ""), events
+
+        return self._reservation_change(run)
+
+    def _reservation_change(self, fn: Callable[[StoreCore], tuple[T, list[Event]]]) -> T:
+        try:
+            return self._change(fn)
+        except UnknownReservationError as error:
+            raise NotFound(str(error)) from None
+        except ReservationError as error:
+            raise RequestRejected(str(error)) from None
 
     # Dashboard ------------------------------------------------------------------------------
     def dashboard(self) -> DashboardView:
