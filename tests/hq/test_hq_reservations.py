@@ -1,6 +1,6 @@
 """Reserve online, try in store, at HQ on PostgreSQL: the channel's API with its refusals and
-alternatives, the store's downlink, the store's reservation.* events, the member told when it
-is ready, and the reserve-to-buy report."""
+alternatives, the store's downlink, the store's reservation.* events, and the reserve-to-buy
+report."""
 
 from __future__ import annotations
 
@@ -183,9 +183,6 @@ def test_a_reservation_from_the_web_shop_to_the_fitting_room_and_back(
     assert [i["outcome"] for i in closed["items"]] == ["bought", "tried_not_bought"]
     assert signed_get(client, here, path).json()["reservations"] == []  # no longer open
 
-    # Ana was told it was ready (she consented to messages) - queued for the channel.
-    told = client.get("/api/v1/reports/notifications", headers=ADMIN, params={"member_id": ana})
-    assert told.status_code == 200
     rows = client.get(
         "/api/v1/reports/reservations", headers=ADMIN, params={"store_id": here.store_id}
     ).json()["rows"]
