@@ -8,17 +8,21 @@ cookie token (only its hash is kept) with a CSRF token for every change.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import qrcode
+from qrcode.image.svg import SvgPathImage
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud, schemas
+from cloud_sync.hq import crud, reservations, schemas
 from cloud_sync.hq.core.config import NotifyChannel, Settings
 from cloud_sync.hq.models import (
     Activity,
@@ -210,6 +214,31 @@ def store_confirmations(session: Session, *, resource: str, version: int) -> lis
     ]
 
 
+def checkin_qr(code: str) -> str:
+    """The reservation's check-in code as an SVG data URL (the tablet scans or types it)."""
+    image = qrcode.make(code, image_factory=SvgPathImage, box_size=10, border=2)
+    out = io.BytesIO()
+    image.save(out)
+    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+def _reservations(session: Session, member_id: str) -> list[dict[str, Any]]:
+    shown = []
+    for found in reservations.for_member(session, member_id):
+        store = session.get(Store, found.store_id)
+        row = {
+            "id": found.id,
+            "store": store.name if store else found.store_id,
+            "status": found.status,
+            "window_start": _utc(found.window_start).isoformat(),
+            "window_end": _utc(found.window_end).isoformat(),
+        }
+        if found.status in reservations.OPEN:
+            row |= {"checkin_code": found.checkin_code, "qr": checkin_qr(found.checkin_code)}
+        shown.append(row)
+    return shown[:20]
+
+
 def overview(session: Session, member_id: str) -> dict[str, Any]:
     member = crud.get_member(session, member_id=member_id)
     public = crud.member_public(session, member=member)
@@ -246,6 +275,7 @@ def overview(session: Session, member_id: str) -> dict[str, Any]:
         },
         "face_photos": public.embeddings,
         "face_withdrawal": withdrawal,
+        "reservations": _reservations(session, member.id),
     }
 
 

@@ -8,14 +8,25 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import edge.events.reservations
+import edge.events.stock  # noqa: F401  (register the event types `event` checks)
 from cloud_sync import protocol
 from cloud_sync.hq.app import create_app
-from tests.hq.helpers import ADMIN, StoreCreds, create_store, make_settings, signed
+from tests.hq.helpers import (
+    ADMIN,
+    StoreCreds,
+    create_store,
+    event,
+    make_settings,
+    post_events,
+    signed,
+)
 from tests.hq.test_hq_notify import Receiver
 
 pytestmark = pytest.mark.network
@@ -199,3 +210,65 @@ def test_codes_expire_after_too_many_tries_and_are_throttled(
     )
     for bad in ({"channel": "fax", "value": phone}, {"channel": "phone", "value": "+86\x00"}, {}):
         assert app.post("/api/v1/me/code", json=bad).status_code == 422
+
+
+def test_a_reservation_ready_reaches_the_member_and_their_page_shows_the_check_in_code(
+    app: TestClient, hooks: Receiver, store_id: str
+) -> None:
+    store = create_store(app, store_id)
+    shirt = "00614141555012"
+    product = {
+        "gtin": shirt,
+        "name": "Linen shirt",
+        "category": "shirts",
+        "size": "M",
+        "colour": "white",
+        "price": 45.0,
+    }
+    assert (
+        app.put("/api/v1/catalog", headers=ADMIN, json={"products": [product]}).status_code == 204
+    )
+    snapshot = {
+        "stream": "s1",
+        "seq": 1,
+        "part": 1,
+        "parts": 1,
+        "levels": [{"gtin": shirt, "floor": 1, "backroom": 0}],
+    }
+    assert post_events(app, store, [event(store.store_id, "stock.snapshot", snapshot)]).is_success
+    phone = f"+86135{uuid.uuid4().int % 10**8:08d}"
+    member_id = new_member(app, store, phone)
+    marketing = {"scope": "marketing", "given": True, "source": "app"}
+    app.post(f"/api/v1/members/{member_id}/consents", headers=ADMIN, json=marketing)
+    start = datetime.now(UTC)
+    made = app.post(
+        "/api/v1/reservations",
+        headers=ADMIN,
+        json={
+            "member_id": member_id,
+            "store_id": store.store_id,
+            "items": [{"gtin": shirt}],
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=2)).isoformat(),
+        },
+    )
+    assert made.status_code == 201, made.text
+    rid = made.json()["id"]
+    before = len(hooks.requests)
+    ready = {"reservation_id": rid, "member_id": member_id, "zone": "fitting-1", "epcs": ["E1"]}
+    assert post_events(app, store, [event(store.store_id, "reservation.ready", ready)]).is_success
+    deadline = time.monotonic() + 15
+    told: list[dict[str, Any]] = []
+    while not told and time.monotonic() < deadline:
+        told = [
+            json.loads(b)
+            for _p, _h, b in hooks.requests[before:]
+            if json.loads(b)["kind"] == "reservation_ready"
+        ]
+        time.sleep(0.05)
+    assert told and told[0]["member_id"] == member_id and told[0]["data"]["reservation_id"] == rid
+
+    me = log_in(app, hooks, member_id, phone)
+    (shown,) = me["reservations"]
+    assert shown["status"] == "ready" and shown["checkin_code"] == told[0]["data"]["checkin_code"]
+    assert shown["qr"].startswith("data:image/svg+xml;base64,")

@@ -39,6 +39,14 @@
     erase: { en: "Erase my membership", es: "Borrar mi membresía", zh: "注销我的会员" },
     eraseConfirm: { en: "Erase your membership? Your face data goes at once, your personal data after the retention period. This cannot be undone.", es: "¿Borrar su membresía? Sus datos faciales se borran ya; los personales, tras el plazo de conservación. No se puede deshacer.", zh: "确定注销会员？人脸数据立即删除，个人数据在保留期满后删除。此操作无法撤销。" },
     erased: { en: "Your membership is erased. Stores remove your face data at their next sync.", es: "Su membresía está borrada. Las tiendas eliminan sus datos faciales en su próxima sincronización.", zh: "您的会员已注销。各门店将在下次同步时删除您的人脸数据。" },
+    reservations: { en: "My reservations", es: "Mis reservas", zh: "我的预约" },
+    status_requested: { en: "being prepared", es: "en preparación", zh: "准备中" },
+    status_ready: { en: "ready in the fitting room", es: "lista en el probador", zh: "已在试衣间备好" },
+    status_arrived: { en: "you checked in", es: "ha llegado", zh: "已到店" },
+    status_closed: { en: "done", es: "terminada", zh: "已完成" },
+    status_cancelled: { en: "cancelled", es: "cancelada", zh: "已取消" },
+    showCode: { en: "Show this code at the fitting room's tablet: {code}", es: "Muestre este código en la tableta del probador: {code}", zh: "请在试衣间平板出示此码：{code}" },
+    until: { en: "{store}, until {at}", es: "{store}, hasta {at}", zh: "{store}，截至 {at}" },
     logOut: { en: "Log out", es: "Salir", zh: "退出" },
     loggedOut: { en: "You are logged out.", es: "Ha salido.", zh: "您已退出。" },
   };
@@ -122,6 +130,27 @@
     $("home").textContent = me.home_store ? me.home_store.name : t("none");
     $("consents").replaceChildren(...Object.entries(me.consents).map(([s, c]) => consentRow(s, c)));
     $("face-photos").textContent = String(me.face_photos);
+    $("reservations-card").hidden = !me.reservations.length;
+    $("reservations").replaceChildren(...me.reservations.map((r) => {
+      const li = document.createElement("li");
+      li.dataset.testid = "reservation";
+      li.dataset.status = r.status;
+      const head = document.createElement("div");
+      head.textContent = `${t("until", { store: r.store, at: when(r.window_end) })} · ${t("status_" + r.status)}`;
+      li.append(head);
+      if (r.checkin_code) {
+        const img = document.createElement("img");
+        img.src = r.qr;
+        img.alt = r.checkin_code;
+        img.width = 160;
+        img.height = 160;
+        img.dataset.testid = "checkin-qr";
+        const code = document.createElement("div");
+        code.textContent = t("showCode", { code: r.checkin_code });
+        li.append(img, code);
+      }
+      return li;
+    }));
     const withdrawal = me.face_withdrawal;
     $("withdrawal").hidden = !withdrawal;
     if (withdrawal) {
