@@ -286,6 +286,12 @@ class FusionEngine:
         outputs.extend(self._room_outputs(face, None))
         return outputs
 
+    def on_reservation_arrival(self, zone: str, member_id: str, ts_ms: int) -> list[FusionOutput]:
+        """A member came for a reservation waiting in ``zone`` (a fitting room): its tablet
+        greets them and shows the reserved items with recommendations. They identified
+        themselves (QR code, or a recognition they consented to), so no face is needed here."""
+        return self._room_outputs(self.rooms.face(zone, member_id, ts_ms, ts_ms), None)
+
     def on_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[FusionOutput]]:
         """Record a sale (already validated, see :class:`~edge.fusion.sales.SaleSubmission`).
 

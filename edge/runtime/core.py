@@ -20,7 +20,7 @@ from edge.events.fusion import SalePayload
 from edge.events.reservations import Reservation
 from edge.events.rfid import TagDeparted
 from edge.fusion.engine import FusionEngine, FusionOutput, to_events
-from edge.fusion.reservations import ReservationDesk, ReservationOutput
+from edge.fusion.reservations import Arrived, ReservationDesk, ReservationOutput
 from edge.fusion.sales import SaleResult, SaleStatus
 from edge.recommend.catalog import Catalog
 from edge.recommend.runtime import Recommender, default_paths
@@ -186,7 +186,15 @@ class StoreCore:
         return events
 
     def _reserved(self, outputs: Iterable[ReservationOutput]) -> list[Event]:
-        return [output.to_event(self.factory) for output in outputs]
+        events: list[Event] = []
+        for output in outputs:
+            events.append(output.to_event(self.factory))
+            if isinstance(output, Arrived):
+                greeting = self.fusion.on_reservation_arrival(
+                    output.zone, output.member_id, output.ts_ms
+                )
+                events.extend(self._fusion(greeting))
+        return events
 
     def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
         return [notice.to_event(self.factory) for notice in notices]

@@ -24,6 +24,7 @@ from edge.config.store import StoreConfig
 from edge.events.alerts import AlertKind, AlertPayload, AlertRaised
 from edge.events.base import Event, datetime_to_ms
 from edge.events.fusion import SalePayload
+from edge.events.reservations import ReservationArrived
 from edge.fusion.engine import RoomState
 from edge.fusion.reservations import ReservationError, UnknownReservationError
 from edge.fusion.sales import SaleResult
@@ -266,7 +267,7 @@ class StoreService:
 
         def run(core: StoreCore) -> tuple[str, list[Event]]:
             events = core.check_in_reservation(code, now_ms)
-            found = [e.payload.reservation_id for e in events]
+            found = [e.payload.reservation_id for e in events if isinstance(e, ReservationArrived)]
             return (found[0] if found else ""), events
 
         return self._reservation_change(run)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +22,9 @@ import numpy as np
 import pytest
 import yaml
 
-from edge.bench.sync import HqProcess, free_port, fresh_database, stored_event_ids
+from edge.bench.sync import HqProcess, free_port, stored_event_ids
 from edge.vision.gallery import generate_key
+from tests.acceptance.conftest import ADMIN_TOKEN
 from tests.acceptance.rig import (
     Broker,
     EdgeRun,
@@ -39,7 +39,6 @@ from tests.edge_harness import IdleSerialPort
 
 pytestmark = [pytest.mark.network, pytest.mark.slow]
 
-ADMIN_TOKEN = "acceptance-admin-token-0123456789"
 # SGTIN-96 EPCs of the demo catalog (company prefix 0614141): two sweaters and a chino.
 SWEATER_NAVY_M = "3034257BF40ABE4000000001"
 SWEATER_RED_M = "3034257BF40ABE8000000002"
@@ -171,17 +170,6 @@ def identify(edge: httpx.Client, photo: Path) -> str | None:
     assert response.status_code == 200, response.text
     member: str | None = response.json()["member_id"]
     return member
-
-
-@pytest.fixture
-def hq(database_url: str, tmp_path: Path) -> Iterator[HqProcess]:
-    with fresh_database(database_url, "o2o_acceptance") as database:
-        process = HqProcess(database, log_path=tmp_path / "hq.log", admin_token=ADMIN_TOKEN)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
 
 
 def test_a_store_day_seen_from_outside(
