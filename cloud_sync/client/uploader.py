@@ -38,6 +38,8 @@ DELIVERED_STATUSES = frozenset({"stored", "duplicate"})
 REJECTED_STATUSES = frozenset({"conflict", "invalid"})
 IDLE_POLL_S = 1.0
 PRUNE_EVERY_S = 3600.0
+POISON_STRIKES = 2
+"""500s in a row on one batch before it is halved (and, once alone, dead-lettered)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class Verdict:
     retry: bool = False
     retry_after_s: float | None = None  # HQ's Retry-After, when it gave one
     split: bool = False  # 413/422: the body as a whole was refused; halve the batch
+    server_error: bool = False  # 500: HQ failed on this batch (maybe on one event in it)
     error: str | None = None
 
 
@@ -73,6 +76,8 @@ class UploaderState:
     next_attempt_ms: int = 0
     consecutive_failures: int = 0
     batch_limit: int = 0  # 0: the configured max_batch_events
+    server_errors: int = 0  # 500s in a row on the current batch
+    isolating_since_ms: int | None = None  # halving batches to find an event HQ fails on
 
 
 def batch_ready(n_events: int, n_bytes: int, oldest_age_s: float, *, config: SyncConfig) -> float:
@@ -126,7 +131,7 @@ def judge_response(
     retry_after = None
     if status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"), now_ms)
-    return Verdict(retry=True, retry_after_s=retry_after, error=error)
+    return Verdict(retry=True, retry_after_s=retry_after, server_error=status == 500, error=error)
 
 
 def _detail(body: Any) -> str:
@@ -294,9 +299,10 @@ class Uploader:
         verdict = judge_response(
             response.status_code, response.headers, payload, ids, now_ms=self._clock.now_ms()
         )
-        return self._apply(verdict, len(rows))
+        return self._apply(verdict, ids)
 
-    def _apply(self, verdict: Verdict, batch_size: int) -> float:
+    def _apply(self, verdict: Verdict, ids: Sequence[str]) -> float:
+        batch_size = len(ids)
         if verdict.delivered:
             self.outbox.mark_delivered(verdict.delivered)
         for event_id, reason in verdict.rejected:
@@ -310,16 +316,58 @@ class Uploader:
             log.warning("uploader: %s; retrying in batches of %d", verdict.error, state.batch_limit)
             self._note_error(verdict.error)
             return 0.0
+        if verdict.server_error:
+            return self._server_error(verdict.error or "HTTP 500", ids)
+        state.server_errors = 0
         if verdict.retry:
             return self._failed(verdict.error or "retry", verdict.retry_after_s)
         state.batches_sent += 1
         state.consecutive_failures = 0
         state.last_success_ms = self._clock.now_ms()
-        if state.batch_limit:  # grow back after isolating a refused event
+        if state.batch_limit and state.isolating_since_ms is None:
+            # Grow back after isolating a refused event (while hunting an event HQ fails on,
+            # the size stays until it is found).
             doubled = state.batch_limit * 2
             state.batch_limit = 0 if doubled >= self.config.max_batch_events else doubled
         self._progress(len(verdict.delivered) + len(verdict.rejected))
         return 0.0
+
+    def _server_error(self, error: str, ids: Sequence[str]) -> float:
+        """HQ answered 500. One event it cannot take must not stall the store: after
+        POISON_STRIKES failures in a row the batch is halved, until the event is alone; alone,
+        it goes to the dead letters, but only if other events got through meanwhile (an HQ
+        failing on everything is an outage, and then nothing is dead-lettered)."""
+        state = self.state
+        state.server_errors += 1
+        progressing = (
+            state.isolating_since_ms is not None
+            and state.last_success_ms is not None
+            and state.last_success_ms >= state.isolating_since_ms
+        )
+        if progressing:
+            # Others get through: this is the hunt for one event, not an outage; short waits.
+            state.consecutive_failures = 0
+        if state.server_errors >= POISON_STRIKES:
+            now_ms = self._clock.now_ms()
+            if len(ids) > 1:
+                state.server_errors = 0
+                state.batch_limit = max(1, len(ids) // 2)
+                if state.isolating_since_ms is None:
+                    state.isolating_since_ms = now_ms
+                log.warning(
+                    "uploader: %s again; retrying in batches of %d", error, state.batch_limit
+                )
+            elif progressing:
+                state.server_errors = 0
+                state.consecutive_failures = 0
+                reason = f"HQ failed on this event alone {POISON_STRIKES} times ({error})"
+                self.outbox.mark_rejected(ids[0], reason)
+                state.isolating_since_ms = None  # found: batches grow back from here
+                state.rejected_events += 1
+                log.error("uploader: event %s moved to dead letters: %s", ids[0], reason)
+                self._note_error(reason)
+                return 0.0
+        return self._failed(error)
 
     def _note_error(self, error: str | None) -> None:
         self.state.last_error = error

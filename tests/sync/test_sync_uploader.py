@@ -147,19 +147,49 @@ def test_retry_after_is_honoured_and_nothing_is_sent_before(
 def test_server_errors_back_off_exponentially_with_a_cap(
     tmp_path: Path, fake: FakeHq, store_id: str, clock: VirtualClock
 ) -> None:
+    """HQ failing on everything is an outage: back off, look for a bad event by halving the
+    batch, but dead-letter nothing."""
     uploader = _uploader(tmp_path, fake.url, store_id, clock, retry_max_s=8.0)
     uploader.outbox.append_many(tag_events(store_id, 10))
-    fake.script = [_status(500)] * 6
+    fake.script = [_status(500)] * 8
     waits = []
-    for _ in range(6):
+    for _ in range(8):
         wait_s = uploader.step()
         waits.append(wait_s)
         clock.set_ms(clock.now_ms() + int(wait_s * 1000) + 1)
-    ceilings = [1, 2, 4, 8, 8, 8]
+    ceilings = [1, 2, 4, 8, 8, 8, 8, 8]
     for wait_s, ceiling in zip(waits, ceilings, strict=True):
         assert ceiling / 2 <= wait_s <= ceiling
-    assert uploader.step() == 0.0 and uploader.outbox.backlog().pending == 0
-    assert _sent_ids(fake).count(_sent_ids(fake)[0]) == 7  # same batch, re-sent
+    assert [len(b) for b in fake.batches] == [10, 10, 5, 5, 2, 2, 1, 1]
+    assert uploader.outbox.backlog().dead_letters == 0  # nothing got through: no poison known
+    while uploader.step(flush=True) >= 0:
+        pass
+    assert uploader.outbox.backlog().pending == 0 and uploader.state.delivered_events == 10
+
+
+def test_one_event_hq_fails_on_cannot_stall_a_backlog_of_ten_thousand(
+    tmp_path: Path, fake: FakeHq, store_id: str, clock: VirtualClock
+) -> None:
+    uploader = _uploader(tmp_path, fake.url, store_id, clock, max_batch_events=500)
+    events = tag_events(store_id, 10_000)
+    poison = events[4_321].event_id
+    uploader.outbox.append_many(events)
+
+    def fail_on_poison(batch: list[dict[str, Any]]) -> Answer:
+        if any(e["event_id"] == poison for e in batch):
+            return 500, {}, {"detail": "Internal Server Error"}
+        return all_stored(batch)
+
+    fake.default = fail_on_poison
+    waited_s = 0.0
+    while (wait_s := uploader.step(flush=True)) >= 0:
+        waited_s += wait_s
+        clock.set_ms(clock.now_ms() + int(wait_s * 1000) + 1)
+    assert uploader.state.delivered_events == 9_999
+    dead = dict(uploader.outbox.dead_letters())
+    assert dead.keys() == {poison} and "HQ failed on this event alone" in dead[poison]
+    assert waited_s < 30, waited_s  # back-offs while isolating it: seconds, not a stall
+    assert len(fake.batches) < 20 + 10_000 // 500 * 2
 
 
 def test_refused_connection_is_retried_and_backlog_kept(
