@@ -33,6 +33,7 @@ from cloud_sync.hq import projections, reservations, stock
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import StoredEvent, table
+from edge.events import limits
 from edge.events.base import parse_event
 
 # Known event types are validated field by field: register every module of edge.events.
@@ -143,7 +144,15 @@ def validate_events(
     rejected: dict[int, EventResult] = {}
     for index, item in enumerate(items):
         raw_id = item.get("event_id") if isinstance(item, dict) else None
-        label = raw_id if isinstance(raw_id, str) else None
+        label = raw_id if isinstance(raw_id, str) and "\x00" not in raw_id else None
+        nul = limits.nul_path(item)
+        if nul is not None:
+            rejected[index] = EventResult(
+                label,
+                Status.INVALID,
+                f"events[{index}] ({label}): {nul}: NUL character not allowed",
+            )
+            continue
         try:
             event = parse_event(item)
             canonical_id = _canonical_uuid(event.event_id)
@@ -163,6 +172,16 @@ def validate_events(
                 label,
                 Status.INVALID,
                 f"events[{index}] ({label}): store_id: {event.store_id!r} is not this store",
+            )
+            continue
+        problem = (
+            f"type: longer than {limits.EVENT_TYPE_MAX} characters"
+            if len(event.type) > limits.EVENT_TYPE_MAX
+            else projections.problem(event.type, item.get("payload"))
+        )
+        if problem is not None:
+            rejected[index] = EventResult(
+                label, Status.INVALID, f"events[{index}] ({label}): {problem}"
             )
             continue
         # The body is stored as sent: a resend from the edge's outbox is byte-identical, and
@@ -206,12 +225,21 @@ def _insert_new(
 ) -> set[str]:
     """Insert rows whose event_id is new; returns the ids actually inserted."""
     if session.get_bind().dialect.name == "postgresql":
+        body, positions = batch.text, [v.index for v in valid]
+        if "\\u0000" in body:
+            # PostgreSQL's jsonb takes no NUL anywhere: send the valid events alone (they were
+            # checked to hold none), re-serialised, instead of the body as sent.
+            body = orjson.dumps({"events": [v.row["body"] for v in valid]}).decode()
+            positions = list(range(len(valid)))
         rows = orjson.dumps(
-            [(v.index, v.row["event_id"], v.row["type"], v.row["ts"]) for v in valid]
+            [
+                (position, v.row["event_id"], v.row["type"], v.row["ts"])
+                for position, v in zip(positions, valid, strict=True)
+            ]
         ).decode()
         result = session.execute(
             _PG_INSERT,
-            {"store_id": store_id, "received_at": now, "body": batch.text, "rows": rows},
+            {"store_id": store_id, "received_at": now, "body": body, "rows": rows},
         )
         # event_id::text is already the canonical form.
         return set(result.scalars())

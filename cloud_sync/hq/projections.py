@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from cloud_sync.hq import crud
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.models import Activity, Member, PointsEntry, SaleLine, table
+from edge.events import limits
 
 ACTIVITY_KINDS = {
     "zone.visitors": "visitors",
@@ -37,6 +38,61 @@ ACTIVITY_KINDS = {
     "tryon.started": "tryon",
     "tryon.outcome": "tryon_outcome",
 }
+
+
+_WIDTHS = {
+    "member_id": limits.MEMBER_ID_MAX,
+    "gtin": limits.GTIN_MAX,
+    "outcome": limits.OUTCOME_MAX,
+    "sale_id": limits.SALE_ID_MAX,
+}
+
+
+def _too_long(payload: dict[str, Any], *keys: str, where: str = "payload") -> str | None:
+    for key in keys:
+        value = payload.get(key)
+        if value is not None and len(str(value)) > _WIDTHS[key]:
+            return f"{where}.{key}: longer than {_WIDTHS[key]} characters"
+    return None
+
+
+def problem(event_type: str, payload: Any) -> str | None:
+    """Why an event cannot be projected (a field beyond the limits in edge/events/limits.py),
+    or None. Checked before anything is stored: HQ answers ``invalid``, never a 500."""
+    if not isinstance(payload, dict):
+        return None
+    if event_type in ACTIVITY_KINDS:
+        found = _too_long(payload, "member_id", "gtin", "outcome")
+        if found:
+            return found
+        visitors = payload.get("visitors")
+        wrong = visitors is not None and not limits.finite_amount(visitors, limits.MAX_VISITORS)
+        if event_type == "zone.visitors" and wrong:
+            return f"payload.visitors: must be between 0 and {limits.MAX_VISITORS}"
+        return None
+    if event_type != "sale":
+        return None
+    found = _too_long(payload, "member_id", "sale_id")
+    if found:
+        return found
+    total = payload.get("total")
+    if total is not None and not limits.finite_amount(total, limits.MAX_SALE_TOTAL):
+        return f"payload.total: must be a number up to {limits.MAX_SALE_TOTAL:.0f}"
+    lines = payload.get("lines")
+    for n, line in enumerate(lines if isinstance(lines, list) else []):
+        if not isinstance(line, dict):
+            continue
+        where = f"payload.lines[{n}]"
+        found = _too_long(line, "gtin", where=where)
+        if found:
+            return found
+        quantity = line.get("quantity", 1)
+        if not limits.finite_amount(quantity, limits.MAX_QUANTITY):
+            return f"{where}.quantity: must be between 1 and {limits.MAX_QUANTITY}"
+        amount = line.get("amount", 0)
+        if not limits.finite_amount(amount, limits.MAX_LINE_AMOUNT):
+            return f"{where}.amount: must be a number up to {limits.MAX_LINE_AMOUNT:.0f}"
+    return None
 
 
 def _str(payload: dict[str, Any], key: str) -> str | None:
@@ -201,7 +257,10 @@ def _credit_member(
         ref, cause = f"{sale_id}:{row['event_id']}", "sale_return"
     else:
         multiplier = settings.tier_points_multiplier.get(member.tier, 1.0)
-        delta = math.floor(total * settings.points_per_currency_unit * multiplier)
+        # Bounded: a points column holds 32 bits, whatever the settings multiply by.
+        delta = min(
+            limits.INT32_MAX, math.floor(total * settings.points_per_currency_unit * multiplier)
+        )
         ref, cause = sale_id, "sale"
     if delta and crud.add_points_entry(
         session,
