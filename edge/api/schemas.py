@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_sync.client.status import SyncStatus
+from edge.events import limits
 from edge.events.base import UtcMs
 from edge.events.fusion import RecommendedItem
 
@@ -83,8 +84,8 @@ class SizeRequestCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     gtin: str = Field(pattern=r"^\d{14}$", description="GTIN-14 of the item in the room")
-    size: str | None = Field(default=None, min_length=1, max_length=20)
-    colour: str | None = Field(default=None, min_length=1, max_length=50)
+    size: limits.Text | None = Field(default=None, min_length=1, max_length=20)
+    colour: limits.Text | None = Field(default=None, min_length=1, max_length=50)
 
 
 class AlertPublic(_Public):

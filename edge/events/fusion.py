@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from edge.events import limits
 from edge.events.base import Event, UtcMs
 from edge.rfid.epc import gtin_of
 
@@ -115,8 +116,13 @@ class SaleLine(_Payload):
         pattern=r"^(\d{8}|\d{12,14})$",
         description="GTIN-14 (GTIN-8/12/13 are padded; derived from the EPC if absent)",
     )
-    quantity: int = Field(default=1, ge=1)
-    amount: float = Field(ge=0, description="Line amount, in the sale currency")
+    quantity: int = Field(default=1, ge=1, le=limits.MAX_QUANTITY)
+    amount: float = Field(
+        ge=0,
+        le=limits.MAX_LINE_AMOUNT,
+        allow_inf_nan=False,
+        description="Line amount, in the sale currency",
+    )
 
     @field_validator("epc")
     @classmethod
@@ -139,12 +145,14 @@ class SaleLine(_Payload):
 
 
 class SalePayload(_Payload):
-    sale_id: str = Field(min_length=1, max_length=100)
-    till_id: str = Field(min_length=1, max_length=100)
+    sale_id: limits.Text = Field(min_length=1, max_length=limits.SALE_ID_MAX)
+    till_id: limits.Text = Field(min_length=1, max_length=limits.TILL_ID_MAX)
     lines: list[SaleLine] = Field(min_length=1, max_length=1000)
-    total: float = Field(ge=0)
+    total: float = Field(ge=0, le=limits.MAX_SALE_TOTAL, allow_inf_nan=False)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    member_id: str | None = Field(default=None, min_length=1, max_length=100)
+    member_id: limits.Text | None = Field(
+        default=None, min_length=1, max_length=limits.MEMBER_ID_MAX
+    )
     returned: bool = Field(default=False, description="A return (refund) of an earlier sale")
 
 

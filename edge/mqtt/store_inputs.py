@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.clock import Clock
+from edge.events import limits
 from edge.events.fusion import SalePayload
 from edge.fusion.sales import SaleResult, SaleStatus, SaleSubmission, validation_problems
 from edge.mqtt.client import MqttConnection, worth_logging
@@ -37,7 +38,7 @@ class AckMessage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     alert_id: str = Field(min_length=1, max_length=100)
-    staff_id: str = Field(min_length=1, max_length=100)
+    staff_id: limits.Text = Field(min_length=1, max_length=limits.STAFF_ID_MAX)
 
 
 class StoreMqttInputs:
