@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from edge.api.context import ApiContext
 from edge.api.routes import (
@@ -30,6 +31,7 @@ from edge.api.routes import (
 )
 from edge.api.routes import devices as device_routes
 from edge.service.errors import NotFound, RequestRejected, ServiceError, ServiceUnavailable
+from edge.service.metrics import Rejections
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -47,6 +49,29 @@ async def _service_error(_request: Request, error: Exception) -> JSONResponse:
         status.HTTP_500_INTERNAL_SERVER_ERROR,
     )
     return JSONResponse({"detail": str(error)}, status_code=code)
+
+
+class CountRefusals:
+    """Counts every 4xx answer in /metrics (``o2o_rejected{source="http"}``) by route and
+    status: what clients were refused must be visible, not only logged."""
+
+    def __init__(self, app: ASGIApp, rejections: Rejections) -> None:
+        self.app = app
+        self.rejections = rejections
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting(message: Message) -> None:
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
+                route = scope.get("route")
+                where = getattr(route, "path", "unmatched")
+                self.rejections.add("http", where, str(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting)
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -80,4 +105,5 @@ def create_app(context: ApiContext) -> FastAPI:
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(CountRefusals, rejections=context.metrics.rejections)
     return app

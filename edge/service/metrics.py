@@ -95,17 +95,40 @@ def _seconds(ts: datetime | None) -> float | None:
     return ts.timestamp() if ts is not None else None
 
 
+class Rejections:
+    """Requests and messages refused, by source, route or topic, and reason (thread-safe):
+    a tablet's 422, a till's invalid sale on MQTT, a wrong pairing code."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, source: str, where: str, reason: str) -> None:
+        with self._lock:
+            self._counts[(source, where, reason)] += 1
+
+    def snapshot(self) -> dict[tuple[str, str, str], int]:
+        with self._lock:
+            return dict(self._counts)
+
+
 class EdgeCollector(Collector):
     """Reads the assembled edge's own counters at scrape time (every source is thread-safe)."""
 
     def __init__(
-        self, runtime: StoreRuntime, events: EventCounter, sync: SyncClient | None = None
+        self,
+        runtime: StoreRuntime,
+        events: EventCounter,
+        sync: SyncClient | None = None,
+        rejections: Rejections | None = None,
     ) -> None:
         self._runtime = runtime
         self._events = events
         self._sync = sync
+        self._rejections = rejections or Rejections()
 
     def collect(self) -> Iterator[Metric]:
+        yield from self._refused()
         yield from self._readers()
         yield from self._cameras()
         yield from self._events_and_alerts()
@@ -213,6 +236,21 @@ class EdgeCollector(Collector):
         sink_errors.add_metric([], owner.sink_errors)
         yield from (events, alerts, sink_errors)
 
+    def _refused(self) -> Iterator[Metric]:
+        refused = _counter(
+            "o2o_rejected",
+            "Requests and messages refused (nothing was done), by source, route or topic, reason",
+            ["source", "where", "reason"],
+        )
+        counts = self._rejections.snapshot()
+        inputs = self._runtime.store_inputs
+        for reason, count in inputs.rejected.items():
+            topic = inputs.ack_topic if reason.startswith("ack") else inputs.sales_topic
+            counts[("mqtt", topic, reason)] = count
+        for labels, count in sorted(counts.items()):
+            refused.add_metric(list(labels), count)
+        yield refused
+
     def _mqtt(self) -> Iterator[Metric]:
         connection = self._runtime.connection
         counters = connection.counters()
@@ -281,8 +319,9 @@ class EdgeMetrics:
         self.store = store
         self.events = events
         self.sync = sync
+        self.rejections = Rejections()
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(EdgeCollector(runtime, events, sync))
+        self.registry.register(EdgeCollector(runtime, events, sync, self.rejections))
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
 

@@ -107,8 +107,26 @@ def test_sale_recorded_then_idempotent_then_conflict(client: TestClient, runtime
                 "total: Field required",
             ],
         ),
+        (
+            {**SALE, "lines": [{"epc": SWEATER, "amount": 1e308}], "total": 1e308},
+            [
+                "lines -> 0 -> amount: Input should be less than or equal to 10000000",
+                "total: Input should be less than or equal to 100000000",
+            ],
+        ),
+        (
+            {**SALE, "lines": [{"gtin": "00614141110018", "quantity": 2**40, "amount": 1.0}]},
+            ["lines -> 0 -> quantity: Input should be less than or equal to 10000"],
+        ),
+        (
+            {**SALE, "till_id": "till\u0000-1", "sale_id": "S\u0000"},
+            [
+                "sale_id: control character '\\x00' not allowed",
+                "till_id: control character '\\x00' not allowed",
+            ],
+        ),
     ],
-    ids=["line-without-item", "total", "missing-fields"],
+    ids=["line-without-item", "total", "missing-fields", "huge-amounts", "huge-quantity", "nul"],
 )
 def test_bad_sale_gets_422_with_what_is_wrong(
     client: TestClient, runtime: Runtime, body: dict[str, Any], problems: list[str]
@@ -155,3 +173,21 @@ def test_tills_and_staff_record_sales_tablets_do_not(client: TestClient, runtime
     # A till reaches sales only.
     response = client.get("/api/v1/alerts", headers={"Authorization": f"Bearer {till}"})
     assert response.status_code == 403
+
+
+def _refused(client: TestClient, where: str, reason: str) -> float:
+    text = client.get("/metrics").text
+    line = f'o2o_rejected_total{{reason="{reason}",source="http",where="{where}"}} '
+    found = [row for row in text.splitlines() if row.startswith(line)]
+    return float(found[0].removeprefix(line)) if found else 0.0
+
+
+def test_refused_sales_are_counted_in_metrics(client: TestClient) -> None:
+    assert _refused(client, "/api/v1/sales", "422") == 0
+    bad = {**SALE, "total": 1e308}
+    for _ in range(3):
+        assert client.post("/api/v1/sales", json=bad, headers=AUTH).status_code == 422
+    assert client.post("/api/v1/sales", json=SALE).status_code == 401
+    assert client.post("/api/v1/sales", json=SALE, headers=AUTH).status_code == 201
+    assert _refused(client, "/api/v1/sales", "422") == 3
+    assert _refused(client, "/api/v1/sales", "401") == 1
