@@ -4,9 +4,9 @@
    5.14.0.240) by EdgeX's device-rfid-llrp-go (Apache-2.0), github.com/edgexfoundry/
    device-rfid-llrp-go, commit cd6a08a6bfb7c36bf9122a0360461b2f1c8e1ae6, ``pkg/llrp/testdata``:
    each ``*.bytes`` (a body without its 10-byte header) with EdgeX's own decoding beside it in
-   ``*.json``. They live in ``../shared/data/llrp_vectors/`` (or the folder named by
-   ``O2O_LLRP_VECTORS``), laid out as in that repository, and are not copied into this one;
-   without them these tests skip and say where to put them. Every one must decode, re-encode
+   ``*.json``. They are copied unchanged, with that repository's Apache-2.0 licence, into
+   ``tests/rfid/vendor_corpus/llrp/edgex/`` (``O2O_LLRP_VECTORS`` names another folder laid out
+   the same way). Every one must decode, re-encode
    byte for byte, and agree with EdgeX's decoding field for field; :data:`VECTOR_SHA256`
    pins the exact files.
 2. llrpkit (MIT), an independent LLRP implementation: every request we send is decoded by it
@@ -67,7 +67,7 @@ from edge.rfid.llrp.spec import P as PT
 
 VECTORS = Path(
     os.environ.get("O2O_LLRP_VECTORS")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "llrp_vectors"
+    or Path(__file__).resolve().parent / "vendor_corpus" / "llrp" / "edgex"
 )
 
 BODY_TYPES = {
@@ -85,11 +85,15 @@ def _vector_files() -> list[Path]:
     return sorted(VECTORS.rglob("*.bytes")) if VECTORS.is_dir() else []
 
 
-needs_vectors = pytest.mark.skipif(
-    not _vector_files(),
-    reason=f"LLRP golden vectors not found: put device-rfid-llrp-go's pkg/llrp/testdata in "
-    f"{VECTORS} (or set O2O_LLRP_VECTORS)",
-)
+# The vectors ship with the tests: missing ones are a failure, not a skip.
+needs_vectors = pytest.mark.usefixtures("golden_vectors")
+
+
+@pytest.fixture(scope="module")
+def golden_vectors() -> list[Path]:
+    files = _vector_files()
+    assert len(files) == 15, f"LLRP golden vectors missing from {VECTORS}: {files}"
+    return files
 
 
 def _decoded(path: Path) -> tuple[Message, dict[str, Any]]:
