@@ -23,7 +23,7 @@ makes its own event (``to_event``) in the runtime's owner loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +135,10 @@ class _ReaderState:
     raised_ms: int | None = None
 
 
+def _never(epc: str) -> bool:
+    return False
+
+
 def clock_text(ts_ms: int) -> str:
     return f"{ms_to_datetime(ts_ms):%H:%M:%S} UTC"
 
@@ -151,12 +155,15 @@ class AlertRules:
         *,
         repeat_interval_s: float,
         zone_names: Mapping[str, str] | None = None,
+        exit_on_departure: bool = True,
     ) -> None:
         self._readers = {watch.reader_id: _ReaderState(watch) for watch in readers}
         self._repeat_interval_ms = round(repeat_interval_s * 1000)
         self._zone_names = dict(zone_names or {})
         self._last_raised_ms: dict[tuple[AlertKind, str], int] = {}
         self._sold_ms: dict[str, int] = {}
+        self._exit_on_departure = exit_on_departure
+        self._chain_sold: Callable[[str], bool] = _never
 
     @classmethod
     def from_store_config(cls, config: StoreConfig) -> AlertRules:
@@ -174,6 +181,9 @@ class AlertRules:
             watches,
             repeat_interval_s=config.alerts.repeat_interval_s,
             zone_names={zone.id: zone.name or zone.id for zone in config.zones},
+            # With the gate on, the exit read alarms (edge/alerts/gate.py); the departure 30 s
+            # later stays an inventory event.
+            exit_on_departure=not config.gate.enabled,
         )
 
     # -- exit_unsold -----------------------------------------------------------------------
@@ -182,9 +192,18 @@ class AlertRules:
         """A sale of this EPC was recorded: its departure through the exit is no alert."""
         self._sold_ms[epc.upper()] = ts_ms
 
+    def use_chain_sold(self, contains: Callable[[str], bool]) -> None:
+        """EPCs sold anywhere in the chain (HQ's sold set, downlinked): no exit alarm either."""
+        self._chain_sold = contains
+
+    def is_sold(self, epc: str) -> bool:
+        """Sold here (within SOLD_MEMORY_MS) or, as far as HQ's sold set says, elsewhere."""
+        upper = epc.upper()
+        return upper in self._sold_ms or self._chain_sold(upper)
+
     def on_tag_departed(self, event: TagDeparted) -> list[AlertNotice]:
         payload = event.payload
-        if not payload.via_exit or payload.epc.upper() in self._sold_ms:
+        if not self._exit_on_departure or not payload.via_exit or self.is_sold(payload.epc):
             return []
         ts_ms = event.ts_ms
         if not self.may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):

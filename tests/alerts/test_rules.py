@@ -45,6 +45,8 @@ def store_config(repeat_interval_s: float = 300.0) -> StoreConfig:
                 },
             ],
             "alerts": {"repeat_interval_s": repeat_interval_s},
+            # These tests are about the departure rule; the gate's own are in test_gate.py.
+            "gate": {"enabled": False},
         }
     )
 
