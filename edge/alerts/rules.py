@@ -6,11 +6,12 @@ Two kinds so far:
   (:meth:`AlertRules.mark_sold`; the fusion stage records sales).
 - ``reader_offline``: a reader gave no sign of life, i.e. neither a read nor an alive status
   (connected, and not saying it stopped inventorying: ``ReaderStatus.alive``; drivers report
-  heartbeats that way), for its ``offline_after_s``. Raised once
+  heartbeats that way), for its ``offline_after_s`` (default by kind:
+  ``ReaderBase.offline_after``). A reader with a last will (``HealthSource.CONNECTION``) is
+  offline only when its will says so, for that long, never from silence; a reader heard only
+  through its reads defaults to two hours, so a quiet hour is no outage. Raised once
   per outage. When the reader is heard from again, an :class:`AlertResolution` ends the
-  outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic). A
-  reader that reads nothing and sends no heartbeat (an empty exit at night) looks offline
-  too: give such readers a longer ``offline_after_s``.
+  outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic).
 
 Throttling: an alert of one kind for one subject (EPC, reader id) is raised at most once per
 ``alerts.repeat_interval_s``. An outage whose alert is held back by the throttle is raised
@@ -27,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.config.readers import HealthSource
 from edge.config.store import StoreConfig
 from edge.events.alerts import (
     AlertKind,
@@ -38,7 +40,7 @@ from edge.events.alerts import (
 )
 from edge.events.base import EventFactory, ms_to_datetime
 from edge.events.rfid import TagDeparted
-from edge.rfid.reads import ReaderStatus
+from edge.rfid.reads import ReaderSignal, ReaderStatus
 
 SOURCE = "alerts/rules"
 
@@ -114,6 +116,9 @@ class ReaderWatch:
     offline_after_ms: int
     zone: str | None
     """The reader's zone when all its antennas read one zone, else None."""
+    silence_counts: bool = True
+    """False for a reader with a last will: offline only when the will says so, for
+    offline_after_ms (a reconnect within that grace is no outage), never from silence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,18 @@ class _ReaderState:
     connected: bool | None = None
     offline_since_ms: int | None = None
     raised_ms: int | None = None
+    will_down_ms: int | None = None
+    """When the reader's last will said it dropped off (None: connected, or never said)."""
+
+
+def _offline_now(state: _ReaderState, now_ms: int) -> bool:
+    """Silence for offline_after_ms, or, for a reader with a last will, the will for as long."""
+    after_ms = state.watch.offline_after_ms
+    if not state.watch.silence_counts:
+        down_ms = state.will_down_ms
+        return down_ms is not None and now_ms - down_ms >= after_ms
+    assert state.last_alive_ms is not None
+    return now_ms - state.last_alive_ms >= after_ms
 
 
 def _never(epc: str) -> bool:
@@ -173,8 +190,9 @@ class AlertRules:
             watches.append(
                 ReaderWatch(
                     reader_id=reader.id,
-                    offline_after_ms=round(reader.offline_after_s * 1000),
+                    offline_after_ms=round(reader.offline_after() * 1000),
                     zone=zones.pop() if len(zones) == 1 else None,
+                    silence_counts=reader.health_source() is not HealthSource.CONNECTION,
                 )
             )
         return cls(
@@ -234,6 +252,7 @@ class AlertRules:
             return []
         if state.last_alive_ms is None or ts_ms > state.last_alive_ms:
             state.last_alive_ms = ts_ms
+        state.will_down_ms = None  # it reads or says it is alive: whatever the will said
         return self._back(state, ts_ms) if state.offline_since_ms is not None else []
 
     def on_reader_status(self, status: ReaderStatus) -> list[AlertNotice]:
@@ -241,6 +260,12 @@ class AlertRules:
         if state is None:
             return []
         state.connected = status.connected
+        if status.signal is ReaderSignal.LAST_WILL:
+            if not status.connected:
+                if state.will_down_ms is None:
+                    state.will_down_ms = status.ts_ms
+                return []
+            state.will_down_ms = None
         if not status.alive:
             return []  # down, or up but saying it stopped inventorying: no sign of life
         return self.on_reader_data(status.reader_id, status.ts_ms)
@@ -253,11 +278,10 @@ class AlertRules:
             if state.last_alive_ms is None:
                 state.last_alive_ms = now_ms
                 continue
-            if (
-                state.offline_since_ms is None
-                and now_ms - state.last_alive_ms >= state.watch.offline_after_ms
-            ):
-                state.offline_since_ms = state.last_alive_ms
+            if state.offline_since_ms is None and _offline_now(state, now_ms):
+                state.offline_since_ms = (
+                    state.last_alive_ms if state.watch.silence_counts else state.will_down_ms
+                )
             if state.offline_since_ms is not None and state.raised_ms is None:
                 notices.extend(self._offline(state, now_ms))
         return notices
