@@ -285,6 +285,20 @@ class GateRules:
     def is_open(self, alarm_id: str) -> bool:
         return alarm_id in self._alarms
 
+    def alarms(self) -> list[GateAlarmPayload]:
+        """Alarms staff have not closed yet, oldest first (light on or already off)."""
+        return [
+            GateAlarmPayload(
+                alarm_id=alarm_id,
+                exit=alarm.exit,
+                state=GateAlarmState.ON if alarm.on else GateAlarmState.OFF,
+                items=list(alarm.items),
+                total_value=total_value(alarm.items),
+                reason="open",
+            )
+            for alarm_id, alarm in self._alarms.items()
+        ]
+
     def tick(self, now_ms: int) -> list[GateNotice]:
         notices: list[GateNotice] = []
         for gate in self._exits.values():

@@ -195,6 +195,7 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
             clock=clock,
             submit_ack=store.acknowledge_from_handheld,
             submit_sale=store.record_sale,
+            submit_outcome=store.close_from_handheld,
         ),
         live_cameras=options.live_cameras,
     )
