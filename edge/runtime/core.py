@@ -14,6 +14,7 @@ from typing import Any
 
 from edge.alerts.gate import GateNotice, GateRules
 from edge.alerts.rules import AlertNotice, AlertRules
+from edge.alerts.sold_set import SoldSet
 from edge.config.store import StoreConfig
 from edge.config.zones import ZoneKind
 from edge.events.alerts import GateOutcome
@@ -64,6 +65,7 @@ class StoreCore:
         self.fusion = FusionEngine.from_store_config(
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
         )
+        self.sold_set = SoldSet.empty()
         self.gate = GateRules.from_store_config(
             config, self.alerts, self.tracker.gtin_of, self._product_of
         )
@@ -131,6 +133,14 @@ class StoreCore:
 
     def receive_reservations(self, reservations: Sequence[Reservation]) -> list[Event]:
         self.reservations.receive(reservations)
+        return []
+
+    def receive_sold_set(self, sold: SoldSet) -> list[Event]:
+        """HQ's set of EPCs sold chain-wide (downlink): the gate no longer alarms on them.
+        An older version than the one in use is ignored (a late answer after a newer one)."""
+        if sold.version >= self.sold_set.version:
+            self.sold_set = sold
+            self.alerts.use_chain_sold(sold.__contains__)
         return []
 
     def pick_reserved_item(
