@@ -262,6 +262,22 @@ class SaleLine(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
+class SoldEpc(Base):
+    """EPCs sold anywhere in the chain (store sales, online orders), for the stores' exit
+    gates; a return makes ``sold`` false. The newest event per EPC wins (``ts``)."""
+
+    __tablename__ = "sold_epcs"
+    __table_args__ = (Index("ix_sold_epcs_sold_ts", "sold", "ts"),)
+
+    epc: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sold: Mapped[bool] = mapped_column(Boolean)
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    source: Mapped[str] = mapped_column(String(200))
+    """The store id of a till sale, or the online channel of an order."""
+    ref: Mapped[str] = mapped_column(String(100))
+    """The sale id or order id."""
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)

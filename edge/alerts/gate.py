@@ -10,7 +10,9 @@ threshold are in docs/fusion.md ("Gate"). In short:
   in from outside (first read of the store at the entrance or an exit, or a reader-reported
   ``IN``) for ``came_in_memory_s``, and, at an exit described with an inside zone
   (``gate.directions``), EPCs not read inside within ``direction_window_s`` before: read
-  outside first, they are coming in. A reader-reported ``OUT`` is a way out by itself.
+  outside first, they are coming in; read inside within twice the confirm window at least as
+  strongly (mean RSSI) as by the confirming outside reads, they are still inside (lingering
+  at the door, cross-read by the outside antenna). A reader-reported ``OUT`` is a way out by itself.
 - **One alarm per exit and moment:** items confident at the same exit within ``group_s`` of
   its alarm join it (``gate.alarm`` with the whole list) instead of raising alarms of their
   own. The gate light (``gate.alarm`` on/off, retained on ``gate/{exit}/alarm``) goes off
@@ -82,6 +84,11 @@ class GateNotice:
         )
 
 
+def _mean_rssi(reads: list[tuple[int, float | None]]) -> float | None:
+    values = [rssi for _, rssi in reads if rssi is not None]
+    return sum(values) / len(values) if values else None
+
+
 def total_value(items: tuple[GateItem, ...] | list[GateItem]) -> float:
     return round(sum(item.price or 0.0 for item in items), 2)
 
@@ -107,8 +114,8 @@ class _Alarm:
 
 @dataclass(slots=True)
 class _Exit:
-    reads: dict[str, list[int]] = field(default_factory=dict)
-    """EPC -> times of its recent reads above the floor (at most confirm_reads of them)."""
+    reads: dict[str, list[tuple[int, float | None]]] = field(default_factory=dict)
+    """EPC -> (time, RSSI) of its recent reads above the floor (at most confirm_reads)."""
     alarm: _Alarm | None = None
     """The latest alarm at this exit (on, or off and not yet closed)."""
 
@@ -144,9 +151,19 @@ class GateRules:
         """EPC -> its last read anywhere: an EPC not in here is read for the first time."""
         self._came_in: dict[str, int] = {}
         self._inside_ms: dict[str, int] = {}
+        self._inside_reads: dict[str, list[tuple[int, float | None]]] = {}
+        """EPC -> its reads on an inside antenna within the compare window."""
+        self._compare_ms = 2 * self._window_ms
         self._alarms: dict[str, _Alarm] = {}
         """Alarm id -> alarm, until staff close it (or ALARM_MEMORY_MS)."""
-        self.stats = {"confident": 0, "alarmed": 0, "sold": 0, "came_in": 0, "inbound": 0}
+        self.stats = {
+            "confident": 0,
+            "alarmed": 0,
+            "sold": 0,
+            "came_in": 0,
+            "inbound": 0,
+            "still_inside": 0,
+        }
 
     @classmethod
     def from_store_config(
@@ -189,6 +206,12 @@ class GateRules:
         if kind is not ZoneKind.EXIT:
             if zone in self._inside_zones:
                 self._inside_ms[epc] = ts_ms
+                recent = self._inside_reads.get(epc)
+                if recent is None:
+                    recent = self._inside_reads[epc] = []
+                recent.append((ts_ms, read.rssi_dbm))
+                while ts_ms - recent[0][0] > self._compare_ms:
+                    del recent[0]
             return []
         config = self.config
         if not passes_floor(read.rssi_dbm, config.rssi_floor_dbm, config.missing_rssi_passes):
@@ -197,16 +220,20 @@ class GateRules:
         times = gate.reads.get(epc)
         if times is None:
             times = gate.reads[epc] = []
-        times.append(ts_ms)
+        times.append((ts_ms, read.rssi_dbm))
         # Keep only reads inside the window, and no more than needed to decide.
-        while times and (ts_ms - times[0] > self._window_ms or len(times) > config.confirm_reads):
+        while times and (
+            ts_ms - times[0][0] > self._window_ms or len(times) > config.confirm_reads
+        ):
             del times[0]
         if len(times) < config.confirm_reads:
             return []
         del gate.reads[epc]
-        return self._confident(zone, gate, read)
+        return self._confident(zone, gate, read, _mean_rssi(times))
 
-    def _confident(self, zone: str, gate: _Exit, read: TagRead) -> list[GateNotice]:
+    def _confident(
+        self, zone: str, gate: _Exit, read: TagRead, exit_rssi: float | None
+    ) -> list[GateNotice]:
         epc, ts_ms = read.epc, read.ts_ms
         self.stats["confident"] += 1
         if self._rules.is_sold(epc):
@@ -222,6 +249,9 @@ class GateRules:
                 # Outside before inside: it is coming in with its owner.
                 self._came_in[epc] = ts_ms
                 self.stats["inbound"] += 1
+                return []
+            if self._still_inside(epc, ts_ms, exit_rssi):
+                self.stats["still_inside"] += 1
                 return []
         alarm = gate.alarm
         if alarm is not None and alarm.on and any(item.epc == epc for item in alarm.items):
@@ -247,6 +277,10 @@ class GateRules:
                 draft=self._draft(zone, item, read),
             )
         ]
+
+    def on_return(self, epc: str) -> None:
+        """The item was returned at a till: it is the store's again, not one that came in."""
+        self._came_in.pop(epc.upper(), None)
 
     def opened(self, exit_zone: str, alarm_id: str) -> None:
         """The owner made the new alarm's ``alert.raised``: its id names the alarm."""
@@ -307,7 +341,7 @@ class GateRules:
                 alarm.on = False
                 notices.append(self._notice(alarm, GateAlarmState.OFF, "timeout", now_ms))
             stale = [
-                epc for epc, times in gate.reads.items() if now_ms - times[-1] > self._window_ms
+                epc for epc, times in gate.reads.items() if now_ms - times[-1][0] > self._window_ms
             ]
             for epc in stale:
                 del gate.reads[epc]
@@ -325,8 +359,22 @@ class GateRules:
                 del memory[epc]
         for epc in [e for e, t in self._inside_ms.items() if now_ms - t > self._direction_ms]:
             del self._inside_ms[epc]
+            self._inside_reads.pop(epc, None)
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _still_inside(self, epc: str, ts_ms: int, exit_rssi: float | None) -> bool:
+        """Read inside within the compare window (2 x confirm_window_s) at least as strongly,
+        on average, as by the confirming outside reads: the tag is nearer the inside antenna
+        (someone lingering at the door, cross-read by the outside antenna), not across."""
+        recent = [
+            rssi
+            for read_ms, rssi in self._inside_reads.get(epc, ())
+            if ts_ms - read_ms <= self._compare_ms and rssi is not None
+        ]
+        if not recent or exit_rssi is None:
+            return False  # no strengths to compare: the outside reads decide
+        return sum(recent) / len(recent) >= exit_rssi
 
     def _item(self, epc: str) -> GateItem:
         gtin = self._gtin_of(epc)

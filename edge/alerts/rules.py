@@ -181,6 +181,8 @@ class AlertRules:
         self._sold_ms: dict[str, int] = {}
         self._exit_on_departure = exit_on_departure
         self._chain_sold: Callable[[str], bool] = _never
+        self._returned: dict[str, int] = {}
+        """EPCs returned here since the chain's sold set was last replaced."""
 
     @classmethod
     def from_store_config(cls, config: StoreConfig) -> AlertRules:
@@ -209,15 +211,26 @@ class AlertRules:
     def mark_sold(self, epc: str, ts_ms: int) -> None:
         """A sale of this EPC was recorded: its departure through the exit is no alert."""
         self._sold_ms[epc.upper()] = ts_ms
+        self._returned.pop(epc.upper(), None)
+
+    def mark_returned(self, epc: str, ts_ms: int) -> None:
+        """A return of this EPC was recorded here: it is unsold again, whatever an earlier
+        sale or the chain's sold set (until its next version) says."""
+        upper = epc.upper()
+        self._sold_ms.pop(upper, None)
+        self._returned[upper] = ts_ms
 
     def use_chain_sold(self, contains: Callable[[str], bool]) -> None:
         """EPCs sold anywhere in the chain (HQ's sold set, downlinked): no exit alarm either."""
         self._chain_sold = contains
+        self._returned.clear()  # HQ's new version has the returns it was told of
 
     def is_sold(self, epc: str) -> bool:
         """Sold here (within SOLD_MEMORY_MS) or, as far as HQ's sold set says, elsewhere."""
         upper = epc.upper()
-        return upper in self._sold_ms or self._chain_sold(upper)
+        if upper in self._sold_ms:
+            return True
+        return upper not in self._returned and self._chain_sold(upper)
 
     def on_tag_departed(self, event: TagDeparted) -> list[AlertNotice]:
         payload = event.payload

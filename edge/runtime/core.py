@@ -119,6 +119,11 @@ class StoreCore:
     def handle_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[Event]]:
         result, outputs = self.fusion.on_sale(payload, now_ms)
         events = self._fusion(outputs)
+        if result.status is SaleStatus.RECORDED and payload.returned:
+            for line in payload.lines:
+                if line.epc is not None:  # back to unsold: it alarms if it leaves unpaid
+                    self.alerts.mark_returned(line.epc, now_ms)
+                    self.gate.on_return(line.epc)
         if result.status is SaleStatus.RECORDED and not payload.returned:
             untagged: dict[str, int] = {}
             for line in payload.lines:

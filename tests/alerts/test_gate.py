@@ -242,3 +242,35 @@ def test_disabled_gate_leaves_the_departure_rule() -> None:
 def test_bad_gate_config_is_refused_with_its_key(gate: dict[str, Any], message: str) -> None:
     with pytest.raises((ConfigError, ValueError), match=message):
         store_config(**gate)
+
+
+def test_lingering_at_the_door_cross_read_outside_is_still_inside() -> None:
+    """A shopper waits at the door: the inside antenna reads the tag at -55 dBm, the outside
+    one cross-reads it above the floor now and then; once across, outside is the stronger."""
+    gate, _ = gate_rules(store_config(directions=[{"exit": "exit", "inside": "lobby"}]))
+    on_shelf(gate, EPC_A)
+    reads = []
+    for n in range(30):  # 15 s at the door
+        ts = T0 + n * 500
+        reads.append(read(EPC_A, ts, antenna=2, rssi=-55.0))
+        reads.append(read(EPC_A, ts + 200, antenna=1, rssi=-66.0))
+    assert feed(gate, reads) == []
+    assert gate.stats["still_inside"] > 0
+    # Across the gate: the inside antenna now cross-reads it weakly.
+    later = T0 + 15 * S
+    across = [
+        read(EPC_A, later, antenna=2, rssi=-72.0),
+        read(EPC_A, later + 100, antenna=1, rssi=-55.0),
+        read(EPC_A, later + 300, antenna=1, rssi=-54.0),
+    ]
+    [alarm] = feed(gate, across)
+    assert alarm.draft is not None
+
+
+def test_a_return_makes_an_item_that_came_in_unsold_again() -> None:
+    gate, rules = gate_rules(store_config())
+    assert feed(gate, [read(EPC_A, T0, antenna=2)]) == []  # came in through the lobby
+    rules.use_chain_sold({EPC_A}.__contains__)  # and HQ says it was sold
+    rules.mark_returned(EPC_A, T0 + 60 * S)
+    gate.on_return(EPC_A)
+    assert len(feed(gate, [read(EPC_A, T0 + 600 * S + n * 100) for n in range(2)])) == 1
