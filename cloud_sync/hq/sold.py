@@ -63,9 +63,9 @@ def apply(session: Session, changes: Sequence[SoldChange]) -> int:
                 "ref": excluded.ref,
             },
             where=table.c.ts <= excluded.ts,
-        )
+        ).returning(table.c.epc)
     )
-    written = int(getattr(result, "rowcount", 0) or 0)
+    written = len(result.all())  # rows inserted or updated (older news updates none)
     if written:
         crud.bump_version(session, name=VERSION_NAME)
     return written
