@@ -296,6 +296,7 @@ def store_batch(
         stock.project_stock(session, new_rows)
         reservations.project(session, new_rows, settings=settings, now=now)
         sold.project(session, new_rows)
+        sold.project_gate_outcomes(session, new_rows)
     session.commit()
     return BatchOutcome([results[i] for i in range(len(items))])
 

@@ -278,6 +278,28 @@ class SoldEpc(Base):
     """The sale id or order id."""
 
 
+class GateOutcomeLine(Base):
+    """Projection of closed exit alarms (``gate.alarm`` with reason ``closed``), one row per
+    item, for the shrink and false-alarm reports."""
+
+    __tablename__ = "gate_outcomes"
+    __table_args__ = (Index("ix_gate_outcomes_store_day", "store_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    exit: Mapped[str] = mapped_column(String(64))
+    alarm_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    """When the alarm was raised (its items were at the exit), UTC."""
+    day: Mapped[str] = mapped_column(String(10))
+    hour: Mapped[int] = mapped_column(Integer)
+    epc: Mapped[str] = mapped_column(String(64))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    price: Mapped[float | None] = mapped_column(Float)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)

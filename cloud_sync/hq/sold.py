@@ -11,15 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from cloud_sync.hq import crud, models
 from cloud_sync.hq.core.db import insert_for
-from cloud_sync.hq.models import SoldEpc
+from cloud_sync.hq.models import GateOutcomeLine, SoldEpc
 from edge.alerts.sold_set import SoldSet
 
 VERSION_NAME = "sold_epcs"
@@ -90,6 +90,55 @@ def project(session: Session, rows: Iterable[dict[str, Any]]) -> None:
                     SoldChange(epc, not returned, row["ts"], str(row["store_id"]), sale_id)
                 )
     apply(session, changes)
+
+
+def project_gate_outcomes(session: Session, rows: Iterable[dict[str, Any]]) -> None:
+    """Closed exit alarms (``gate.alarm``, reason ``closed``), one row per item: the shrink
+    (outcome ``lost``) and false-alarm reports read them."""
+    lines: list[dict[str, Any]] = []
+    for row in rows:
+        if row["type"] != "gate.alarm":
+            continue
+        payload = row["body"].get("payload")
+        if not isinstance(payload, dict) or payload.get("reason") != "closed":
+            continue
+        outcome, alarm_id = payload.get("outcome"), payload.get("alarm_id")
+        if not isinstance(outcome, str) or not isinstance(alarm_id, str):
+            continue
+        raised = _alarm_time(alarm_id, row["ts"])
+        items = payload.get("items")
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or not isinstance(item.get("epc"), str):
+                continue
+            price = item.get("price")
+            lines.append(
+                {
+                    "event_id": row["event_id"],
+                    "store_id": row["store_id"],
+                    "exit": str(payload.get("exit", ""))[:64],
+                    "alarm_id": alarm_id[:64],
+                    "outcome": outcome[:20],
+                    "ts": raised,
+                    "day": raised.strftime("%Y-%m-%d"),
+                    "hour": raised.hour,
+                    "epc": item["epc"][:64],
+                    "gtin": item.get("gtin") if isinstance(item.get("gtin"), str) else None,
+                    "price": float(price) if isinstance(price, int | float) else None,
+                }
+            )
+    if lines:
+        session.execute(insert(models.table(GateOutcomeLine)), lines)
+
+
+def _alarm_time(alarm_id: str, closed: datetime) -> datetime:
+    """The alarm id is its alert's event id, a UUIDv7: its first 48 bits are the Unix time in
+    ms when the items were at the exit. Any other id: the time it was closed."""
+    try:
+        ms = int(alarm_id.replace("-", "")[:12], 16)
+    except ValueError:
+        return closed
+    raised = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return raised if raised <= closed else closed
 
 
 def sold_set(session: Session, *, days: int, now: datetime) -> SoldSet:

@@ -114,3 +114,69 @@ def test_bad_orders_are_refused(
 def test_orders_need_a_channel_or_admin_token(client: TestClient) -> None:
     body = {"order_id": "x", "epcs": ["3074257BF7194E4000001A85"]}
     assert client.post("/api/v1/channel/orders", json=body).status_code == 401
+
+
+def closed_alarm(
+    store: str, exit_zone: str, outcome: str, items: list[tuple[str, str, float]], ts_ms: int
+) -> Any:
+    raised = event(store, "alert.raised", _alert(exit_zone, items[0][0], ts_ms), ts_ms)
+    payload = {
+        "alarm_id": raised["event_id"],
+        "exit": exit_zone,
+        "state": "off",
+        "items": [{"epc": e, "gtin": g, "name": "Sweater", "price": p} for e, g, p in items],
+        "total_value": round(sum(p for _, _, p in items), 2),
+        "reason": "closed",
+        "outcome": outcome,
+        "staff_id": "s-1",
+    }
+    return event(store, "gate.alarm", payload, ts_ms + 90_000)
+
+
+def _alert(exit_zone: str, epc: str, ts_ms: int) -> dict[str, Any]:
+    created = datetime.fromtimestamp(ts_ms / 1000, tz=UTC).isoformat()
+    return {
+        "alert_id": "x",
+        "kind": "exit_unsold",
+        "severity": "critical",
+        "zone": exit_zone,
+        "subject": epc,
+        "text": "Item at exit unsold",
+        "created": created,
+    }
+
+
+def test_shrink_by_product_store_hour_and_false_alarm_rate_per_gate(
+    client: TestClient, store_id: str
+) -> None:
+    creds = create_store(client, store_id)
+    a, b, c, d = epcs(4)
+    hour = datetime(2026, 3, 7, 14, 5, tzinfo=UTC)
+    t = int(hour.timestamp() * 1000)
+    sweater, chino = "00614141110018", "00614141130016"
+    alarms = [
+        closed_alarm(creds.store_id, "exit", "lost", [(a, sweater, 89.0), (b, chino, 59.0)], t),
+        closed_alarm(creds.store_id, "exit", "recovered", [(c, sweater, 89.0)], t + 60_000),
+        closed_alarm(creds.store_id, "exit", "false_alarm", [(d, chino, 59.0)], t + 3_600_000),
+        closed_alarm(creds.store_id, "back-door", "lost", [(d, chino, 59.0)], t + 7_200_000),
+    ]
+    assert post_events(client, creds, alarms).is_success
+    query = {"store_id": creds.store_id}
+    rows = client.get("/api/v1/reports/shrink", headers=ADMIN, params=query).json()["rows"]
+    assert rows == [
+        {"store_id": creds.store_id, "day": "2026-03-07", "hour": 14, "gtin": sweater,
+         "lost": 1, "lost_value": 89.0, "recovered": 1},
+        {"store_id": creds.store_id, "day": "2026-03-07", "hour": 14, "gtin": chino,
+         "lost": 1, "lost_value": 59.0, "recovered": 0},
+        {"store_id": creds.store_id, "day": "2026-03-07", "hour": 16, "gtin": chino,
+         "lost": 1, "lost_value": 59.0, "recovered": 0},
+    ]  # fmt: skip
+    rates = client.get("/api/v1/reports/gate-false-alarms", headers=ADMIN, params=query)
+    assert rates.json()["rows"] == [
+        {"store_id": creds.store_id, "exit": "back-door", "alarms": 1, "false_alarms": 0,
+         "false_alarm_rate": 0.0},
+        {"store_id": creds.store_id, "exit": "exit", "alarms": 3, "false_alarms": 1,
+         "false_alarm_rate": 0.3333},
+    ]  # fmt: skip
+    csv = client.get("/api/v1/reports/shrink", headers=ADMIN, params={**query, "format": "csv"})
+    assert csv.text.splitlines()[0] == "store_id,day,hour,gtin,lost,lost_value,recovered"
