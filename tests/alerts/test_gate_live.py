@@ -93,6 +93,7 @@ def test_exit_reads_light_the_gate_and_an_outcome_closes_it(
     alarm_id = on.payload.alarm_id
     [alarm] = edge.store.gate_alarms()
     assert alarm.alarm_id == alarm_id and alarm.state == "on"
+    assert edge.owner.call(lambda core: dict(core.gate.stats))["alarmed"] == 1  # /metrics
 
     ack = {"alert_id": alarm_id, "staff_id": "s-7", "outcome": "recovered"}
     handheld.publish(alert_ack_topic("o2o", store_id), json.dumps(ack))
