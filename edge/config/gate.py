@@ -74,8 +74,9 @@ class GateConfig(StrictModel):
         default=4 * 3600.0,
         gt=0,
         title="How long an item that came in from outside is exempt from exit alarms",
-        description="First read of the day at the entrance or the exit, or a reader-reported "
-        "IN: an item bought elsewhere that a shopper brought in",
+        description="Its first read (since the edge started, or since it was forgotten after "
+        "this long unread) at an entrance or exit zone, or a reader-reported IN: an item "
+        "bought elsewhere that a shopper brought in",
     )
     directions: list[GateDirectionConfig] = Field(
         default_factory=list,
