@@ -3,6 +3,7 @@ per exit, with its light on and off, direction, items that came in, and sold ite
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from edge.config.store import StoreConfig
 from edge.events.alerts import AlertKind, GateAlarmState, GateOutcome
 from edge.rfid.epc import gtin_of
 from edge.rfid.reads import TagDirection, TagRead
+from edge.rfid.zebra import parse_zebra
 
 T0 = 1_795_860_845_000  # 2026-11-28T10:14:05Z
 S = 1000
@@ -274,3 +276,42 @@ def test_a_return_makes_an_item_that_came_in_unsold_again() -> None:
     rules.mark_returned(EPC_A, T0 + 60 * S)
     gate.on_return(EPC_A)
     assert len(feed(gate, [read(EPC_A, T0 + 600 * S + n * 100) for n in range(2)])) == 1
+
+
+def test_zebra_directionality_events_through_the_real_parser() -> None:
+    """ATR7000 DIRECTIONALITY events (Zebra IoT Connector tag data, no antenna: the reader's
+    default zone, here the exit) carry IN / OUT: IN is an item coming in, OUT alarms."""
+    config = parse_store_config(
+        {
+            "store_id": "store-042",
+            "zones": [{"id": "shelf-a", "kind": "shelf"}, {"id": "exit", "kind": "exit"}],
+            "readers": [
+                {
+                    "id": "door-1",
+                    "kind": "zebra_mqtt",
+                    "topic": "zebra/door-1",
+                    "antennas": {1: "shelf-a"},
+                    "default_zone": "exit",
+                }
+            ],
+        }
+    )
+    gate, _ = gate_rules(config)
+    for epc in (EPC_A, EPC_B):  # store stock, first read on the shelf (antenna 1 here)
+        assert gate.on_read(read(epc, T0 - 600 * S, antenna=1)) == []
+
+    def directionality(epc: str, direction: str, n: int) -> list[TagRead]:
+        event = {
+            "data": {"idHex": epc.lower(), "format": "epc", "direction": direction, "eventNum": n},
+            "timestamp": "2026-11-28T10:14:05.000+0000",
+            "type": "DIRECTIONALITY",
+        }
+        result = parse_zebra(json.dumps(event).encode(), "door-1", T0 + n, 5000)
+        return result.reads
+
+    inbound = directionality(EPC_A, "IN", 1) + directionality(EPC_A, "IN", 2)
+    assert [r.direction for r in inbound] == [TagDirection.IN, TagDirection.IN]
+    assert feed(gate, inbound) == []
+    out = directionality(EPC_B, "OUT", 3) + directionality(EPC_B, "OUT", 4)
+    [alarm] = feed(gate, out)
+    assert alarm.draft is not None and alarm.draft.subject == EPC_B
