@@ -10,6 +10,9 @@
   store sends a full snapshot: HQ missed a change, docs/sync.md "Stock at HQ");
 - reservations -> the store's open online reservations (``edge.events.reservations``), handed
   to ``on_reservations`` each time they change;
+- sold_epcs -> the EPCs sold chain-wide recently (``edge.alerts.sold_set`` wire form), written
+  atomically to ``data_dir/sync/sold_epcs.bin`` (the edge loads it at start) and handed to
+  ``on_sold_set``; a damaged set is refused and the one in use stays;
 - model    -> downloaded beside ``data_dir/models/recommender.onnx``, checked by size and
   SHA-256, then atomically swapped in and announced (``on_model``); a wrong checksum is
   refused, logged and counted, and the running model stays.
@@ -39,6 +42,7 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from cloud_sync import protocol
 from cloud_sync.client.http import HqClient
+from edge.alerts.sold_set import SoldSet, SoldSetError
 from edge.clock import Clock, SystemClock
 from edge.config.sync import SyncConfig
 from edge.events.reservations import Reservation
@@ -48,6 +52,7 @@ log = logging.getLogger(__name__)
 MODEL_FILE = Path("models") / "recommender.onnx"
 CATALOG_FILE = Path("catalog.json")
 STATE_FILE = Path("sync") / "downlink.json"
+SOLD_SET_FILE = Path("sync") / "sold_epcs.bin"
 
 
 class GallerySink(Protocol):
@@ -70,6 +75,7 @@ class Resource(StrEnum):
     ERASURES = "erasures"
     STOCK = "stock"
     RESERVATIONS = "reservations"
+    SOLD_EPCS = "sold_epcs"
 
 
 class DownlinkError(ValueError):
@@ -155,8 +161,10 @@ class Downlink:
         on_catalog: Callable[[Path, str], None] | None = None,
         on_stock_request: Callable[[], None] | None = None,
         on_reservations: Callable[[list[Reservation]], None] | None = None,
+        on_sold_set: Callable[[SoldSet], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
+        self._on_sold_set = on_sold_set
         self.client = client
         self.store_id = store_id
         self.data_dir = Path(data_dir)
@@ -219,6 +227,7 @@ class Downlink:
             Resource.ERASURES: self.config.erasures_poll_s,
             Resource.STOCK: self.config.stock_request_poll_s,
             Resource.RESERVATIONS: self.config.reservations_poll_s,
+            Resource.SOLD_EPCS: self.config.sold_epcs_poll_s,
         }[resource]
 
     def sync_all(self) -> dict[Resource, bool]:
@@ -384,6 +393,22 @@ class Downlink:
         log.info("downlink: %d open reservations", len(reservations))
         return True
 
+    def _poll_sold_epcs(self) -> bool:
+        if self._on_sold_set is None:
+            return False
+        response = self._get(Resource.SOLD_EPCS, self._path("sold-epcs"))
+        if response is None:
+            return False
+        try:
+            sold = SoldSet.from_bytes(response.content)
+        except SoldSetError as error:
+            raise DownlinkError(f"sold EPCs: {error}") from None
+        write_atomic(self.data_dir / SOLD_SET_FILE, response.content)
+        self._on_sold_set(sold)
+        self._remember(Resource.SOLD_EPCS, response.headers.get("ETag"), str(sold.version))
+        log.info("downlink: sold set version %d, %d EPCs", sold.version, len(sold))
+        return True
+
     def _poll_model(self) -> bool:
         response = self._get(Resource.MODEL, self._path("model"))
         if response is None:
@@ -476,6 +501,7 @@ _ORDER = (
     Resource.MODEL,
     Resource.STOCK,
     Resource.RESERVATIONS,
+    Resource.SOLD_EPCS,
 )
 _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.CATALOG: Downlink._poll_catalog,
@@ -484,4 +510,5 @@ _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.ERASURES: Downlink._poll_erasures,
     Resource.STOCK: Downlink._poll_stock,
     Resource.RESERVATIONS: Downlink._poll_reservations,
+    Resource.SOLD_EPCS: Downlink._poll_sold_epcs,
 }

@@ -12,6 +12,7 @@ from cloud_sync.client.http import HqClient
 from cloud_sync.client.outbox import Outbox
 from cloud_sync.client.status import SyncStatus, sync_status
 from cloud_sync.client.uploader import DrainProgress, Uploader
+from edge.alerts.sold_set import SoldSet
 from edge.clock import Clock, SystemClock
 from edge.config.store import StoreConfig
 from edge.events.reservations import Reservation
@@ -29,6 +30,7 @@ class SyncClient:
         on_catalog: Callable[[Path, str], None] | None = None,
         on_stock_request: Callable[[], None] | None = None,
         on_reservations: Callable[[list[Reservation]], None] | None = None,
+        on_sold_set: Callable[[SoldSet], None] | None = None,
         on_progress: Callable[[DrainProgress], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -64,6 +66,7 @@ class SyncClient:
                 on_catalog=on_catalog,
                 on_stock_request=on_stock_request,
                 on_reservations=on_reservations,
+                on_sold_set=on_sold_set,
                 clock=self._clock,
             )
 

@@ -28,6 +28,7 @@ from cloud_sync.hq.api.routes import (
     members,
     reports,
     reservations,
+    sold,
 )
 from cloud_sync.hq.core import metrics
 from cloud_sync.hq.core.config import Settings
@@ -118,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
         availability,
         me,
         reservations,
+        sold,
     ):
         app.include_router(module.router)
     app.include_router(catalog.models_router)

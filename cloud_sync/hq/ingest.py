@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import edge.events
-from cloud_sync.hq import projections, reservations, stock
+from cloud_sync.hq import projections, reservations, sold, stock
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import StoredEvent, table
@@ -295,6 +295,8 @@ def store_batch(
         projections.project(session, new_rows, settings=settings, now=now)
         stock.project_stock(session, new_rows)
         reservations.project(session, new_rows, settings=settings, now=now)
+        sold.project(session, new_rows)
+        sold.project_gate_outcomes(session, new_rows)
     session.commit()
     return BatchOutcome([results[i] for i in range(len(items))])
 

@@ -262,6 +262,44 @@ class SaleLine(Base):
     currency: Mapped[str] = mapped_column(String(3))
 
 
+class SoldEpc(Base):
+    """EPCs sold anywhere in the chain (store sales, online orders), for the stores' exit
+    gates; a return makes ``sold`` false. The newest event per EPC wins (``ts``)."""
+
+    __tablename__ = "sold_epcs"
+    __table_args__ = (Index("ix_sold_epcs_sold_ts", "sold", "ts"),)
+
+    epc: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sold: Mapped[bool] = mapped_column(Boolean)
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    source: Mapped[str] = mapped_column(String(200))
+    """The store id of a till sale, or the online channel of an order."""
+    ref: Mapped[str] = mapped_column(String(100))
+    """The sale id or order id."""
+
+
+class GateOutcomeLine(Base):
+    """Projection of closed exit alarms (``gate.alarm`` with reason ``closed``), one row per
+    item, for the shrink and false-alarm reports."""
+
+    __tablename__ = "gate_outcomes"
+    __table_args__ = (Index("ix_gate_outcomes_store_day", "store_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), index=True)
+    store_id: Mapped[str] = mapped_column(String(64))
+    exit: Mapped[str] = mapped_column(String(64))
+    alarm_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    ts: Mapped[datetime] = mapped_column(Timestamp)
+    """When the alarm was raised (its items were at the exit), UTC."""
+    day: Mapped[str] = mapped_column(String(10))
+    hour: Mapped[int] = mapped_column(Integer)
+    epc: Mapped[str] = mapped_column(String(64))
+    gtin: Mapped[str | None] = mapped_column(String(14))
+    price: Mapped[float | None] = mapped_column(Float)
+
+
 class Notification(Base):
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_due", "status", "next_attempt_at"),)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.crud import as_utc
-from cloud_sync.hq.models import Activity, Member, Product, SaleLine
+from cloud_sync.hq.models import Activity, GateOutcomeLine, Member, Product, SaleLine
 
 Row = dict[str, Any]
 
@@ -133,6 +133,82 @@ def hourly(session: Session, *, window: Window) -> list[Row]:
             "tryons": int(t or 0),
         }
         for s, d, h, v, p, t in session.execute(stmt)
+    ]
+
+
+def shrink(session: Session, *, window: Window) -> list[Row]:
+    """Items that left through an exit gate, by store, UTC day and hour (of the alarm) and
+    product, from closed exit alarms: ``lost`` (staff closed the alarm as lost: shrink) with
+    its value at catalog price, and ``recovered``."""
+
+    def count(outcome: str) -> Any:
+        return func.sum(case((GateOutcomeLine.outcome == outcome, 1), else_=0))
+
+    lost_value = func.sum(
+        case((GateOutcomeLine.outcome == "lost", func.coalesce(GateOutcomeLine.price, 0)), else_=0)
+    )
+    stmt = (
+        select(
+            GateOutcomeLine.store_id,
+            GateOutcomeLine.day,
+            GateOutcomeLine.hour,
+            GateOutcomeLine.gtin,
+            count("lost"),
+            lost_value,
+            count("recovered"),
+        )
+        .where(GateOutcomeLine.outcome.in_(("lost", "recovered")))
+        .group_by(
+            GateOutcomeLine.store_id,
+            GateOutcomeLine.day,
+            GateOutcomeLine.hour,
+            GateOutcomeLine.gtin,
+        )
+        .order_by(
+            GateOutcomeLine.store_id,
+            GateOutcomeLine.day,
+            GateOutcomeLine.hour,
+            GateOutcomeLine.gtin,
+        )
+    )
+    stmt = window.apply(stmt, GateOutcomeLine.store_id, GateOutcomeLine.day)
+    return [
+        {
+            "store_id": s,
+            "day": d,
+            "hour": h,
+            "gtin": g,
+            "lost": int(lost or 0),
+            "lost_value": round(float(value or 0), 2),
+            "recovered": int(rec or 0),
+        }
+        for s, d, h, g, lost, value, rec in session.execute(stmt)
+    ]
+
+
+def gate_false_alarms(session: Session, *, window: Window) -> list[Row]:
+    """Per store and exit: closed alarms, those staff closed as false alarms, and the rate."""
+    alarms = func.count(func.distinct(GateOutcomeLine.alarm_id))
+    false = func.count(
+        func.distinct(
+            case((GateOutcomeLine.outcome == "false_alarm", GateOutcomeLine.alarm_id), else_=None)
+        )
+    )
+    stmt = (
+        select(GateOutcomeLine.store_id, GateOutcomeLine.exit, alarms, false)
+        .group_by(GateOutcomeLine.store_id, GateOutcomeLine.exit)
+        .order_by(GateOutcomeLine.store_id, GateOutcomeLine.exit)
+    )
+    stmt = window.apply(stmt, GateOutcomeLine.store_id, GateOutcomeLine.day)
+    return [
+        {
+            "store_id": s,
+            "exit": e,
+            "alarms": int(n),
+            "false_alarms": int(f),
+            "false_alarm_rate": round(int(f) / int(n), 4) if n else 0.0,
+        }
+        for s, e, n, f in session.execute(stmt)
     ]
 
 

@@ -6,11 +6,12 @@ Two kinds so far:
   (:meth:`AlertRules.mark_sold`; the fusion stage records sales).
 - ``reader_offline``: a reader gave no sign of life, i.e. neither a read nor an alive status
   (connected, and not saying it stopped inventorying: ``ReaderStatus.alive``; drivers report
-  heartbeats that way), for its ``offline_after_s``. Raised once
+  heartbeats that way), for its ``offline_after_s`` (default by kind:
+  ``ReaderBase.offline_after``). A reader with a last will (``HealthSource.CONNECTION``) is
+  offline only when its will says so, for that long, never from silence; a reader heard only
+  through its reads defaults to two hours, so a quiet hour is no outage. Raised once
   per outage. When the reader is heard from again, an :class:`AlertResolution` ends the
-  outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic). A
-  reader that reads nothing and sends no heartbeat (an empty exit at night) looks offline
-  too: give such readers a longer ``offline_after_s``.
+  outage (published as ``alert.resolved`` on the same ``alerts/reader_offline`` topic).
 
 Throttling: an alert of one kind for one subject (EPC, reader id) is raised at most once per
 ``alerts.repeat_interval_s``. An outage whose alert is held back by the throttle is raised
@@ -23,10 +24,11 @@ makes its own event (``to_event``) in the runtime's owner loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from edge.config.readers import HealthSource
 from edge.config.store import StoreConfig
 from edge.events.alerts import (
     AlertKind,
@@ -38,7 +40,7 @@ from edge.events.alerts import (
 )
 from edge.events.base import EventFactory, ms_to_datetime
 from edge.events.rfid import TagDeparted
-from edge.rfid.reads import ReaderStatus
+from edge.rfid.reads import ReaderSignal, ReaderStatus
 
 SOURCE = "alerts/rules"
 
@@ -114,6 +116,9 @@ class ReaderWatch:
     offline_after_ms: int
     zone: str | None
     """The reader's zone when all its antennas read one zone, else None."""
+    silence_counts: bool = True
+    """False for a reader with a last will: offline only when the will says so, for
+    offline_after_ms (a reconnect within that grace is no outage), never from silence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +138,22 @@ class _ReaderState:
     connected: bool | None = None
     offline_since_ms: int | None = None
     raised_ms: int | None = None
+    will_down_ms: int | None = None
+    """When the reader's last will said it dropped off (None: connected, or never said)."""
+
+
+def _offline_now(state: _ReaderState, now_ms: int) -> bool:
+    """Silence for offline_after_ms, or, for a reader with a last will, the will for as long."""
+    after_ms = state.watch.offline_after_ms
+    if not state.watch.silence_counts:
+        down_ms = state.will_down_ms
+        return down_ms is not None and now_ms - down_ms >= after_ms
+    assert state.last_alive_ms is not None
+    return now_ms - state.last_alive_ms >= after_ms
+
+
+def _never(epc: str) -> bool:
+    return False
 
 
 def clock_text(ts_ms: int) -> str:
@@ -151,12 +172,17 @@ class AlertRules:
         *,
         repeat_interval_s: float,
         zone_names: Mapping[str, str] | None = None,
+        exit_on_departure: bool = True,
     ) -> None:
         self._readers = {watch.reader_id: _ReaderState(watch) for watch in readers}
         self._repeat_interval_ms = round(repeat_interval_s * 1000)
         self._zone_names = dict(zone_names or {})
         self._last_raised_ms: dict[tuple[AlertKind, str], int] = {}
         self._sold_ms: dict[str, int] = {}
+        self._exit_on_departure = exit_on_departure
+        self._chain_sold: Callable[[str], bool] = _never
+        self._returned: dict[str, int] = {}
+        """EPCs returned here since the chain's sold set was last replaced."""
 
     @classmethod
     def from_store_config(cls, config: StoreConfig) -> AlertRules:
@@ -166,14 +192,18 @@ class AlertRules:
             watches.append(
                 ReaderWatch(
                     reader_id=reader.id,
-                    offline_after_ms=round(reader.offline_after_s * 1000),
+                    offline_after_ms=round(reader.offline_after() * 1000),
                     zone=zones.pop() if len(zones) == 1 else None,
+                    silence_counts=reader.health_source() is not HealthSource.CONNECTION,
                 )
             )
         return cls(
             watches,
             repeat_interval_s=config.alerts.repeat_interval_s,
             zone_names={zone.id: zone.name or zone.id for zone in config.zones},
+            # With the gate on, the exit read alarms (edge/alerts/gate.py); the departure 30 s
+            # later stays an inventory event.
+            exit_on_departure=not config.gate.enabled,
         )
 
     # -- exit_unsold -----------------------------------------------------------------------
@@ -181,10 +211,30 @@ class AlertRules:
     def mark_sold(self, epc: str, ts_ms: int) -> None:
         """A sale of this EPC was recorded: its departure through the exit is no alert."""
         self._sold_ms[epc.upper()] = ts_ms
+        self._returned.pop(epc.upper(), None)
+
+    def mark_returned(self, epc: str, ts_ms: int) -> None:
+        """A return of this EPC was recorded here: it is unsold again, whatever an earlier
+        sale or the chain's sold set (until its next version) says."""
+        upper = epc.upper()
+        self._sold_ms.pop(upper, None)
+        self._returned[upper] = ts_ms
+
+    def use_chain_sold(self, contains: Callable[[str], bool]) -> None:
+        """EPCs sold anywhere in the chain (HQ's sold set, downlinked): no exit alarm either."""
+        self._chain_sold = contains
+        self._returned.clear()  # HQ's new version has the returns it was told of
+
+    def is_sold(self, epc: str) -> bool:
+        """Sold here (within SOLD_MEMORY_MS) or, as far as HQ's sold set says, elsewhere."""
+        upper = epc.upper()
+        if upper in self._sold_ms:
+            return True
+        return upper not in self._returned and self._chain_sold(upper)
 
     def on_tag_departed(self, event: TagDeparted) -> list[AlertNotice]:
         payload = event.payload
-        if not payload.via_exit or payload.epc.upper() in self._sold_ms:
+        if not self._exit_on_departure or not payload.via_exit or self.is_sold(payload.epc):
             return []
         ts_ms = event.ts_ms
         if not self.may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):
@@ -215,6 +265,7 @@ class AlertRules:
             return []
         if state.last_alive_ms is None or ts_ms > state.last_alive_ms:
             state.last_alive_ms = ts_ms
+        state.will_down_ms = None  # it reads or says it is alive: whatever the will said
         return self._back(state, ts_ms) if state.offline_since_ms is not None else []
 
     def on_reader_status(self, status: ReaderStatus) -> list[AlertNotice]:
@@ -222,6 +273,12 @@ class AlertRules:
         if state is None:
             return []
         state.connected = status.connected
+        if status.signal is ReaderSignal.LAST_WILL:
+            if not status.connected:
+                if state.will_down_ms is None:
+                    state.will_down_ms = status.ts_ms
+                return []
+            state.will_down_ms = None
         if not status.alive:
             return []  # down, or up but saying it stopped inventorying: no sign of life
         return self.on_reader_data(status.reader_id, status.ts_ms)
@@ -234,11 +291,10 @@ class AlertRules:
             if state.last_alive_ms is None:
                 state.last_alive_ms = now_ms
                 continue
-            if (
-                state.offline_since_ms is None
-                and now_ms - state.last_alive_ms >= state.watch.offline_after_ms
-            ):
-                state.offline_since_ms = state.last_alive_ms
+            if state.offline_since_ms is None and _offline_now(state, now_ms):
+                state.offline_since_ms = (
+                    state.last_alive_ms if state.watch.silence_counts else state.will_down_ms
+                )
             if state.offline_since_ms is not None and state.raised_ms is None:
                 notices.extend(self._offline(state, now_ms))
         return notices

@@ -21,6 +21,7 @@ from edge.api.context import ApiContext
 from edge.api.routes import (
     alerts,
     dashboard,
+    gate,
     health,
     live,
     members,
@@ -97,6 +98,7 @@ def create_app(context: ApiContext) -> FastAPI:
         device_routes.router,
         rooms.router,
         alerts.router,
+        gate.router,
         reservations.router,
         dashboard.router,
         live.router,

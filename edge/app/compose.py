@@ -17,9 +17,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from cloud_sync.client.downlink import GallerySink
+from cloud_sync.client.downlink import SOLD_SET_FILE, GallerySink
 from cloud_sync.client.service import SyncClient
 from cloud_sync.client.status import SyncStatus
+from edge.alerts.sold_set import SoldSet, SoldSetError
 from edge.api.app import create_app
 from edge.api.context import ApiContext
 from edge.api.devices import DeviceRegistry
@@ -149,6 +150,19 @@ class Edge:
         return self.sync.status() if self.sync is not None else None
 
 
+def _saved_sold_set(config: StoreConfig) -> SoldSet | None:
+    """The chain's sold set the downlink saved last, so the gate has it before the first
+    poll; None (logged) when there is none or it cannot be read."""
+    path = config.data_dir / SOLD_SET_FILE
+    try:
+        return SoldSet.from_bytes(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, SoldSetError) as error:
+        log.warning("sold set %s ignored until the next download: %s", path, error)
+        return None
+
+
 def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
     options = options or EdgeOptions()
     clock = options.clock
@@ -157,6 +171,10 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
 
     faces = FaceServiceProvider(lambda: FaceService.from_config(config, options.wall_clock))
     core = StoreCore(config, factory, recommender=load_recommender(config))
+    if options.sync and config.sync.enabled:
+        saved = _saved_sold_set(config)
+        if saved is not None:
+            core.receive_sold_set(saved)
     owner = OwnerLoop(core, [])
     sync = (
         _sync_client(config, owner, faces if options.sync_gallery else None, options.wall_clock)
@@ -195,6 +213,7 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
             clock=clock,
             submit_ack=store.acknowledge_from_handheld,
             submit_sale=store.record_sale,
+            submit_outcome=store.close_from_handheld,
         ),
         live_cameras=options.live_cameras,
     )
@@ -312,6 +331,9 @@ def _sync_client(
     def on_reservations(reservations: list[Reservation]) -> None:
         owner.call(lambda core: core.receive_reservations(reservations))
 
+    def on_sold_set(sold: SoldSet) -> None:
+        owner.call(lambda core: core.receive_sold_set(sold))
+
     gallery: GallerySink | None = (
         SyncedGallery(faces) if faces is not None and config.cameras else None
     )
@@ -322,5 +344,6 @@ def _sync_client(
         on_catalog=on_catalog,
         on_stock_request=on_stock_request,
         on_reservations=on_reservations,
+        on_sold_set=on_sold_set,
         clock=wall_clock,
     )

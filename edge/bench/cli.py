@@ -9,7 +9,7 @@ import importlib.util
 import json
 from typing import Any
 
-BENCHMARKS = ("rfid", "vision", "gallery", "e2e", "sync", "replay", "recommend", "llrp")
+BENCHMARKS = ("rfid", "vision", "gallery", "e2e", "sync", "replay", "recommend", "llrp", "gate")
 
 
 def available() -> list[str]:

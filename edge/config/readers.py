@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -11,6 +12,24 @@ from edge.config.base import StrictModel, env_secret
 NO_ANTENNA_PORT = 0
 """The port of reads whose reader reports no antenna (``edge.rfid.reads.NO_ANTENNA``)."""
 
+QUIET_OFFLINE_AFTER_S = 7200.0
+"""Default ``offline_after_s`` of a reader whose only sign of life is its reads (an MQTT reader
+without heartbeats or last will): silence is no proof, and a door reader is quiet for an hour
+when nobody passes, so only two hours of silence count (docs/readers.md, "Reader health")."""
+
+
+class HealthSource(StrEnum):
+    """What tells that a reader of this kind and configuration is offline."""
+
+    HEARTBEAT = "heartbeat"
+    """Periodic signs of life (R2000 inventory rounds, LLRP keepalives, Impinj HTTP keep-alive
+    lines, Zebra heartbeats): none for offline_after_s means offline."""
+    CONNECTION = "connection"
+    """The reader's MQTT last will: offline when it says so (for offline_after_s), never from
+    silence."""
+    READS = "reads"
+    """Nothing but reads: silence for offline_after_s (default QUIET_OFFLINE_AFTER_S)."""
+
 
 class ReaderBase(StrictModel):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", title="Reader id")
@@ -18,7 +37,12 @@ class ReaderBase(StrictModel):
         title="Antenna port -> zone id", description="Every port that reads must map to a zone"
     )
     offline_after_s: float = Field(
-        default=30.0, gt=0, title="Raise reader_offline after this long without data"
+        default=30.0,
+        gt=0,
+        title="Raise reader_offline after this long without a sign of life",
+        description="Unset: by kind (docs/readers.md, Reader health): 30 s for R2000 and LLRP, "
+        "90 s Impinj HTTP, 180 s Zebra with management_topic, 7200 s for readers heard "
+        "only through their reads; with a last will, the grace after it",
     )
     max_clock_drift_s: float = Field(
         default=5.0,
@@ -26,6 +50,19 @@ class ReaderBase(StrictModel):
         title="Reader clock tolerance",
         description="Reader timestamps further than this from receive time are replaced by it",
     )
+
+    DEFAULT_OFFLINE_AFTER_S: ClassVar[float] = 30.0
+
+    def health_source(self) -> HealthSource:
+        return HealthSource.HEARTBEAT
+
+    def offline_after(self) -> float:
+        """``offline_after_s`` as configured, else the default of the reader's health source."""
+        if "offline_after_s" in self.model_fields_set:
+            return self.offline_after_s
+        if self.health_source() is HealthSource.READS:
+            return QUIET_OFFLINE_AFTER_S
+        return self.DEFAULT_OFFLINE_AFTER_S
 
     def port_zones(self) -> dict[int, str]:
         """Antenna port -> zone of every port whose reads count (tracker, driver)."""
@@ -98,6 +135,12 @@ class ZebraMqttReader(EventReaderBase):
         ),
     )
 
+    DEFAULT_OFFLINE_AFTER_S: ClassVar[float] = 180.0
+    """Three heartbeat intervals of the IoT Connector's 60 s."""
+
+    def health_source(self) -> HealthSource:
+        return HealthSource.READS if self.management_topic is None else HealthSource.HEARTBEAT
+
     @model_validator(mode="after")
     def _topics(self) -> ZebraMqttReader:
         _distinct_topics(self.id, {"topic": self.topic, "management_topic": self.management_topic})
@@ -137,6 +180,9 @@ class ImpinjMqttReader(EventReaderBase):
         title="The reader's disconnectMessage",
         description="Payload on status_topic when the reader disconnects gracefully",
     )
+
+    def health_source(self) -> HealthSource:
+        return HealthSource.READS if self.status_topic is None else HealthSource.CONNECTION
 
     @model_validator(mode="after")
     def _topics(self) -> ImpinjMqttReader:
@@ -189,6 +235,9 @@ class ImpinjHttpReader(EventReaderBase):
         ),
     )
     reconnect_max_s: float = Field(default=30.0, gt=0, le=3600, title="Longest reconnect backoff")
+
+    DEFAULT_OFFLINE_AFTER_S: ClassVar[float] = 90.0
+    """Three keep-alive lines of the stream (stall_timeout_s's reasoning)."""
 
     @field_validator("password", mode="before")
     @classmethod

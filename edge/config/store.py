@@ -10,6 +10,7 @@ from edge.config.api import ApiConfig
 from edge.config.base import StrictModel
 from edge.config.cameras import CameraConfig, check_cameras
 from edge.config.fusion import FusionConfig
+from edge.config.gate import GateConfig
 from edge.config.mqtt import MqttConfig
 from edge.config.readers import ReaderConfig
 from edge.config.recommend import RecommendConfig
@@ -44,6 +45,7 @@ class StoreConfig(StrictModel):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig)
     alerts: AlertThrottleConfig = Field(default_factory=AlertThrottleConfig)
     fusion: FusionConfig = Field(default_factory=FusionConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
     sync: SyncConfig = Field(default_factory=SyncConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     recommend: RecommendConfig = Field(default_factory=RecommendConfig)
@@ -63,6 +65,17 @@ class StoreConfig(StrictModel):
             raise ValueError(
                 f"fusion.reservation_zone '{self.fusion.reservation_zone}' is not a defined zone"
             )
+        kinds = {zone.id: zone.kind for zone in self.zones}
+        for direction in self.gate.directions:
+            if kinds.get(direction.exit) is not ZoneKind.EXIT:
+                raise ValueError(
+                    f"gate -> directions: exit '{direction.exit}' is not a zone of kind exit"
+                )
+            if direction.inside not in known or kinds[direction.inside] is ZoneKind.EXIT:
+                raise ValueError(
+                    f"gate -> directions: inside zone '{direction.inside}' of exit "
+                    f"'{direction.exit}' must be a defined zone not of kind exit (e.g. entrance)"
+                )
         check_cameras(self.cameras, known)
         for reader in self.readers:
             for what, zone in reader.zone_references():

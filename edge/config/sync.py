@@ -74,6 +74,12 @@ class SyncConfig(StrictModel):
     reservations_poll_s: float = Field(
         default=20.0, ge=1, title="Online reservations for this store: poll interval, s"
     )
+    sold_epcs_poll_s: float = Field(
+        default=300.0,
+        ge=1,
+        title="EPCs sold chain-wide (the exit gate's sold set): poll interval, s",
+        description="An item sold elsewhere since the last poll may alarm at the gate",
+    )
     stock_request_poll_s: float = Field(
         default=30.0, ge=1, title="Ask HQ whether it wants a new stock snapshot this often, s"
     )

@@ -100,3 +100,45 @@ class ComponentStatus(BaseModel):
     state: ComponentState
     ts: UtcMs | None = None
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class GateAlarmState(StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+class GateOutcome(StrEnum):
+    """How staff closed a gate alarm (HQ's shrink and false-alarm reports count these)."""
+
+    RECOVERED = "recovered"
+    FALSE_ALARM = "false_alarm"
+    LOST = "lost"
+
+
+class GateItem(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    epc: str
+    gtin: str | None = None
+    name: str | None = Field(default=None, description="Product name from the catalog")
+    price: float | None = Field(default=None, description="Catalog price; None if unknown")
+
+
+class GateAlarmPayload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    alarm_id: str = Field(description="The alert_id of the exit_unsold alert it belongs to")
+    exit: str = Field(description="Exit zone id")
+    state: GateAlarmState
+    items: list[GateItem] = Field(description="Every item of the alarm so far")
+    total_value: float = Field(description="Sum of the known prices of the items")
+    reason: str = Field(description="opened, item_added, timeout, acknowledged or closed")
+    outcome: GateOutcome | None = Field(default=None, description="Set when staff closed it")
+    staff_id: str | None = None
+
+
+class GateAlarm(Event):
+    """The gate light: retained on ``o2o/{store}/gate/{exit}/alarm`` (on, then off)."""
+
+    type: Literal["gate.alarm"] = "gate.alarm"
+    payload: GateAlarmPayload

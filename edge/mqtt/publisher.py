@@ -2,18 +2,26 @@
 
 ``alert.raised`` and ``alert.resolved`` go to ``alerts/{kind}`` so that a handheld subscribed
 to ``alerts/+`` sees an alert open and close; every other event goes to ``events/{type}``, and
-a ``recommendation`` also to its room's tablet channel ``tablets/{zone}/recommendations``.
-All with QoS 1 (at least once: subscribers de-duplicate on ``event_id``), none retained.
+a ``recommendation`` also to its room's tablet channel ``tablets/{zone}/recommendations``,
+and a ``gate.alarm`` also to ``gate/{exit}/alarm``, retained (a gate light or buzzer shows the
+latest state as soon as it connects). All with QoS 1 (at least once: subscribers de-duplicate
+on ``event_id``), none but the gate alarm retained.
 Status goes to ``status/{component}``, retained, so a new subscriber sees it at once.
 """
 
 from __future__ import annotations
 
-from edge.events.alerts import AlertRaised, AlertResolved, ComponentStatus
+from edge.events.alerts import AlertRaised, AlertResolved, ComponentStatus, GateAlarm
 from edge.events.base import Event
 from edge.events.fusion import Recommendation
 from edge.mqtt.client import MqttConnection
-from edge.mqtt.topics import alert_topic, event_topic, status_topic, tablet_topic
+from edge.mqtt.topics import (
+    alert_topic,
+    event_topic,
+    gate_alarm_topic,
+    status_topic,
+    tablet_topic,
+)
 
 EVENT_QOS = 1
 STATUS_QOS = 1
@@ -44,6 +52,9 @@ class EventPublisher:
         if isinstance(event, Recommendation):
             room = tablet_topic(self.prefix, self.store_id, event.payload.zone, "recommendations")
             self._connection.publish(room, body, qos=EVENT_QOS)
+        elif isinstance(event, GateAlarm):
+            light = gate_alarm_topic(self.prefix, self.store_id, event.payload.exit)
+            self._connection.publish(light, body, qos=EVENT_QOS, retain=True)
         return self._connection.publish(self.topic_for(event), body, qos=EVENT_QOS)
 
     def publish_status(self, component: str, status: ComponentStatus) -> bool:

@@ -1,6 +1,7 @@
 """What the store takes from MQTT: staff acknowledgements and sales from the tills.
 
-- ``o2o/{store}/alerts/ack``: ``{"alert_id": "...", "staff_id": "..."}``, timed on receipt.
+- ``o2o/{store}/alerts/ack``: ``{"alert_id": "...", "staff_id": "..."}``, timed on receipt;
+  for an exit alarm, ``"outcome"`` (recovered, false_alarm, lost) also closes it.
 - ``o2o/{store}/pos/sales``: a :class:`~edge.fusion.sales.SaleSubmission`, the same JSON as
   ``POST /api/v1/sales``, handed to the same ``submit_sale`` as the HTTP route.
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from edge.clock import Clock
 from edge.events import limits
+from edge.events.alerts import GateOutcome
 from edge.events.fusion import SalePayload
 from edge.fusion.sales import SaleResult, SaleStatus, SaleSubmission, validation_problems
 from edge.mqtt.client import MqttConnection, worth_logging
@@ -31,6 +33,10 @@ SubmitAck = Callable[[str, str, int], bool]
 
 SubmitSale = Callable[[SalePayload], SaleResult]
 
+SubmitOutcome = Callable[[str, GateOutcome, str, int], bool]
+"""``submit_outcome(alarm_id, outcome, staff_id, ts_ms)``: closes an exit alarm; False when
+it is not open."""
+
 
 class AckMessage(BaseModel):
     """An acknowledgement from a handheld."""
@@ -39,6 +45,9 @@ class AckMessage(BaseModel):
 
     alert_id: str = Field(min_length=1, max_length=100)
     staff_id: limits.Text = Field(min_length=1, max_length=limits.STAFF_ID_MAX)
+    outcome: GateOutcome | None = Field(
+        default=None, description="Exit alarms: also close it with this outcome"
+    )
 
 
 class StoreMqttInputs:
@@ -51,12 +60,15 @@ class StoreMqttInputs:
         clock: Clock,
         submit_ack: SubmitAck,
         submit_sale: SubmitSale,
+        submit_outcome: SubmitOutcome | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
+        self._submit_outcome = submit_outcome
         self.ack_topic = alert_ack_topic(prefix, store_id)
         self.sales_topic = pos_sales_topic(prefix, store_id)
         self.rejected: Counter[str] = Counter()
-        """Dropped messages by reason: ``ack_invalid``, ``ack_unknown_alert``, ``sale_invalid``,
+        """Dropped messages by reason: ``ack_invalid``, ``ack_unknown_alert``,
+        ``ack_unknown_alarm`` (an outcome for no open exit alarm), ``sale_invalid``,
         ``sale_conflict``."""
         self.accepted: Counter[str] = Counter()
         self._connection = connection
@@ -90,10 +102,18 @@ class StoreMqttInputs:
         except ValidationError as error:
             self._reject("ack_invalid", _invalid(topic, error))
             return
-        if not self._submit_ack(ack.alert_id, ack.staff_id, self._clock.now_ms()):
+        now_ms = self._clock.now_ms()
+        if not self._submit_ack(ack.alert_id, ack.staff_id, now_ms):
             self._reject("ack_unknown_alert", f"{topic}: no alert {ack.alert_id!r}")
             return
         self.accepted["ack"] += 1
+        close = self._submit_outcome
+        if (
+            ack.outcome is not None
+            and close is not None
+            and not close(ack.alert_id, ack.outcome, ack.staff_id, now_ms)
+        ):
+            self._reject("ack_unknown_alarm", f"{topic}: no open exit alarm {ack.alert_id!r}")
 
     def _on_sale(self, topic: str, payload: bytes) -> None:
         try:

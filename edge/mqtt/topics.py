@@ -52,6 +52,11 @@ def alert_ack_topic(prefix: str, store_id: str) -> str:
     return _store_topic(prefix, store_id, "alerts", ALERT_ACK_SEGMENT)
 
 
+def gate_alarm_topic(prefix: str, store_id: str, exit_zone: str) -> str:
+    """``o2o/{store_id}/gate/{exit}/alarm``: retained on/off of the exit's alarm (a light)."""
+    return _store_topic(prefix, store_id, "gate", _segment("exit", exit_zone), "alarm")
+
+
 def status_topic(prefix: str, store_id: str, component: str) -> str:
     """``o2o/{store_id}/status/{component}``: retained online/offline/stopped."""
     return _store_topic(prefix, store_id, "status", _segment("component", component))

@@ -122,6 +122,8 @@ class PosSale:
     till_id: str
     labels: tuple[str, ...]
     member_id: str | None = None
+    returned: bool = False
+    """A return (refund) of the items instead of a sale."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -678,6 +680,141 @@ def busy_saturday_15min() -> Scenario:
     return busy_saturday_hour(900)
 
 
+GATE_THEFTS = ("sweater-red-m", "sweater-returned", "chino-pair", "tee-pair")
+"""The items of gate_store_day that leave unpaid: each must alarm, and nothing else may."""
+
+GATE_QUIET_FROM_S = 300
+GATE_QUIET_TO_S = 3900
+"""Nothing passes the MQTT readers (fitting rooms, till, door) for this hour of the store day."""
+
+
+def gate_store_day() -> Scenario:
+    """Loss prevention at the door (issue 13), for a store whose door reader is a gate: the
+    entrance antenna faces the store (inside), the exit antenna the street (outside); the
+    store's config says so (tests/hil/gate_store_day/store.yaml, ``gate.directions``)."""
+    quiet_end = GATE_QUIET_TO_S
+    return Scenario(
+        name="gate_store_day",
+        description=(
+            "A store day at the gate. A shopper comes in with a coat bought at another store "
+            "of the chain and leaves with it (no alarm); a sweater from shelf A is carried out "
+            "(alarm); a cardigan paid at the till is carried out (no alarm); a shopper lingers "
+            "at the door with a tee and walks back to the shelf (no alarm). Then an hour in "
+            "which nothing passes the MQTT readers (no reader_offline). A sweater bought "
+            "earlier is brought back, returned at the till and put on shelf B, and later "
+            "carried out (alarm); two items leave together (one alarm with both)."
+        ),
+        duration_s=quiet_end + 300,
+        items=(
+            ItemSpec(
+                "coat-bought-elsewhere",
+                "011001",
+                1101,
+                (
+                    Stay(0, GONE),
+                    Stay(10, "exit"),
+                    Stay(12, "entrance"),
+                    Stay(14, GONE),
+                    Stay(200, "entrance"),
+                    Stay(202, "exit"),
+                    Stay(204, GONE),
+                ),
+            ),
+            ItemSpec(
+                "sweater-red-m",
+                "011002",
+                1102,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(40, GONE),
+                    Stay(100, "entrance"),
+                    Stay(102, "exit"),
+                    Stay(104, GONE),
+                ),
+            ),
+            ItemSpec(
+                "cardigan-grey-m",
+                "011003",
+                1103,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(20, GONE),
+                    Stay(30, "pos"),
+                    Stay(60, GONE),
+                    Stay(120, "entrance"),
+                    Stay(122, "exit"),
+                    Stay(124, GONE),
+                ),
+            ),
+            ItemSpec(
+                "tee-lingering",
+                "012001",
+                1104,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(150, GONE),
+                    Stay(160, "entrance"),
+                    Stay(190, GONE),
+                    Stay(200, "shelf-a"),
+                ),
+            ),
+            ItemSpec(
+                "sweater-returned",
+                "011001",
+                1105,
+                (
+                    Stay(0, GONE),
+                    Stay(quiet_end + 10, "exit"),
+                    Stay(quiet_end + 12, "entrance"),
+                    Stay(quiet_end + 14, GONE),
+                    Stay(quiet_end + 25, "pos"),
+                    Stay(quiet_end + 50, GONE),
+                    Stay(quiet_end + 60, "shelf-b"),
+                    Stay(quiet_end + 150, GONE),
+                    Stay(quiet_end + 180, "entrance"),
+                    Stay(quiet_end + 182, "exit"),
+                    Stay(quiet_end + 184, GONE),
+                ),
+            ),
+            ItemSpec(
+                "chino-pair",
+                "013002",
+                1106,
+                (
+                    Stay(0, "shelf-b"),
+                    Stay(quiet_end + 200, GONE),
+                    Stay(quiet_end + 230, "entrance"),
+                    Stay(quiet_end + 232, "exit"),
+                    Stay(quiet_end + 234, GONE),
+                ),
+            ),
+            ItemSpec(
+                "tee-pair",
+                "012002",
+                1107,
+                (
+                    Stay(0, "shelf-a"),
+                    Stay(quiet_end + 200, GONE),
+                    Stay(quiet_end + 230, "entrance"),
+                    Stay(quiet_end + 232, "exit"),
+                    Stay(quiet_end + 234, GONE),
+                ),
+            ),
+        ),
+        sales=(
+            PosSale(40, f"{SALE_DAY}-till-2-0101", "till-2", ("cardigan-grey-m",)),
+            PosSale(
+                quiet_end + 35,
+                f"{SALE_DAY}-till-2-0102",
+                "till-2",
+                ("sweater-returned",),
+                returned=True,
+            ),
+        ),
+        compress=True,
+    )
+
+
 SCENARIOS = {
     "shopper_tryon_exit": shopper_tryon_exit,
     "reader_unplugged": reader_unplugged,
@@ -692,6 +829,7 @@ SCENARIOS = {
     "member_tryon_camera": member_tryon_camera,
     "busy_saturday_15min": busy_saturday_15min,
     "busy_saturday_hour": busy_saturday_hour,
+    "gate_store_day": gate_store_day,
 }
 SHIPPED = tuple(name for name in SCENARIOS if name != "busy_saturday_hour")
 """Scenarios whose captures tests/hil ships (the full hour is generated where it is needed:

@@ -713,6 +713,7 @@ def _sales(
             "total": round(sum(line["amount"] for line in lines), 2),
             "currency": "EUR",
             **({"member_id": sale.member_id} if sale.member_id else {}),
+            **({"returned": True} if sale.returned else {}),
         }
         SaleSubmission.model_validate(body)  # what the store will check, checked here first
         sales.append({"t_ms": start_ms + round(sale.at_s * 1000), "topic": topic, "sale": body})

@@ -12,9 +12,12 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from edge.alerts.gate import GateNotice, GateRules
 from edge.alerts.rules import AlertNotice, AlertRules
+from edge.alerts.sold_set import SoldSet
 from edge.config.store import StoreConfig
 from edge.config.zones import ZoneKind
+from edge.events.alerts import GateOutcome
 from edge.events.base import Event, EventFactory
 from edge.events.fusion import SalePayload
 from edge.events.reservations import Reservation
@@ -62,6 +65,10 @@ class StoreCore:
         self.fusion = FusionEngine.from_store_config(
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
         )
+        self.sold_set = SoldSet.empty()
+        self.gate = GateRules.from_store_config(
+            config, self.alerts, self.tracker.gtin_of, self._product_of
+        )
         self.reservations = ReservationDesk(
             config.reservation_zone(),
             [zone.id for zone in config.zones if zone.kind is ZoneKind.SHELF],
@@ -85,6 +92,9 @@ class StoreCore:
         events = self._alerts(self.alerts.on_reader_data(read.reader_id, read.ts_ms))
         for change in self.tracker.process(read):
             events.extend(self._tag_change(change))
+        gate = self.gate.on_read(read)
+        if gate:
+            events.extend(self._gate(gate))
         return self._noted(events)
 
     def handle_reader_status(self, status: ReaderStatus) -> list[Event]:
@@ -109,6 +119,11 @@ class StoreCore:
     def handle_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[Event]]:
         result, outputs = self.fusion.on_sale(payload, now_ms)
         events = self._fusion(outputs)
+        if result.status is SaleStatus.RECORDED and payload.returned:
+            for line in payload.lines:
+                if line.epc is not None:  # back to unsold: it alarms if it leaves unpaid
+                    self.alerts.mark_returned(line.epc, now_ms)
+                    self.gate.on_return(line.epc)
         if result.status is SaleStatus.RECORDED and not payload.returned:
             untagged: dict[str, int] = {}
             for line in payload.lines:
@@ -123,6 +138,14 @@ class StoreCore:
 
     def receive_reservations(self, reservations: Sequence[Reservation]) -> list[Event]:
         self.reservations.receive(reservations)
+        return []
+
+    def receive_sold_set(self, sold: SoldSet) -> list[Event]:
+        """HQ's set of EPCs sold chain-wide (downlink): the gate no longer alarms on them.
+        An older version than the one in use is ignored (a late answer after a newer one)."""
+        if sold.version >= self.sold_set.version:
+            self.sold_set = sold
+            self.alerts.use_chain_sold(sold.__contains__)
         return []
 
     def pick_reserved_item(
@@ -149,7 +172,17 @@ class StoreCore:
         return self._noted(self._fusion(outputs))
 
     def handle_alert_ack(self, alert_id: str, staff_id: str, ts_ms: int) -> list[Event]:
-        return self._noted(self._fusion(self.fusion.on_alert_ack(alert_id, staff_id, ts_ms)))
+        events = self._fusion(self.fusion.on_alert_ack(alert_id, staff_id, ts_ms))
+        events.extend(self._gate(self.gate.on_ack(alert_id, staff_id, ts_ms)))
+        return self._noted(events)
+
+    def close_gate_alarm(
+        self, alarm_id: str, outcome: GateOutcome, staff_id: str, ts_ms: int
+    ) -> list[Event]:
+        """Staff close a gate alarm with its outcome (acknowledging it if nobody had)."""
+        events = self.handle_alert_ack(alarm_id, staff_id, ts_ms)
+        events.extend(self._gate(self.gate.close(alarm_id, outcome, staff_id, ts_ms)))
+        return events
 
     def request_stock_snapshot(self) -> list[Event]:
         """HQ asked for a full stock snapshot: it goes out with the next tick."""
@@ -162,6 +195,7 @@ class StoreCore:
         for change in self.tracker.tick(now_ms):
             events.extend(self._tag_change(change))
         events.extend(self._alerts(self.alerts.tick(now_ms)))
+        events.extend(self._gate(self.gate.tick(now_ms)))
         events.extend(self._fusion(self.fusion.tick(now_ms)))
         events.extend(self._reserved(self.reservations.tick(now_ms)))
         if self.stock_feed is not None:
@@ -195,6 +229,23 @@ class StoreCore:
                 )
                 events.extend(self._fusion(greeting))
         return events
+
+    def _gate(self, notices: Sequence[GateNotice]) -> list[Event]:
+        events: list[Event] = []
+        for notice in notices:
+            alarm_id = notice.alarm_id
+            if notice.draft is not None:
+                raised = notice.draft.to_event(self.factory)
+                alarm_id = raised.event_id
+                self.gate.opened(notice.exit, alarm_id)
+                events.append(raised)
+            assert alarm_id is not None  # only a new alarm has no id yet
+            events.append(notice.to_event(self.factory, alarm_id))
+        return events
+
+    def _product_of(self, gtin: str) -> tuple[str, float] | None:
+        product = self.recommender.catalog.get(gtin) if self.recommender is not None else None
+        return (product.name, product.price) if product is not None else None
 
     def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
         return [notice.to_event(self.factory) for notice in notices]

@@ -179,6 +179,15 @@ class EdgeCollector(Collector):
         for reason, count in sorted(_copy(self._runtime.owner.core.tracker.stats.undecoded)):
             undecoded.add_metric([reason], count)
         yield undecoded
+        gate = _counter(
+            "o2o_gate_decisions",
+            "Items confident at an exit (confident) and what the gate made of them: alarmed, "
+            "sold, came_in (first read from outside), inbound, still_inside",
+            ["decision"],
+        )
+        for decision, count in sorted(_copy(self._runtime.owner.core.gate.stats)):
+            gate.add_metric([decision], count)
+        yield gate
         for reader_id, llrp in self._runtime.llrp_drivers.items():
             stats = llrp.stats()
             reads.add_metric([reader_id], stats.get("reads", 0))

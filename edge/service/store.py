@@ -21,7 +21,7 @@ from edge.alerts.rules import ReaderHealth
 from edge.alerts.staff_rules import CameraHealth
 from edge.clock import Clock
 from edge.config.store import StoreConfig
-from edge.events.alerts import AlertKind, AlertPayload, AlertRaised
+from edge.events.alerts import AlertKind, AlertPayload, AlertRaised, GateAlarmPayload, GateOutcome
 from edge.events.base import Event, datetime_to_ms
 from edge.events.fusion import SalePayload
 from edge.events.reservations import ReservationArrived
@@ -219,6 +219,35 @@ class StoreService:
         if found is None:
             raise NotFound("Alert not found")
         return found
+
+    # Gate alarms (edge/alerts/gate.py) ------------------------------------------------------
+    def gate_alarms(self) -> list[GateAlarmPayload]:
+        """Exit alarms staff have not closed, oldest first, with their items."""
+        return self._call(lambda core: core.gate.alarms())
+
+    def close_gate_alarm(
+        self, alarm_id: str, outcome: GateOutcome, staff_id: str, ts_ms: int | None = None
+    ) -> None:
+        """Staff close an exit alarm with its outcome; NotFound when it is not open."""
+        now_ms = self.clock.now_ms() if ts_ms is None else ts_ms
+
+        def run(core: StoreCore) -> tuple[bool, list[Event]]:
+            if not core.gate.is_open(alarm_id):
+                return False, []
+            return True, core.close_gate_alarm(alarm_id, outcome, staff_id, now_ms)
+
+        if not self._change(run):
+            raise NotFound("Alarm not found")
+
+    def close_from_handheld(
+        self, alarm_id: str, outcome: GateOutcome, staff_id: str, ts_ms: int
+    ) -> bool:
+        """An exit alarm closed over MQTT (``alerts/ack`` with an outcome)."""
+        try:
+            self.close_gate_alarm(alarm_id, outcome, staff_id, ts_ms)
+        except NotFound:
+            return False
+        return True
 
     def acknowledge_from_handheld(self, alert_id: str, staff_id: str, ts_ms: int) -> bool:
         """An acknowledgement from MQTT (timed on receipt); False for an unknown alert."""

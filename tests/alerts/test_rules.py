@@ -35,6 +35,8 @@ def store_config(repeat_interval_s: float = 300.0) -> StoreConfig:
                     "kind": "zebra_mqtt",
                     "topic": "zebra/door-1",
                     "antennas": {1: "exit", 2: "shelf-a"},
+                    # Set: a reader heard only through its reads defaults to 7200 s.
+                    "offline_after_s": 30,
                 },
                 {
                     "id": "dock-1",
@@ -45,6 +47,8 @@ def store_config(repeat_interval_s: float = 300.0) -> StoreConfig:
                 },
             ],
             "alerts": {"repeat_interval_s": repeat_interval_s},
+            # These tests are about the departure rule; the gate's own are in test_gate.py.
+            "gate": {"enabled": False},
         }
     )
 

@@ -64,6 +64,9 @@ def store_config(store_id: str = "fusion-test", **overrides: Any) -> StoreConfig
         ],
         "alerts": {"repeat_interval_s": 300},
         "api": {"admin_token": "sales-token-0123456789"},
+        # This harness feeds tag changes, not reads: exit_unsold comes from the departure
+        # rule here (the gate's exit-read rule is tested in tests/alerts/test_gate.py).
+        "gate": {"enabled": False},
     }
     data.update(overrides)
     return parse_store_config(data, "test")

@@ -126,6 +126,7 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
     assert value(samples, "o2o_reads_total", reader="shelf-reader") == 2
     assert value(samples, "o2o_reads_total", reader="room-reader") == 2
     assert value(samples, "o2o_rfid_undecoded_tags_total", reason="unknown_header") == 1
+    assert value(samples, "o2o_gate_decisions_total", decision="alarmed") == 0
     assert value(samples, "o2o_reads_total", reader="door-reader") == 0
     assert (
         value(samples, "o2o_reader_errors_total", reader="shelf-reader", kind="checksum_errors")

@@ -106,6 +106,14 @@ class Settings(BaseModel):
         title="A store's stock counts older than this are never reported as in stock, seconds",
         description="Stores send their counts at least every stock_heartbeat_s (edge, 300 s)",
     )
+    sold_epcs_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        title="Stores are sent the EPCs sold chain-wide in this many days (their exit gates)",
+        description="An item bought longer ago that walks through a gate may alarm; 8 bytes "
+        "an EPC on the wire and in each store's memory (docs/hq.md, Sold EPCs)",
+    )
     background_interval_s: float = Field(
         default=1.0, gt=0, title="Period of the delivery / purge loop, seconds"
     )

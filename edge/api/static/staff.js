@@ -8,6 +8,12 @@
   const zoneSelect = document.getElementById("zone");
   let alerts = [];
   let zones = [];
+  let gateAlarms = new Map(); // alarm id (= its exit_unsold alert id) -> open gate alarm
+  const OUTCOMES = ["recovered", "false_alarm", "lost"];
+
+  function money(value) {
+    return new Intl.NumberFormat(O2O.lang, { style: "currency", currency: "EUR" }).format(value);
+  }
 
   function fillFilters() {
     const kind = kindSelect.value;
@@ -20,7 +26,44 @@
     zoneSelect.value = zone;
   }
 
+  // An exit alarm: its items with prices, "Checking" (the acknowledgement, which turns the gate
+  // light off), then the outcome that closes it.
+  function gateParts(alert, gate) {
+    const items = el("ul", { class: "gate-items", "data-testid": "gate-items" },
+      ...gate.items.map((item) => el("li", { "data-testid": "gate-item", "data-epc": item.epc },
+        item.name || item.epc, item.price != null ? ` · ${money(item.price)}` : "")));
+    const total = el("p", { class: "gate-total", "data-testid": "gate-total" },
+      t("gateTotal", { total: money(gate.total_value) }));
+    let action;
+    if (alert.state !== "acknowledged") {
+      action = el("button", { type: "button", class: "primary", "data-testid": "gate-checking" }, t("gateChecking"));
+      action.addEventListener("click", () => acknowledge(alert, action));
+    } else {
+      action = el("div", { class: "gate-outcomes", role: "group", "aria-label": t("gateOutcomeAsk") },
+        ...OUTCOMES.map((outcome) => {
+          const button = el("button", { type: "button", "data-testid": `gate-outcome-${outcome}` }, t("outcome_" + outcome));
+          button.addEventListener("click", () => closeAlarm(alert, outcome, button));
+          return button;
+        }));
+    }
+    return { details: [items, total], action };
+  }
+
+  async function closeAlarm(alert, outcome, button) {
+    button.disabled = true;
+    try {
+      await api(`/api/v1/gate/alarms/${encodeURIComponent(alert.alert_id)}/outcome`,
+        { method: "POST", body: { outcome } });
+      gateAlarms.delete(alert.alert_id);
+      render();
+    } catch (error) {
+      button.disabled = false;
+    }
+  }
+
   function alertCard(alert) {
+    const gate = alert.kind === "exit_unsold" ? gateAlarms.get(alert.alert_id) : undefined;
+    if (gate) return gateCard(alert, gate);
     const acknowledged = alert.state === "acknowledged";
     const action = acknowledged
       ? el("p", { class: "acked", "data-testid": "acknowledged-by" }, t("acknowledgedBy", { staff: alert.acknowledged_by || "?" }))
@@ -33,6 +76,20 @@
       el("div", { class: "body" },
         el("p", { class: "meta" }, t("kind_" + alert.kind), " · ", alert.zone_name || "—", " · ", O2O.timeText(alert.created)),
         el("p", { class: "text" }, alert.text)),
+      action);
+  }
+
+  function gateCard(alert, gate) {
+    const { details, action } = gateParts(alert, gate);
+    return el("article", {
+      class: `card alert gate-alarm severity-${alert.severity}`,
+      "data-testid": "alert", "data-kind": alert.kind, "data-alert-id": alert.alert_id,
+      "data-gate-state": gate.state,
+    },
+      el("div", { class: "body" },
+        el("p", { class: "meta" }, t("kind_" + alert.kind), " · ", alert.zone_name || "—", " · ", O2O.timeText(alert.created)),
+        el("p", { class: "text" }, alert.text),
+        ...details),
       action);
   }
 
@@ -59,7 +116,9 @@
     if (kindSelect.value) query.set("kind", kindSelect.value);
     if (zoneSelect.value) query.set("zone", zoneSelect.value);
     try {
-      alerts = await api(`/api/v1/alerts?${query}`);
+      const [open, gates] = await Promise.all([api(`/api/v1/alerts?${query}`), api("/api/v1/gate/alarms")]);
+      alerts = open;
+      gateAlarms = new Map(gates.map((gate) => [gate.alarm_id, gate]));
       render();
     } catch (error) {
       if (error.status === 403) page.showMessage(error.message);
@@ -80,7 +139,7 @@
   const page = O2O.page({
     refresh,
     prepare: loadZones,
-    live: { onEvent: (event) => { if (event.type.startsWith("alert.")) refreshSoon(); } },
+    live: { onEvent: (event) => { if (event.type.startsWith("alert.") || event.type === "gate.alarm") refreshSoon(); } },
   });
   kindSelect.addEventListener("change", refresh);
   zoneSelect.addEventListener("change", refresh);

@@ -103,6 +103,35 @@ def hourly(
     )
 
 
+@router.get("/shrink")
+def shrink(
+    session: SessionDep,
+    staff: CurrentStaff,
+    store_id: StoreQ = None,
+    day_from: FromQ = None,
+    day_to: ToQ = None,
+    format: Format = Format.JSON,
+) -> Response:
+    """Items lost (and recovered) through the exit gates by store, hour (UTC) and product."""
+    return _render(
+        reports.shrink(session, window=_window(store_id, day_from, day_to)), format, "shrink"
+    )
+
+
+@router.get("/gate-false-alarms")
+def gate_false_alarms(
+    session: SessionDep,
+    staff: CurrentStaff,
+    store_id: StoreQ = None,
+    day_from: FromQ = None,
+    day_to: ToQ = None,
+    format: Format = Format.JSON,
+) -> Response:
+    """Closed exit alarms and the false-alarm rate per store and exit."""
+    rows = reports.gate_false_alarms(session, window=_window(store_id, day_from, day_to))
+    return _render(rows, format, "gate-false-alarms")
+
+
 @router.get("/rfm")
 def rfm(
     session: SessionDep,
