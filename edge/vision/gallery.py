@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import fcntl
 import functools
 import json
 import math
@@ -210,6 +211,23 @@ class GalleryFile:
     def exists(self) -> bool:
         return self.path.is_file()
 
+    def stamp(self) -> tuple[int, int, int] | None:
+        """Changes whenever the file is replaced (by this process or another one)."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Exclusive across processes (the CLI, the running edge, the sync downlink share the
+        file): a change is made to what is on disk under this lock, never to a stale copy."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.with_name(self.path.name + ".lock").open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            yield
+
     def save(self, header: dict[str, Any], owner: np.ndarray, rows: Iterator[np.ndarray]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(self.path.name + ".tmp")
@@ -287,6 +305,7 @@ class Gallery:
         # outside the per-dimension scale (rebuilt at the next match).
         self._codes: np.ndarray | None = None
         self._steps = np.ones(embedding_size, dtype=np.float32)
+        self._stamp: tuple[int, int, int] | None = None
 
     @classmethod
     def open(
@@ -308,36 +327,70 @@ class Gallery:
             backend=backend,
             file=file,
         )
-        if not file.exists():
-            return gallery
+        gallery._refresh()
+        return gallery
+
+    def _refresh(self) -> None:
+        """Re-read the file if it changed since this instance last read or wrote it (another
+        process enrolled or erased): an erasure made elsewhere holds here at the next match."""
+        file = self._file
+        if file is None:
+            return
+        stamp = file.stamp()
+        if stamp == self._stamp:
+            return
+        self._clear()
+        self._stamp = stamp
+        if stamp is None:
+            return
         with file.reading() as (header, owner, blocks):
             made_for = (header.get("backend"), header.get("metric"), header.get("embedding_size"))
-            if made_for != (backend, metric, embedding_size):
+            if made_for != (self.backend, self.metric, self.embedding_size):
                 raise GalleryFileError(
                     f"{file.path}: made for backend {made_for[0]} ({made_for[1]}, "
-                    f"{made_for[2]}-d) but {backend} ({metric}, {embedding_size}-d) is "
-                    "configured; embeddings of different models cannot be compared: "
-                    "re-enrol the members"
+                    f"{made_for[2]}-d) but {self.backend} ({self.metric}, "
+                    f"{self.embedding_size}-d) is configured; embeddings of different models "
+                    "cannot be compared: re-enrol the members"
                 )
             names: list[str | None] = list(header["members"])
-            gallery._reserve(len(owner))
+            self._reserve(len(owner))
             start = 0
             for block in blocks:
-                gallery._write_columns(start, block)
+                self._write_columns(start, block)
                 start += len(block)
-        gallery._owner[: len(owner)] = owner
-        gallery._rows = len(owner)
-        gallery._names = names
-        gallery._slots = {name: slot for slot, name in enumerate(names) if name is not None}
-        if gallery._rows >= gallery.coarse_min_rows:
-            gallery._build_codes()
-        return gallery
+        self._owner[: len(owner)] = owner
+        self._rows = len(owner)
+        self._names = names
+        self._slots = {name: slot for slot, name in enumerate(names) if name is not None}
+        if self._rows >= self.coarse_min_rows:
+            self._build_codes()
+
+    def _clear(self) -> None:
+        self._matrix[:, : self._rows] = 0.0
+        self._owner[: self._rows] = 0
+        self._rows = 0
+        self._names, self._slots = [], {}
+        self._codes = None
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """A change to the current file content, written back before the lock is let go."""
+        with self._lock:
+            if self._file is None:
+                yield
+                return
+            with self._file.locked():
+                self._refresh()
+                yield
+                self._persist()
 
     # --- reading -------------------------------------------------------------------------
 
     def __len__(self) -> int:
         """Number of members."""
-        return len(self._slots)
+        with self._lock:
+            self._refresh()
+            return len(self._slots)
 
     @property
     def embedding_count(self) -> int:
@@ -345,18 +398,22 @@ class Gallery:
 
     def members(self) -> list[str]:
         with self._lock:
+            self._refresh()
             return sorted(self._slots)
 
     def count(self, member_id: str) -> int:
         """Embeddings held for a member (0 when unknown)."""
         with self._lock:
+            self._refresh()
             slot = self._slots.get(member_id)
             if slot is None:
                 return 0
             return int(np.count_nonzero(self._owner[: self._rows] == slot))
 
     def __contains__(self, member_id: object) -> bool:
-        return member_id in self._slots
+        with self._lock:
+            self._refresh()
+            return member_id in self._slots
 
     def match(self, embedding: np.ndarray) -> Match:
         return self.match_many(np.asarray(embedding, dtype=np.float32).reshape(1, -1))[0]
@@ -364,6 +421,7 @@ class Gallery:
     def match_many(self, embeddings: np.ndarray) -> list[Match]:
         queries = self._check(embeddings)
         with self._lock:
+            self._refresh()  # one stat(): another process may have erased a member
             if self._rows == 0:
                 return [Match(None, math.inf, math.inf, math.inf, None) for _ in queries]
             coarse = self._rows >= self.coarse_min_rows and len(self._slots) > 1
@@ -462,31 +520,22 @@ class Gallery:
     def add(self, member_id: str, embeddings: np.ndarray) -> None:
         """Add embeddings to a member (creating it). The caller has checked consent."""
         rows = self._check(embeddings)
-        with self._lock:
+        with self._changing():
             self._append(member_id, rows)
-            self._persist()
 
     def remove_member(self, member_id: str) -> int:
         """Erase every embedding of the member, in memory and on disk; how many there were."""
-        with self._lock:
-            removed = self._remove(member_id)
-            if removed:
-                self._persist()
-            return removed
+        with self._changing():
+            return self._remove(member_id)
 
     def replace_members(self, members: Mapping[str, np.ndarray]) -> None:
         """Afterwards the gallery holds exactly these members and embeddings (HQ's full set)."""
         checked = {member_id: self._check(rows) for member_id, rows in members.items()}
-        with self._lock:
-            self._matrix[:, : self._rows] = 0.0
-            self._owner[: self._rows] = 0
-            self._rows = 0
-            self._names, self._slots = [], {}
-            self._codes = None
+        with self._changing():
+            self._clear()
             self._reserve(sum(len(rows) for rows in checked.values()))
             for member_id, rows in checked.items():
                 self._append(member_id, rows)
-            self._persist()
 
     def extend(self, member_ids: list[str], embeddings: np.ndarray) -> None:
         """Bulk load: row i of ``embeddings`` belongs to ``member_ids[i]`` (no per-call save)."""
@@ -503,8 +552,12 @@ class Gallery:
             self._rows += len(rows)
 
     def save(self) -> None:
+        """Write this instance's content as the whole file (after a bulk :meth:`extend`)."""
         with self._lock:
-            self._persist()
+            if self._file is None:
+                return
+            with self._file.locked():
+                self._persist()
 
     def _check(self, embeddings: np.ndarray) -> np.ndarray:
         rows = np.asarray(embeddings, dtype=np.float32)
@@ -627,6 +680,7 @@ class Gallery:
             "rows": self._rows,
         }
         self._file.save(header, self._owner[: self._rows], self._row_blocks())
+        self._stamp = self._file.stamp()
 
     def _row_blocks(self) -> Iterator[np.ndarray]:
         for start in range(0, self._rows, _ROWS_PER_CHUNK):

@@ -105,13 +105,17 @@ def test_the_data_directory_holds_members_only(
     monkeypatch.setenv(GALLERY_KEY_ENV, camera_scenario.gallery_key)
     config = camera_scenario.config
     data_dir = config.data_dir
-    # The gallery and consents, and the outbox of events for HQ (nothing else, no images).
+    # The gallery and consents (with their empty lock files), and the outbox of events for HQ
+    # (nothing else, no images).
     assert sorted(str(p.relative_to(data_dir)) for p in data_dir.rglob("*")) == [
         "consent.json",
+        "consent.json.lock",
         "gallery.o2og",
+        "gallery.o2og.lock",
         "sync",
         "sync/outbox.db",
     ]
+    assert [p.stat().st_size for p in data_dir.glob("*.lock")] == [0, 0]
     gallery = open_gallery(
         data_dir,
         config.vision,
