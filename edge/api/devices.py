@@ -54,23 +54,43 @@ class DeviceRole(StrEnum):
 
 
 MAX_PAIRING_FAILURES = 10
+"""Wrong codes per client address per minute."""
+MAX_PAIRING_FAILURES_ALL = 100
+"""Wrong codes per minute from all addresses together: a bound on guessing from many."""
 PAIRING_FAILURE_WINDOW_S = 60.0
 
 
 class PairingThrottle:
-    """At most ``MAX_PAIRING_FAILURES`` wrong codes per minute: a short code must not be
-    guessable by trying them all. Times are monotonic seconds from the caller."""
+    """At most ``MAX_PAIRING_FAILURES`` wrong codes per minute from one client address, and
+    ``MAX_PAIRING_FAILURES_ALL`` from all: a short code must not be guessable by trying them
+    all, and one tablet's typos must not lock the others out. Times are monotonic seconds
+    from the caller."""
 
     def __init__(self) -> None:
-        self._failures: deque[float] = deque()
+        self._failures: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
+        self._lock = threading.Lock()  # pairing requests run on the server's worker threads
 
-    def allowed(self, now_s: float) -> bool:
-        while self._failures and now_s - self._failures[0] > PAIRING_FAILURE_WINDOW_S:
-            self._failures.popleft()
-        return len(self._failures) < MAX_PAIRING_FAILURES
+    def allowed(self, address: str, now_s: float) -> bool:
+        with self._lock:
+            self._expire(now_s)
+            mine = len(self._failures.get(address, ()))
+            return mine < MAX_PAIRING_FAILURES and len(self._all) < MAX_PAIRING_FAILURES_ALL
 
-    def failed(self, now_s: float) -> None:
-        self._failures.append(now_s)
+    def failed(self, address: str, now_s: float) -> None:
+        with self._lock:
+            self._failures.setdefault(address, deque()).append(now_s)
+            self._all.append(now_s)
+
+    def _expire(self, now_s: float) -> None:
+        while self._all and now_s - self._all[0] > PAIRING_FAILURE_WINDOW_S:
+            self._all.popleft()
+        for address in list(self._failures):
+            failures = self._failures[address]
+            while failures and now_s - failures[0] > PAIRING_FAILURE_WINDOW_S:
+                failures.popleft()
+            if not failures:
+                del self._failures[address]
 
 
 class DeviceError(ValueError):

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from edge.api.devices import DeviceRole
 from edge.events.alerts import AlertKind
@@ -102,6 +104,12 @@ def test_guessing_pairing_codes_is_throttled(edge: Edge) -> None:
     blocked = edge.client.post("/api/v1/devices/pair", json={"code": new.pairing_code})
     assert blocked.status_code == 429
     assert blocked.json() == {"detail": "Too many pairing attempts; try again in a minute"}
+    # Someone else's typos do not lock this shop's other tablets out: the throttle is per
+    # client address.
+    with TestClient(edge.client.app, client=("192.0.2.7", 50123)) as other:
+        paired = other.post("/api/v1/devices/pair", json={"code": new.pairing_code})
+    assert paired.status_code == 200, paired.text
+    assert paired.json()["device"]["name"] == "tablet-2"
 
 
 def test_the_room_shows_items_member_and_recommendations(stocked: Edge) -> None:
@@ -263,16 +271,42 @@ def test_the_websocket_takes_the_token_as_first_message(edge: Edge) -> None:
 
 @pytest.mark.parametrize(
     ("query", "code"),
-    [("token=o2o_wrong", 4401), ("zone=fitting-2&token={tablet}", 4403), ("", 4401)],
-    ids=["invalid-token", "other-zone", "no-token"],
+    [("token=o2o_wrong", 4401), ("zone=fitting-2&token={tablet}", 4403)],
+    ids=["invalid-token", "other-zone"],
 )
 def test_the_websocket_refuses_bad_tokens_and_zones(edge: Edge, query: str, code: int) -> None:
     from starlette.websockets import WebSocketDisconnect
 
     tablet = edge.add("tablet-1", DeviceRole.TABLET, "fitting-1")
-    with edge.client.websocket_connect(f"/api/v1/ws?{query.format(tablet=tablet.token)}") as ws:
-        if not query:
-            ws.send_text("not json")
+    url = f"/api/v1/ws?{query.format(tablet=tablet.token)}"
+    with edge.client.websocket_connect(url) as ws, pytest.raises(WebSocketDisconnect) as closed:
+        ws.receive_json()
+    assert closed.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("first", "code"),
+    [
+        ("not json", 4400),
+        ("[" * 100_000 + "]" * 100_000, 4400),  # once a RecursionError traceback
+        ("[" * 3000 + "]" * 3000, 4400),  # deep, under the size limit
+        (json.dumps({"token": 42}), 4400),
+        (json.dumps(["token"]), 4400),
+        (json.dumps({"token": "o2o_wrong"}), 4401),
+        (b"\x00binary", 1003),  # once a KeyError
+    ],
+    ids=["not-json", "huge-nesting", "deep-nesting", "token-not-text", "array", "wrong", "binary"],
+)
+def test_a_malformed_first_message_closes_with_a_documented_code(
+    edge: Edge, first: str | bytes, code: int
+) -> None:
+    from starlette.websockets import WebSocketDisconnect
+
+    with edge.client.websocket_connect("/api/v1/ws") as ws:
+        if isinstance(first, bytes):
+            ws.send_bytes(first)
+        else:
+            ws.send_text(first)
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
     assert closed.value.code == code
@@ -301,23 +335,38 @@ def test_the_staff_page_filters_and_names_every_alert_kind() -> None:
         assert f"kind_{kind.value}:" in i18n, kind
 
 
-def test_a_revoked_device_is_disconnected_at_its_next_ping(
-    edge: Edge, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize("busy", [False, True], ids=["quiet", "events-flowing"])
+def test_a_revoked_device_is_disconnected_within_a_second(edge: Edge, busy: bool) -> None:
     from starlette.websockets import WebSocketDisconnect
 
-    from edge.api.routes import live
-
-    monkeypatch.setattr(live, "PING_S", 0.1)
     staff = edge.add("maria", DeviceRole.STAFF)
+    stop = threading.Event()
+
+    def flow() -> None:  # a busy store: events keep coming while the device is revoked
+        serial = 0
+        while not stop.is_set():
+            serial += 1
+            edge.place("011001", 50_000 + serial, "shelf-a")
+
     with edge.client.websocket_connect(f"/api/v1/ws?token={staff.token}") as ws:
         assert ws.receive_json()["type"] == "hello"
-        assert ws.receive_json() == {"type": "ping"}
+        feeder = threading.Thread(target=flow, daemon=True)
+        if busy:
+            feeder.start()
+            assert ws.receive_json()["type"].startswith("tag.")
         edge.devices.revoke("maria")
+        revoked_at = time.monotonic()
+        received = 0
         with pytest.raises(WebSocketDisconnect) as closed:
             while True:
                 ws.receive_json()
+                received += 1
+        waited = time.monotonic() - revoked_at
+        stop.set()
+        if busy:
+            feeder.join()
     assert closed.value.code == 4401
+    assert waited < 1.5, f"still open {waited:.2f} s after revocation ({received} events)"
 
 
 def test_a_stuck_owner_loop_gives_503_not_a_hang(edge: Edge) -> None:

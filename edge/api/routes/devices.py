@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 
 from edge.api.deps import ContextDep, DeviceDep
 from edge.api.devices import Device, PairingError
@@ -20,15 +20,16 @@ def _public(device: Device) -> DevicePublic:
 
 
 @router.post("/pair")
-def pair(body: PairCreate, context: ContextDep) -> PairPublic:
+def pair(body: PairCreate, context: ContextDep, request: Request) -> PairPublic:
     throttle = context.pairing
     now_s = time.monotonic()
-    if not throttle.allowed(now_s):
+    address = request.client.host if request.client else "unknown"
+    if not throttle.allowed(address, now_s):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, TOO_MANY)
     try:
         device, token = context.devices.pair(body.code)
     except PairingError as error:
-        throttle.failed(now_s)
+        throttle.failed(address, now_s)
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(error)) from None
     return PairPublic(token=token, device=_public(device))
 
