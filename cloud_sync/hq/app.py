@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud_sync.body_limit import BodyLimit, RouteLimit
 from cloud_sync.hq import crud, notify
 from cloud_sync.hq.api.deps import CurrentStaff, StoreKeyCache
 from cloud_sync.hq.api.routes import (
@@ -124,6 +125,19 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)
+    # Bodies are bounded before anything buffers them (a signed batch is read whole to check
+    # its signature); only the model upload may be larger.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        routes=[
+            RouteLimit(
+                "POST",
+                r"/api/v1/models",
+                max(catalog.MAX_MODEL_BYTES, settings.max_body_bytes),
+            )
+        ],
+    )
 
     @app.exception_handler(crud.NotFoundError)
     async def _not_found(_request: Request, exc: crud.NotFoundError) -> JSONResponse:

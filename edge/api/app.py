@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cloud_sync.body_limit import BodyLimit, RouteLimit
 from edge.api.context import ApiContext
 from edge.api.routes import (
     alerts,
@@ -107,5 +108,15 @@ def create_app(context: ApiContext) -> FastAPI:
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api = context.config.api
+    # Added before CountRefusals, so inside it: the 413s it sends are counted too.
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=api.max_body_bytes,
+        routes=[
+            RouteLimit("POST", r"/api/v1/members/[^/]+/faces", api.max_upload_bytes),
+            RouteLimit("POST", r"/api/v1/members/identify", api.max_upload_bytes),
+        ],
+    )
     app.add_middleware(CountRefusals, rejections=context.metrics.rejections)
     return app

@@ -29,6 +29,20 @@ class ApiConfig(StrictModel):
         title="Events queued per WebSocket client before the oldest are dropped",
         description="A slow tablet loses old updates, never stalls the edge; drops are counted",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        title="Largest request body, bytes (larger: 413 before it is read)",
+        description="Checked on Content-Length and while a chunked body streams in",
+    )
+    max_upload_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=1024 * 1024 * 1024,
+        title="Largest body of a photo upload (member faces, identify), bytes",
+        description="Each photo is also limited to 10 MiB by the route",
+    )
     admin_token: str | None = Field(
         default=None,
         title="Bearer token for administrative calls (member enrolment, erasure, identify)",

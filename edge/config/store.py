@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from edge.config.api import ApiConfig
-from edge.config.base import StrictModel
+from edge.config.base import KeyPathError, StrictModel
 from edge.config.cameras import CameraConfig, check_cameras
 from edge.config.fusion import FusionConfig
 from edge.config.gate import GateConfig
@@ -77,11 +77,17 @@ class StoreConfig(StrictModel):
                     f"'{direction.exit}' must be a defined zone not of kind exit (e.g. entrance)"
                 )
         check_cameras(self.cameras, known)
-        for reader in self.readers:
+        for index, reader in enumerate(self.readers):
             for what, zone in reader.zone_references():
                 if zone not in known:
-                    raise ValueError(
-                        f"Reader {reader.id} {what} maps to zone '{zone}', which is not defined."
+                    path: tuple[str | int, ...] = ("readers", index) + (
+                        ("antennas", what.removeprefix("antenna "))
+                        if what.startswith("antenna ")
+                        else (what,)
+                    )
+                    raise KeyPathError(
+                        path,
+                        f"Reader {reader.id} {what} maps to zone '{zone}', which is not defined.",
                     )
         return self
 

@@ -24,7 +24,7 @@ class SyncConfig(StrictModel):
     api_secret: str | None = Field(
         default=None,
         title="This store's API secret",
-        description="Use ${ENV_VAR} to read it from the environment; never write it here",
+        description="Use ${ENV_VAR} (environment); a plaintext value in STORE.yaml is refused",
     )
     api_secret_file: Path | None = Field(
         default=None, title="File holding the API secret (alternative to api_secret)"

@@ -105,6 +105,7 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     (
         "antenna-undefined-zone",
         _set("readers.1.antennas", {1: "fitting-1", 2: "fitting-9"}),
+        "readers -> 1 -> antennas -> 2: "
         "Reader room-reader antenna 2 maps to zone 'fitting-9', which is not defined.",
     ),
     (

@@ -158,12 +158,14 @@ def start_hq(
     *extra: str,
     cwd: Path = REPO_ROOT,
     with_secrets: bool = True,
+    extra_env: dict[str, str] | None = None,
 ) -> HqProcess:
     """``o2o-hq run`` as a user starts it; without a URL or secrets, the zero-setup demo."""
     port = free_port()
     run_env = {k: v for k, v in cli_env().items() if not k.startswith("O2O_HQ_")}
     if with_secrets:
         run_env |= {"O2O_HQ_ADMIN_TOKEN": ADMIN_TOKEN, "O2O_HQ_SECRET_KEY": SECRET_KEY}
+    run_env |= extra_env or {}
     url_args = ["--database-url", database_url] if database_url else []
     log = log_path.open("wb")
     process = subprocess.Popen(
