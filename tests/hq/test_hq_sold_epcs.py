@@ -61,7 +61,7 @@ def test_sales_elsewhere_and_online_orders_reach_every_store(
     order = {"order_id": "web-1", "epcs": online}
     posted = client.post("/api/v1/channel/orders", headers=channel, json=order)
     assert posted.status_code == 200, posted.text
-    assert posted.json() == {"order_id": "web-1", "epcs": 2}
+    assert posted.json() == {"order_id": "web-1", "epcs": 2, "recorded": False}
     # The shopper brings one item back to store A: unsold again.
     back = sale(a.store_id, "s-2", returned, now_ms + 1000, returned=True)
     assert post_events(client, a, [back]).is_success
