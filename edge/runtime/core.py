@@ -163,7 +163,24 @@ class StoreCore:
         def locate(gtin: str) -> list[tuple[str, str]]:
             return self.tracker.where_is(gtin)
 
-        return self.reservations.board(locate)
+        board = self.reservations.board(locate)
+        catalog = self.recommender.catalog if self.recommender is not None else None
+        for reservation in board:
+            for item in reservation["items"]:
+                # Staff pick by what they see on the shelf: name, colour, size, picture.
+                product = catalog.get(item["gtin"]) if catalog is not None else None
+                item["product"] = (
+                    None
+                    if product is None
+                    else {
+                        "name": product.name,
+                        "colour": product.colour,
+                        "size": product.size,
+                        "price": product.price,
+                        "image": product.image,
+                    }
+                )
+        return board
 
     def handle_size_request(
         self, zone: str, gtin: str, *, size: str | None, colour: str | None, ts_ms: int

@@ -120,11 +120,24 @@
       alerts = open;
       gateAlarms = new Map(gates.map((gate) => [gate.alarm_id, gate]));
       render();
+      refreshPicks();
     } catch (error) {
       if (error.status === 403) page.showMessage(error.message);
       else if (error.status !== 401) page.pill("offline");
     }
   }
+
+  // Reservations to prepare: refreshed on their events and when tags move (a picked tag read
+  // in the hold zone is what makes a reservation ready).
+  async function refreshPicks() {
+    try {
+      const board = await api("/api/v1/reservations");
+      O2OPicks.render(document.getElementById("picks"), board, zones, refreshPicks);
+    } catch (error) {
+      if (error.status !== 401 && error.status !== 403) page.pill("offline");
+    }
+  }
+  const refreshPicksSoon = O2O.debounce(refreshPicks, 1000);
 
   async function loadZones() {
     try {
@@ -139,11 +152,16 @@
   const page = O2O.page({
     refresh,
     prepare: loadZones,
-    live: { onEvent: (event) => { if (event.type.startsWith("alert.") || event.type === "gate.alarm") refreshSoon(); } },
+    live: {
+      onEvent: (event) => {
+        if (event.type.startsWith("alert.") || event.type === "gate.alarm") refreshSoon();
+        if (event.type.startsWith("reservation.") || event.type.startsWith("tag.")) refreshPicksSoon();
+      },
+    },
   });
   kindSelect.addEventListener("change", refresh);
   zoneSelect.addEventListener("change", refresh);
-  O2O.languageSwitch(document.getElementById("languages"), () => { fillFilters(); render(); });
+  O2O.languageSwitch(document.getElementById("languages"), () => { fillFilters(); render(); refreshPicks(); });
   if (O2O.token()) page.start();
   else page.showPairing(null);
 })();
