@@ -34,7 +34,13 @@ from edge.events.reservations import Reservation, ReservedItem
 
 OPEN = ("requested", "ready", "arrived")
 EVENT_TYPES = frozenset(
-    {"reservation.picked", "reservation.ready", "reservation.arrived", "reservation.closed"}
+    {
+        "reservation.picked",
+        "reservation.unavailable",
+        "reservation.ready",
+        "reservation.arrived",
+        "reservation.closed",
+    }
 )
 MAX_WINDOW = timedelta(days=7)
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
@@ -314,6 +320,8 @@ def _apply(
         ).first()
         if line is not None:
             line.epc = str(payload["epc"])[:64]
+    elif kind == "reservation.unavailable" and found.status in OPEN:
+        _tell_unavailable(session, found, str(payload.get("gtin")), settings=settings, now=now)
     elif kind == "reservation.ready" and found.status == "requested":
         found.status = "ready"
         store = session.get(Store, found.store_id)
@@ -343,6 +351,32 @@ def _apply(
             if line.position < len(outcomes):
                 line.outcome = str(outcomes[line.position])[:20]
         crud.bump_version(session, name=_version_name(found.store_id))
+
+
+def _tell_unavailable(
+    session: Session, found: OnlineReservation, gtin: str, *, settings: Settings, now: datetime
+) -> None:
+    """Staff found none of a reserved item at the store: the member hears it, with another
+    size here or a nearby store that has it (with their consent, like every notification)."""
+    store = session.get(Store, found.store_id)
+    if store is None:
+        return
+    product = session.get(Product, gtin)
+    name = f"{product.name} ({product.colour}, {product.size})" if product else gtin
+    crud.queue_notification(
+        session,
+        member_id=found.member_id,
+        kind="reservation_missing",
+        data={
+            "reservation_id": found.id,
+            "store": store.name,
+            "gtin": gtin,
+            "item": name,
+            "alternatives": _alternatives(session, store, gtin, [], settings=settings, now=now),
+        },
+        settings=settings,
+        now=now,
+    )
 
 
 def report(session: Session, *, store_id: str | None = None) -> list[dict[str, Any]]:

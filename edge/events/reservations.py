@@ -50,6 +50,14 @@ class ReservationPickedPayload(_Model):
     staff_id: str = Field(max_length=100)
 
 
+class ReservationUnavailablePayload(_Model):
+    reservation_id: ReservationId
+    member_id: str
+    item: int = Field(ge=0, description="Index of the item in the reservation")
+    gtin: str
+    staff_id: str = Field(max_length=100)
+
+
 class ReservationReadyPayload(_Model):
     reservation_id: ReservationId
     member_id: str
@@ -84,6 +92,13 @@ class ReservationPicked(Event):
 
     type: Literal["reservation.picked"] = "reservation.picked"
     payload: ReservationPickedPayload
+
+
+class ReservationUnavailable(Event):
+    """Staff found no tag of an item to pick: HQ offers the member alternatives."""
+
+    type: Literal["reservation.unavailable"] = "reservation.unavailable"
+    payload: ReservationUnavailablePayload
 
 
 class ReservationReady(Event):

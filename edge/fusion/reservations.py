@@ -30,6 +30,8 @@ from edge.events.reservations import (
     ReservationReadyPayload,
     ReservationReturned,
     ReservationReturnedPayload,
+    ReservationUnavailable,
+    ReservationUnavailablePayload,
 )
 
 SOURCE = "fusion/reservations"
@@ -67,6 +69,28 @@ class Picked:
             staff_id=self.staff_id,
         )
         return factory.make(ReservationPicked, ts_ms=self.ts_ms, source=SOURCE, payload=payload)
+
+
+@dataclass(frozen=True, slots=True)
+class Unavailable:
+    ts_ms: int
+    reservation_id: str
+    member_id: str
+    item: int
+    gtin: str
+    staff_id: str
+
+    def to_event(self, factory: EventFactory) -> Event:
+        payload = ReservationUnavailablePayload(
+            reservation_id=self.reservation_id,
+            member_id=self.member_id,
+            item=self.item,
+            gtin=self.gtin,
+            staff_id=self.staff_id,
+        )
+        return factory.make(
+            ReservationUnavailable, ts_ms=self.ts_ms, source=SOURCE, payload=payload
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +166,7 @@ class Returned:
         return factory.make(ReservationReturned, ts_ms=self.ts_ms, source=SOURCE, payload=payload)
 
 
-ReservationOutput = Picked | Ready | Arrived | Closed | Returned
+ReservationOutput = Picked | Unavailable | Ready | Arrived | Closed | Returned
 
 
 @dataclass(slots=True)
@@ -151,6 +175,8 @@ class _Open:
     picked: dict[int, str] = field(default_factory=dict)
     held: set[str] = field(default_factory=set)
     bought: set[int] = field(default_factory=set)
+    unavailable: set[int] = field(default_factory=set)
+    """Items staff found no tag for (HQ offers the member alternatives)."""
     ready: bool = False
     arrived: bool = False
 
@@ -167,7 +193,9 @@ class _Open:
             return "arrived"
         if self.ready:
             return "ready"
-        return "picking" if self.picked else "to_pick"
+        if len(self.unavailable) == len(self.spec.items):
+            return "unavailable"
+        return "picking" if self.picked or self.unavailable else "to_pick"
 
 
 class ReservationDesk:
@@ -225,11 +253,32 @@ class ReservationDesk:
                 if taken == epc and (other is not found or index != item):
                     raise ReservationError(f"tag {epc} is already picked for {other.spec.id}")
         found.picked[item] = epc
+        found.unavailable.discard(item)  # found after all
         outputs: list[ReservationOutput] = [
             Picked(ts_ms, reservation_id, item, wanted, epc, staff_id)
         ]
         if zone_of(epc) == self.hold_zone:
             found.held.add(epc)
+        outputs.extend(self._ready(found, ts_ms))
+        return outputs
+
+    def unavailable(
+        self, reservation_id: str, item: int, staff_id: str, ts_ms: int
+    ) -> list[ReservationOutput]:
+        """Staff found no tag of the item to pick. The rest of the reservation can still be
+        ready; HQ tells the member and offers another size or a nearby store."""
+        found = self._get(reservation_id)
+        if not 0 <= item < len(found.spec.items):
+            raise ReservationError(f"reservation {reservation_id} has no item {item}")
+        if item in found.picked:
+            raise ReservationError(f"item {item} is already picked ({found.picked[item]})")
+        if item in found.unavailable:
+            return []
+        found.unavailable.add(item)
+        gtin = found.spec.items[item].gtin
+        outputs: list[ReservationOutput] = [
+            Unavailable(ts_ms, reservation_id, found.spec.member_id, item, gtin, staff_id)
+        ]
         outputs.extend(self._ready(found, ts_ms))
         return outputs
 
@@ -310,6 +359,7 @@ class ReservationDesk:
                             "picked_epc": found.picked.get(index),
                             "in_hold_zone": found.picked.get(index) in found.held,
                             "bought": index in found.bought,
+                            "unavailable": index in found.unavailable,
                             "where": [
                                 {"epc": epc, "zone": zone}
                                 for epc, zone in locate(item.gtin)
@@ -337,7 +387,10 @@ class ReservationDesk:
         return {epc for r in self._open.values() for epc in r.picked.values()}
 
     def _ready(self, found: _Open, ts_ms: int) -> list[ReservationOutput]:
-        complete = len(found.picked) == len(found.spec.items)
+        # Every item picked, or reported unavailable; something to wait for at least.
+        complete = bool(found.picked) and len(found.picked) + len(found.unavailable) == len(
+            found.spec.items
+        )
         if found.ready or not complete or not set(found.picked.values()) <= found.held:
             return []
         found.ready = True

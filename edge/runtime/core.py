@@ -156,6 +156,11 @@ class StoreCore:
         )
         return self._reserved(outputs)
 
+    def report_reserved_item_unavailable(
+        self, reservation_id: str, item: int, staff_id: str, ts_ms: int
+    ) -> list[Event]:
+        return self._reserved(self.reservations.unavailable(reservation_id, item, staff_id, ts_ms))
+
     def check_in_reservation(self, code: str, ts_ms: int) -> list[Event]:
         return self._reserved(self.reservations.check_in(code, ts_ms))
 

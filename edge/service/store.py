@@ -290,6 +290,18 @@ class StoreService:
 
         return self._reservation_change(run)
 
+    def reserved_item_unavailable(
+        self, reservation_id: str, item: int, staff_id: str
+    ) -> list[dict[str, Any]]:
+        """Staff found no tag of an item to pick; the board afterwards."""
+        now_ms = self.clock.now_ms()
+
+        def run(core: StoreCore) -> tuple[list[dict[str, Any]], list[Event]]:
+            events = core.report_reserved_item_unavailable(reservation_id, item, staff_id, now_ms)
+            return core.reservation_board(), events
+
+        return self._reservation_change(run)
+
     def check_in(self, code: str) -> str:
         """A member's QR code scanned or typed at a tablet; the reservation's id."""
         now_ms = self.clock.now_ms()

@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from edge.clock import SystemClock
 from edge.events.reservations import Reservation, ReservedItem
 from edge.rfid.epc import encode_sgtin96, gtin_of
@@ -81,12 +83,24 @@ def test_pick_list_at_phone_width_ready_only_when_rfid_reads_the_hold_zone(
     assert dress_row.locator(".pick-name").inner_text() == "Wrap dress (navy, S)"
     assert belt_row.locator(".pick-name").inner_text() == "Canvas belt (navy, 85)"
     dress_row.get_by_test_id("pick").wait_for()
-    assert dress_row.get_by_test_id("pick").inner_text() == "Picked from Shelf A (knitwear) (1 there)"
+    shelf_a = "Picked from Shelf A (knitwear) (1 there)"
+    assert dress_row.get_by_test_id("pick").inner_text() == shelf_a
     belt_row.get_by_test_id("pick").wait_for()
     assert belt_row.get_by_test_id("pick").inner_text() == "Picked from Stock room (1 there)"
     missing = missing_row.get_by_test_id("pick-state")
     assert missing.get_attribute("data-state") == "missing"
-    assert missing.inner_text() == "None in the store now: tell the member"
+    assert missing.inner_text() == "None in the store now"
+    # Staff confirm it is not there: HQ tells the member and offers alternatives.
+    missing_row.get_by_test_id("unavailable").click()
+    reported = missing_row.locator('[data-testid="pick-state"][data-state="unavailable"]')
+    reported.wait_for()
+    assert reported.inner_text() == "Reported: the member is offered another size or store"
+    board = httpx.get(
+        f"{live_store.url}/api/v1/reservations",
+        headers={"Authorization": f"Bearer {live_store.staff.token}"},
+    ).json()["reservations"]
+    (told,) = [r for r in board if r["id"] == sold_out.id]
+    assert told["status"] == "unavailable" and told["items"][0]["unavailable"] is True
     # Phone-first: nothing wider than the screen.
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 

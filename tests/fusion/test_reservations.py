@@ -17,6 +17,7 @@ from edge.fusion.reservations import (
     ReservationDesk,
     ReservationError,
     Returned,
+    Unavailable,
     UnknownReservationError,
 )
 
@@ -79,6 +80,33 @@ def test_picking_refuses_the_wrong_product_and_a_tag_taken_twice() -> None:
     board = book.board(lambda gtin: [(e, "shelf-a") for e, g in EPC.items() if g == gtin])
     r2 = next(r for r in board if r["id"] == "r2")
     assert [w["epc"] for w in r2["items"][0]["where"]] == ["navy-2"]  # the picked one is taken
+
+
+def test_an_item_staff_cannot_find_is_reported_and_the_rest_can_still_be_ready() -> None:
+    book = desk()
+    (missing,) = book.unavailable("r1", 1, "maria", T0)
+    assert missing == Unavailable(T0, "r1", "m-1", 1, RED_M, "maria")
+    assert book.unavailable("r1", 1, "maria", T0 + 1) == []  # told once
+    assert book.board(lambda _g: [])[0]["items"][1]["unavailable"] is True
+    assert book.board(lambda _g: [])[0]["status"] == "picking"
+    book.pick("r1", 0, "navy-1", "maria", T0 + 2, nowhere)
+    (ready,) = book.on_tag_seen("navy-1", "fitting-1", T0 + 3)
+    assert isinstance(ready, Ready) and ready.epcs == ("navy-1",)
+    with pytest.raises(ReservationError, match="already picked"):
+        book.unavailable("r1", 0, "maria", T0 + 4)
+
+
+def test_nothing_to_pick_is_never_ready_and_a_late_find_undoes_unavailable() -> None:
+    book = desk()
+    book.unavailable("r1", 0, "maria", T0)
+    book.unavailable("r1", 1, "maria", T0 + 1)
+    assert book.board(lambda _g: [])[0]["status"] == "unavailable"
+    assert book.on_tag_seen("navy-1", "fitting-1", T0 + 2) == []
+    # The red one turns up after all: picked and read in the room, the reservation is ready.
+    book.pick("r1", 1, "red-1", "maria", T0 + 3, nowhere)
+    assert book.board(lambda _g: [])[0]["items"][1]["unavailable"] is False
+    (ready,) = book.on_tag_seen("red-1", "fitting-1", T0 + 4)
+    assert isinstance(ready, Ready) and ready.epcs == ("red-1",)
 
 
 def test_the_member_comes_buys_one_and_the_other_goes_back_to_the_floor() -> None:

@@ -5,6 +5,7 @@ report."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,16 @@ from fastapi.testclient import TestClient
 
 import edge.events.reservations
 import edge.events.stock  # noqa: F401  (register the event types `event` checks against)
-from tests.hq.helpers import ADMIN, StoreCreds, create_store, event, post_events, signed_get
+from cloud_sync.hq.app import create_app
+from tests.hq.helpers import (
+    ADMIN,
+    StoreCreds,
+    create_store,
+    event,
+    make_settings,
+    post_events,
+    signed_get,
+)
 
 pytestmark = pytest.mark.network
 
@@ -233,3 +243,61 @@ def test_closed_stores_and_stale_counts_are_refused(
         items=[{"gtin": SHIRT_M}],
     )
     assert refused.status_code == 403
+
+
+@pytest.fixture(scope="module")
+def notifying(hq_database_url: str) -> Iterator[TestClient]:
+    """HQ with a member notification channel (deliveries fail: only the queue is checked)."""
+    settings = make_settings(
+        hq_database_url,
+        notify_channel="webhook",
+        webhook_url="http://127.0.0.1:9/hooks",
+        webhook_secret="hook-secret",
+    )
+    with TestClient(create_app(settings)) as app:
+        yield app
+
+
+def test_an_item_the_store_cannot_find_is_told_to_the_member_with_alternatives(
+    notifying: TestClient, shirts: None, store_id: str
+) -> None:
+    client = notifying
+    made_shop = client.post(
+        "/api/v1/admin/staff", headers=ADMIN, json={"name": "web shop 2", "role": "channel"}
+    )
+    shop = {"Authorization": f"Bearer {made_shop.json()['token']}"}
+    here = create_store(client, f"{store_id}u", lat=48.8566, lon=2.3522)
+    near = create_store(client, f"{store_id}v", lat=48.8600, lon=2.3400)
+    stocked(client, here, {SHIRT_M: 1, SHIRT_L: 2})
+    stocked(client, near, {SHIRT_M: 4})
+    ana = member(client)  # marketing consent given
+    silent = str(client.post("/api/v1/members", headers=ADMIN, json={"name": "Bo"}).json()["id"])
+    rids = []
+    for who in (ana, silent):
+        made = reserve(
+            client, shop, member_id=who, store_id=here.store_id, items=[{"gtin": SHIRT_M}]
+        )
+        assert made.status_code == 201, made.text
+        rids.append(made.json()["id"])
+    for rid, who in zip(rids, (ana, silent), strict=True):
+        payload = {"reservation_id": rid, "member_id": who, "item": 0, "gtin": SHIRT_M}
+        sent = [event(here.store_id, "reservation.unavailable", payload | {"staff_id": "maria"})]
+        answer = post_events(client, here, sent)
+        assert answer.status_code == 200 and answer.json()["rejected"] == 0, answer.text
+
+    def told(member_id: str) -> list[dict[str, Any]]:
+        log = client.get(
+            "/api/v1/reports/notifications", headers=ADMIN, params={"member_id": member_id}
+        ).json()
+        return [n["data"] for n in log["notifications"] if n["kind"] == "reservation_missing"]
+
+    (data,) = told(ana)
+    assert data["reservation_id"] == rids[0] and data["item"] == "Oxford shirt (blue, M)"
+    options = {(o["store_id"], o["gtin"], o.get("size")) for o in data["alternatives"]}
+    assert (near.store_id, SHIRT_M, None) in options  # the same shirt nearby
+    assert (here.store_id, SHIRT_L, "L") in options  # another size here
+    assert told(silent) == []  # no marketing consent: not told
+    # The rest of the reservation stands: still open at HQ and on the store's downlink.
+    assert client.get(f"/api/v1/reservations/{rids[0]}", headers=shop).json()["status"] == (
+        "requested"
+    )

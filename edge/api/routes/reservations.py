@@ -51,6 +51,19 @@ def picked(
 
 
 @router.post(
+    "/api/v1/reservations/{reservation_id}/items/{item}/unavailable",
+    responses={
+        404: {"description": "No open reservation with this id"},
+        409: {"description": "No such item, or it is already picked"},
+    },
+)
+def unavailable(reservation_id: str, item: int, staff: StaffDep, store: StoreDep) -> dict[str, Any]:
+    """Staff found no tag of the item: HQ tells the member and offers another size or a nearby
+    store; the rest of the reservation can still become ready."""
+    return {"reservations": store.reserved_item_unavailable(reservation_id, item, staff.name)}
+
+
+@router.post(
     "/api/v1/rooms/{zone}/check-in",
     status_code=status.HTTP_201_CREATED,
     responses={

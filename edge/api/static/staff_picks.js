@@ -31,7 +31,9 @@ window.O2OPicks = (() => {
   function itemRow(reservation, item, zones, onChange) {
     const holdName = zoneName(zones, reservation.hold_zone);
     let state;
-    if (item.bought) {
+    if (item.unavailable) {
+      state = el("p", { class: "pick-state", "data-testid": "pick-state", "data-state": "unavailable" }, t("pickReported"));
+    } else if (item.bought) {
       state = el("p", { class: "pick-state done", "data-testid": "pick-state", "data-state": "bought" }, t("pickBought"));
     } else if (item.in_hold_zone) {
       state = el("p", { class: "pick-state done", "data-testid": "pick-state", "data-state": "held" },
@@ -41,6 +43,9 @@ window.O2OPicks = (() => {
         t("pickBring", { zone: holdName }));
     } else {
       const found = places(item);
+      // "Not in the store": staff looked and found none (RFID may list a tag that is not there).
+      const none = el("button", { type: "button", "data-testid": "unavailable" }, t("pickUnavailable"));
+      none.addEventListener("click", () => report(reservation, item, none, onChange));
       state = found.size
         ? el("div", { class: "pick-places", role: "group", "data-testid": "pick-places" },
           ...Array.from(found, ([zone, epcs]) => {
@@ -48,8 +53,10 @@ window.O2OPicks = (() => {
               t("pickFrom", { zone: zoneName(zones, zone), count: epcs.length }));
             button.addEventListener("click", () => pick(reservation, item, epcs[0], button, onChange));
             return button;
-          }))
-        : el("p", { class: "pick-state warning", "data-testid": "pick-state", "data-state": "missing" }, t("pickMissing"));
+          }), none)
+        : el("div", { class: "pick-places" },
+          el("p", { class: "pick-state warning", "data-testid": "pick-state", "data-state": "missing" }, t("pickMissing")),
+          none);
     }
     const picture = item.product && item.product.image
       ? el("img", { src: item.product.image, alt: "", class: "pick-image", loading: "lazy" }) : "";
@@ -63,6 +70,17 @@ window.O2OPicks = (() => {
     try {
       await api(`/api/v1/reservations/${encodeURIComponent(reservation.id)}/items/${item.index}/picked`,
         { method: "POST", body: { epc } });
+    } catch (error) {
+      button.disabled = false;
+    }
+    onChange();
+  }
+
+  async function report(reservation, item, button, onChange) {
+    button.disabled = true;
+    try {
+      await api(`/api/v1/reservations/${encodeURIComponent(reservation.id)}/items/${item.index}/unavailable`,
+        { method: "POST" });
     } catch (error) {
       button.disabled = false;
     }
