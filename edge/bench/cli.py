@@ -9,7 +9,18 @@ import importlib.util
 import json
 from typing import Any
 
-BENCHMARKS = ("rfid", "vision", "gallery", "e2e", "sync", "replay", "recommend", "llrp", "gate")
+BENCHMARKS = (
+    "rfid",
+    "vision",
+    "gallery",
+    "e2e",
+    "sync",
+    "replay",
+    "recommend",
+    "llrp",
+    "gate",
+    "store",
+)
 
 
 def available() -> list[str]:

@@ -130,7 +130,7 @@ def zebra_event(epc: str, antenna: int, rssi_dbm: int, ts_ms: int) -> dict[str, 
     }
 
 
-def _percentiles(values_ms: list[float]) -> dict[str, float]:
+def percentiles(values_ms: list[float]) -> dict[str, float]:
     if len(values_ms) < 2:
         only = values_ms[0] if values_ms else 0.0
         return {"p50": only, "p90": only, "p99": only, "max": only}
@@ -138,7 +138,7 @@ def _percentiles(values_ms: list[float]) -> dict[str, float]:
     return {"p50": cuts[49], "p90": cuts[89], "p99": cuts[98], "max": max(values_ms)}
 
 
-class _EmitProbe:
+class EmitProbe:
     """An owner-loop sink before the MQTT one: when each recommendation left the core."""
 
     def __init__(self) -> None:
@@ -158,7 +158,7 @@ def _no_delay(_client: paho.Client, _userdata: Any, sock: Any) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def _client(client_id: str, host: str, port: int) -> paho.Client:
+def mqtt_client(client_id: str, host: str, port: int) -> paho.Client:
     client = paho.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
     client.on_socket_open = _no_delay
     client.connect(host, port, keepalive=30)
@@ -185,7 +185,7 @@ class _Measured:
     recommendations: int
 
 
-class _Driver:
+class SessionDriver:
     """Plays the reader and the tablet on this thread; times come from paho's threads."""
 
     def __init__(
@@ -193,7 +193,7 @@ class _Driver:
         reader: paho.Client,
         reader_topic: str,
         clock: SystemClock,
-        probe: _EmitProbe,
+        probe: EmitProbe,
         gtins: list[str],
         sessions: int,
         settle_ms: int,
@@ -340,7 +340,7 @@ class _Driver:
         self._at(NEXT_ITEM_GAP_S, lambda: self._start(session.room))
 
 
-def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -348,7 +348,9 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> Non
         time.sleep(0.1)
 
 
-def _ticker(tick: Callable[[int], None], clock: SystemClock, stop: threading.Event) -> None:
+def tick_every_second(
+    tick: Callable[[int], None], clock: SystemClock, stop: threading.Event
+) -> None:
     while not stop.wait(1.0):
         tick(clock.now_ms())
 
@@ -360,7 +362,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     store_id = f"bench-e2e-{run_id}"
     reader_topic = f"o2o-bench/{run_id}/zebra/fx9600-room/data"
     clock = SystemClock()
-    probe = _EmitProbe()
+    probe = EmitProbe()
     with tempfile.TemporaryDirectory(prefix="o2o-bench-e2e-") as data_dir:
         config = bench_config(load_store_config(DEMO_STORE), store_id, Path(data_dir), reader_topic)
         host, port = config.mqtt.host, config.mqtt.port
@@ -381,9 +383,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise RuntimeError("bench e2e: the recommender did not load (see the log above)")
         gtins = list(recommender.catalog.gtins)
 
-        tablet = _client(f"{store_id}-tablet", host, port)
-        reader = _client(f"{store_id}-reader", host, port)
-        driver = _Driver(
+        tablet = mqtt_client(f"{store_id}-tablet", host, port)
+        reader = mqtt_client(f"{store_id}-reader", host, port)
+        driver = SessionDriver(
             reader,
             reader_topic,
             clock,
@@ -404,13 +406,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         stop_ticker = threading.Event()
         ticker = threading.Thread(
-            target=_ticker, args=(assembly.owner.submit_tick, clock, stop_ticker), daemon=True
+            target=tick_every_second,
+            args=(assembly.owner.submit_tick, clock, stop_ticker),
+            daemon=True,
         )
         try:
-            _wait_for(subscribed.is_set, 10, "the tablet's subscription")
+            wait_for(subscribed.is_set, 10, "the tablet's subscription")
             assembly.start()
             try:
-                _wait_for(
+                wait_for(
                     lambda: assembly.connection.wait_subscribed(reader_topic, 0.1),
                     10,
                     "the edge's subscription to the reader",
@@ -418,7 +422,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 ticker.start()
                 _say(f"edge {store_id} up; stocking the backroom ({len(gtins)} products)")
                 stocked = driver.stock_backroom(range(1, STOCK_PER_PRODUCT + 1))
-                _wait_for(
+                wait_for(
                     lambda: assembly.owner.call(lambda core: core.tracker.tags_present) >= stocked,
                     30,
                     f"{stocked} items placed in the backroom",
@@ -433,7 +437,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 stop_ticker.set()
                 assembly.stop()
-                _clear_retained(reader, config)
+                clear_retained(reader, config)
         finally:
             for client in (reader, tablet):
                 client.disconnect()
@@ -441,9 +445,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not driver.measured:
         raise RuntimeError(f"bench e2e: no recommendation arrived ({driver.lost} sessions lost)")
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    total = _percentiles([m.total_ms for m in driver.measured])
-    edge = _percentiles([m.edge_ms for m in driver.measured if m.edge_ms is not None])
-    outbound = _percentiles(
+    total = percentiles([m.total_ms for m in driver.measured])
+    edge = percentiles([m.edge_ms for m in driver.measured if m.edge_ms is not None])
+    outbound = percentiles(
         [m.total_ms - m.edge_ms for m in driver.measured if m.edge_ms is not None]
     )
     _say(f"done: {len(driver.measured)} sessions in {wall_s:.0f} s; p99 {total['p99']:.1f} ms")
@@ -494,7 +498,7 @@ def _recommender_alone(args: argparse.Namespace) -> dict[str, Any]:
     return merged
 
 
-def _clear_retained(client: paho.Client, config: StoreConfig) -> None:
+def clear_retained(client: paho.Client, config: StoreConfig) -> None:
     """The edge leaves retained status messages; a bench store must not litter the broker."""
     components = ["edge", *(f"reader-{reader.id}" for reader in config.readers)]
     for component in components:
