@@ -20,6 +20,7 @@ def test_bench_store_quick_runs_readers_cameras_and_sessions_together(
     figures = json.loads(result.stdout)
     for key in ("readers", "reads_per_s", "cameras", "tag_to_tablet_p99_ms", "frame_drop_pct"):
         assert key in figures, key
+    assert figures["faces_per_frame"] >= 0.8  # the camera video holds a face to recognise
     (trial,) = figures["trials"]
     assert (trial["readers"], trial["cameras"]) == (1, 1)
     assert trial["sessions"] + trial["lost"] == 20
