@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "edge.vision.cli",
     "edge.bench.cli",
     "edge.api.cli",
+    "edge.mqtt.cli",
 )
 
 Handler = Callable[[argparse.Namespace], int]
