@@ -10,6 +10,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,3 +109,12 @@ def tmp_data_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data"
     path.mkdir()
     yield path
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The number of generated requests and messages the contract and fuzz tests tried."""
+    from tests.contract_counts import TRIED
+
+    if TRIED:
+        tried = ", ".join(f"{n} {what}" for what, n in sorted(TRIED.items()))
+        terminalreporter.write_line(f"generated inputs tried: {tried}")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,6 +37,7 @@ from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import make_engine, make_sessionmaker
 from cloud_sync.hq.core.security import Vault
 from cloud_sync.hq.enrolment import PhotoEnroller
+from cloud_sync.http_errors import RefuseNul, document_no_nul, validation_error
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.vault = vault
     app.state.store_keys = StoreKeyCache()
     app.state.enroller = PhotoEnroller(settings.vision)
+    app.state.code_requests = me.CodeRequestThrottle(limit=10, window_s=600)
     for module in (
         events,
         downlink,
@@ -125,6 +128,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_middleware(RefuseNul)
+    document_no_nul(app)
     # Bodies are bounded before anything buffers them (a signed batch is read whole to check
     # its signature); only the model upload may be larger.
     app.add_middleware(
@@ -147,7 +153,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def _conflict(_request: Request, exc: crud.ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+    )
     def prometheus_metrics(staff: CurrentStaff) -> Response:
         """Prometheus text format; scrape with a bearer token (analyst role suffices)."""
         body, content_type = metrics.render()

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_sync.hq.core.security import Role
+from edge.events.limits import Text
+
+TAG_NAMES: dict[str, Any] = {"propertyNames": {"pattern": "^[^\\x00-\\x1f\\x7f]*$"}}
+"""Tag names follow the text rule of their values (no control characters)."""
 
 
 class _In(BaseModel):
@@ -17,7 +22,7 @@ class _In(BaseModel):
 
 class StoreBase(_In):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
 
@@ -27,7 +32,7 @@ class StoreCreate(StoreBase):
 
 
 class StoreUpdate(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     active: bool | None = Field(default=None, description="False refuses the store's key")
@@ -46,7 +51,7 @@ class StoreCredentials(StorePublic):
 
 
 class StaffTokenCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     role: Role
 
 
@@ -59,12 +64,12 @@ class StaffTokenPublic(BaseModel):
 
 class ProductBase(_In):
     gtin: str = Field(pattern=r"^\d{8,14}$")
-    name: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=100)
-    size: str = Field(default="", max_length=20)
-    colour: str = Field(default="", max_length=50)
+    name: Text = Field(min_length=1, max_length=200)
+    category: Text = Field(min_length=1, max_length=100)
+    size: Text = Field(default="", max_length=20)
+    colour: Text = Field(default="", max_length=50)
     price: float = Field(ge=0)
-    image: str = Field(default="", max_length=500)
+    image: Text = Field(default="", max_length=500)
 
 
 class ProductCreate(ProductBase):
@@ -98,18 +103,18 @@ class Identity(_In):
         pattern=r"^[a-z0-9_]+$",
         description="phone, email, wechat_openid, loyalty_card, ...",
     )
-    value: str = Field(min_length=1, max_length=200)
+    value: Text = Field(min_length=1, max_length=200)
 
 
 class MemberBase(_In):
-    name: str | None = Field(default=None, max_length=200)
-    tier: str = Field(default="standard", min_length=1, max_length=40)
+    name: Text | None = Field(default=None, max_length=200)
+    tier: Text = Field(default="standard", min_length=1, max_length=40)
 
 
 class MemberCreate(MemberBase):
     identities: list[Identity] = Field(default_factory=list)
-    tags: dict[str, str] = Field(default_factory=dict)
-    home_store_id: str | None = Field(
+    tags: dict[Text, Text] = Field(default_factory=dict, json_schema_extra=TAG_NAMES)
+    home_store_id: Text | None = Field(
         default=None, description="Explicit home store; otherwise the nearest to lat/long"
     )
     latitude: float | None = Field(default=None, ge=-90, le=90)
@@ -117,21 +122,23 @@ class MemberCreate(MemberBase):
 
 
 class MemberUpdate(_In):
-    name: str | None = Field(default=None, max_length=200)
-    tier: str | None = Field(default=None, min_length=1, max_length=40)
+    name: Text | None = Field(default=None, max_length=200)
+    tier: Text | None = Field(default=None, min_length=1, max_length=40)
     identities: list[Identity] | None = Field(
         default=None, description="Added (or moved between channels of this member)"
     )
-    tags: dict[str, str | None] | None = Field(
-        default=None, description="Set tags; a null value removes the tag"
+    tags: dict[Text, Text | None] | None = Field(
+        json_schema_extra=TAG_NAMES,
+        default=None,
+        description="Set tags; a null value removes the tag",
     )
-    home_store_id: str | None = None
+    home_store_id: Text | None = None
 
 
 class ConsentCreate(_In):
     scope: ConsentScope
     given: bool
-    source: str = Field(min_length=1, max_length=200, description="e.g. store:s1/tablet, app")
+    source: Text = Field(min_length=1, max_length=200, description="e.g. store:s1/tablet, app")
     at: datetime | None = Field(default=None, description="When it was given; default now")
 
 
@@ -144,9 +151,9 @@ class ConsentPublic(BaseModel):
 
 class PointsAdjust(_In):
     delta: int
-    cause: str = Field(default="manual", min_length=1, max_length=40)
-    ref: str = Field(min_length=1, max_length=200, description="Idempotency reference")
-    note: str = Field(default="", max_length=500)
+    cause: Text = Field(default="manual", min_length=1, max_length=40)
+    ref: Text = Field(min_length=1, max_length=200, description="Idempotency reference")
+    note: Text = Field(default="", max_length=500)
 
 
 class PointsEntryPublic(BaseModel):
@@ -171,7 +178,7 @@ class MemberPublic(MemberBase):
 
 
 class MemberMerge(_In):
-    duplicate_id: str = Field(min_length=1, max_length=40)
+    duplicate_id: Text = Field(min_length=1, max_length=40)
 
 
 class EmbeddingsCreate(_In):

@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cloud_sync.body_limit import BodyLimit, RouteLimit
+from cloud_sync.http_errors import validation_error
 from edge.api.context import ApiContext
 from edge.api.routes import (
     alerts,
@@ -93,6 +95,7 @@ def create_app(context: ApiContext) -> FastAPI:
     )
     app.state.context = context
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
     for router in (
         members.router,
         sales.router,

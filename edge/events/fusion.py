@@ -106,6 +106,25 @@ class TryOnOutcomeEvent(Event):
 
 
 class SaleLine(_Payload):
+    # The schema says what the checks say: a line names its item by EPC (one tagged item)
+    # or by GTIN (with a quantity).
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["epc"],
+                    "properties": {"epc": {"type": "string"}, "quantity": {"const": 1}},
+                },
+                {
+                    "required": ["gtin"],
+                    "properties": {"gtin": {"type": "string"}, "epc": {"type": "null"}},
+                },
+            ]
+        },
+    )
+
     epc: str | None = Field(
         default=None,
         pattern=r"^[0-9A-Fa-f]{8,64}$",

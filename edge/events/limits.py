@@ -44,7 +44,12 @@ def _printable(value: str) -> str:
     return value
 
 
-Text = Annotated[str, AfterValidator(_printable)]
+Text = Annotated[
+    str,
+    AfterValidator(_printable),
+    # The same rule in the OpenAPI and JSON Schemas, for clients and fuzzers.
+    Field(json_schema_extra={"pattern": "^[^\\x00-\\x1f\\x7f]*$"}),
+]
 """A string without NUL or other control characters."""
 
 

@@ -157,11 +157,19 @@ def test_enrol_identify_forget(client: TestClient, faces_dir: Path) -> None:
 
 def test_bad_input_bodies(client: TestClient, faces_dir: Path) -> None:
     no_file = client.post("/api/v1/members/identify", headers=AUTH)
-    assert no_file.status_code == 400 and no_file.json() == {"detail": "No photo uploaded"}
+    assert no_file.status_code == 422
+    assert [(e["loc"], e["type"]) for e in no_file.json()["detail"]] == [
+        (["body", "photo"], "missing")
+    ]
     no_files = client.post(
         "/api/v1/members/m-2/faces", headers=AUTH, data={"consent_reference": "form-1"}
     )
-    assert no_files.status_code == 400 and no_files.json() == {"detail": "No photo uploaded"}
+    assert no_files.status_code == 422
+    assert no_files.json()["detail"][0]["loc"] == ["body", "photos"]
+    # A huge refused value comes back as a short excerpt, not echoed whole.
+    huge = client.post("/api/v1/devices/pair", json={"code": "x" * 900_000})
+    assert huge.status_code == 422 and len(huge.content) < 2_000, huge.content[:300]
+    assert huge.json()["detail"][0]["input"] == "x" * 80 + "…"
 
     garbage = ("scan.jpg", b"\xff\xd8 this is not a jpeg", "image/jpeg")
     unreadable = client.post("/api/v1/members/identify", headers=AUTH, files={"photo": garbage})

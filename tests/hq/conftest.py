@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -17,8 +18,9 @@ from cloud_sync.hq.core.db import upgrade
 from tests.hq.helpers import make_settings, start_hq, stop_hq, wait_ready
 
 
-@pytest.fixture(scope="session")
-def hq_database_url(database_url: str) -> Iterator[str]:
+@contextmanager
+def private_schema(database_url: str) -> Iterator[str]:
+    """A new PostgreSQL schema, migrated to head, dropped afterwards: its database URL."""
     schema = f"hq_{uuid.uuid4().hex[:12]}"
     admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -32,6 +34,12 @@ def hq_database_url(database_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def hq_database_url(database_url: str) -> Iterator[str]:
+    with private_schema(database_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from edge.events.alerts import AlertKind
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
-@router.get("")
+@router.get("", responses={404: {"description": "Zone not found (the zone filter)"}})
 def open_alerts(
     config: ConfigDep,
     _: StaffDep,
@@ -27,7 +27,7 @@ def open_alerts(
     return [present.alert(view) for view in store.open_alerts(kind.value if kind else None, zone)]
 
 
-@router.post("/{alert_id}/ack")
+@router.post("/{alert_id}/ack", responses={404: {"description": "Alert not found"}})
 def acknowledge(
     alert_id: str, staff: StaffDep, store: StoreDep, present: PresenterDep
 ) -> AlertPublic:

@@ -19,7 +19,13 @@ def _public(device: Device) -> DevicePublic:
     return DevicePublic(name=device.name, role=device.role.value, zone=device.zone)
 
 
-@router.post("/pair")
+@router.post(
+    "/pair",
+    responses={
+        400: {"description": "Invalid or expired pairing code"},
+        429: {"description": "Too many pairing attempts from this address, or in the store"},
+    },
+)
 def pair(body: PairCreate, context: ContextDep, request: Request) -> PairPublic:
     throttle = context.pairing
     now_s = time.monotonic()

@@ -25,7 +25,11 @@ def open_gate_alarms(_: StaffDep, store: StoreDep) -> list[GateAlarmPayload]:
     return store.gate_alarms()
 
 
-@router.post("/alarms/{alarm_id}/outcome", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/alarms/{alarm_id}/outcome",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={404: {"description": "Alarm not found (not open)"}},
+)
 def close_gate_alarm(alarm_id: str, body: GateOutcomeIn, staff: StaffDep, store: StoreDep) -> None:
     """Close the alarm with what happened; 404 ``Alarm not found`` when it is not open."""
     store.close_gate_alarm(alarm_id, body.outcome, staff.name)

@@ -32,7 +32,11 @@ def healthz(config: ConfigDep, metrics: MetricsDep) -> JSONResponse:
     return JSONResponse(body, status_code=code)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"description": "Prometheus text format", "content": {"text/plain": {}}}},
+)
 def metrics(found: MetricsDep) -> Response:
     """Prometheus text format."""
     body, content_type = found.render()

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.formparsers import MultiPartParser
 
+from cloud_sync.http_errors import unprocessable
 from edge.api.deps import AdminDep, FaceServiceDep
 from edge.vision.consent import ConsentError
 from edge.vision.enrolment import MemberIdError, PhotoInput, check_member_id
@@ -86,12 +87,27 @@ def _in_memory(upload: UploadFile, number: int) -> PhotoInput:
     return PhotoInput(upload.filename or f"photo-{number}", lambda: data)
 
 
-@router.post("/{member_id}/faces", status_code=status.HTTP_201_CREATED)
+_PHOTO_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad member id, an empty upload, or too many photos"},
+    413: {"description": "A photo or the request is too large"},
+    503: {"description": "Face recognition is not set up on this edge (no gallery key)"},
+}
+
+
+@router.post(
+    "/{member_id}/faces",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **_PHOTO_ERRORS,
+        409: {"description": "No face-recognition consent recorded for the member"},
+        422: unprocessable("No usable photo (each photo's problem listed)"),
+    },
+)
 def enrol(
     member_id: str,
     _: AdminDep,
     service: FaceServiceDep,
-    photos: Annotated[list[UploadFile] | None, File(description="One face per photo")] = None,
+    photos: Annotated[list[UploadFile], File(description="One face per photo")],
     consent_reference: Annotated[
         str | None, Form(description="Records the member's consent (signed form id) first")
     ] = None,
@@ -129,7 +145,7 @@ def enrol(
     return body
 
 
-@router.delete("/{member_id}")
+@router.delete("/{member_id}", responses={404: {"description": "Member not found"}})
 def forget(member_id: str, _: AdminDep, service: FaceServiceDep) -> ForgetPublic:
     report = service.forget(member_id)
     if not report.found:
@@ -141,13 +157,16 @@ def forget(member_id: str, _: AdminDep, service: FaceServiceDep) -> ForgetPublic
     )
 
 
-@router.post("/identify")
+@router.post(
+    "/identify",
+    responses={**_PHOTO_ERRORS, 422: unprocessable("No member matched, or no usable face")},
+)
 def identify(
     _: AdminDep,
     service: FaceServiceDep,
-    photo: Annotated[UploadFile | None, File(description="A photo with one face")] = None,
+    photo: Annotated[UploadFile, File(description="A photo with one face")],
 ) -> Any:
-    (upload,) = _uploads([photo] if photo is not None else None)
+    (upload,) = _uploads([photo])
     report = service.identify(_in_memory(upload, 1))
     if report.match is None:
         problem = report.problem.value if report.problem else None

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, status
 
+from cloud_sync.http_errors import unprocessable
 from edge.api.deps import ConfigDep, PresenterDep, ShopFloorDep, StoreDep, check_zone
 from edge.api.schemas import RoomStatePublic, SizeRequestCreate, SizeRequestPublic
 
 router = APIRouter(prefix="/api/v1/rooms", tags=["rooms"])
 
 
-@router.get("/{zone}")
+_ZONE: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The device belongs to another zone"},
+    404: {"description": "Zone not found"},
+}
+
+
+@router.get("/{zone}", responses=_ZONE)
 def room_state(
     zone: str, config: ConfigDep, device: ShopFloorDep, store: StoreDep, present: PresenterDep
 ) -> RoomStatePublic:
@@ -18,7 +27,11 @@ def room_state(
     return present.room(zone, store.room(zone))
 
 
-@router.post("/{zone}/size-requests", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/{zone}/size-requests",
+    status_code=status.HTTP_201_CREATED,
+    responses={**_ZONE, 422: unprocessable("Bad request body, or neither size nor colour")},
+)
 def request_size(
     zone: str,
     body: SizeRequestCreate,

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from cloud_sync.http_errors import unprocessable
 from edge.api.deps import SalesDep, StoreDep
 from edge.events.base import ms_to_datetime
 from edge.fusion.sales import SaleStatus, SaleSubmission
@@ -79,7 +80,7 @@ class SalePublic(BaseModel):
         200: {"description": "Duplicate: the same sale was recorded before; nothing changed"},
         409: {"description": "The sale id was recorded with a different body"},
         503: {"description": "The store did not answer in time; retrying the same sale is safe"},
-        422: {"description": "Invalid sale; nothing was recorded"},
+        422: unprocessable("Invalid sale; nothing was recorded (the problems listed)"),
     },
 )
 def record_sale(sale: SaleSubmission, _: SalesDep, store: StoreDep) -> Any:

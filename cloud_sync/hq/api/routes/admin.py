@@ -9,7 +9,14 @@ from fastapi import APIRouter, Request
 from cloud_sync.hq import crud, schemas
 from cloud_sync.hq.api.deps import AdminStaff, CurrentStaff, SessionDep, SettingsDep, VaultDep
 
-router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+router = APIRouter(
+    prefix="/api/v1/admin",
+    tags=["admin"],
+    responses={
+        404: {"description": "Not found (the message names what)"},
+        409: {"description": "Conflicts with what exists (the message says how)"},
+    },
+)
 
 
 @router.post("/stores", status_code=201)

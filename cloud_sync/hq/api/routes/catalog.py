@@ -10,8 +10,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from cloud_sync.hq import crud, schemas
 from cloud_sync.hq.api.deps import AdminStaff, CurrentStaff, SessionDep
+from cloud_sync.http_errors import unprocessable
 
-router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
+router = APIRouter(
+    prefix="/api/v1/catalog",
+    tags=["catalog"],
+    responses={
+        404: {"description": "Not found (the message names what)"},
+        409: {"description": "Conflicts with what exists (the message says how)"},
+    },
+)
 models_router = APIRouter(prefix="/api/v1/models", tags=["models"])
 
 MAX_MODEL_BYTES = 200 * 1024 * 1024
@@ -35,7 +43,22 @@ def delete_product(gtin: str, session: SessionDep, staff: AdminStaff) -> None:
     crud.delete_product(session, gtin=gtin, actor=staff.name, now=datetime.now(UTC))
 
 
-@models_router.post("", status_code=201)
+@models_router.post(
+    "",
+    status_code=201,
+    responses={
+        409: {"description": "This version exists with other bytes"},
+        422: unprocessable("Bad version, or the body is not a model file (1 B to 200 MiB)"),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
 async def upload_model(
     request: Request,
     session: SessionDep,

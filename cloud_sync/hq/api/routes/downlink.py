@@ -16,7 +16,11 @@ from cloud_sync.hq import crud
 from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
 from cloud_sync.hq.models import RecommenderModel, StoreConfirmation
 
-router = APIRouter(prefix="/api/v1/stores", tags=["downlink"])
+router = APIRouter(
+    prefix="/api/v1/stores",
+    tags=["downlink"],
+    responses={401: {"description": "Missing or bad store signature, or unknown store key"}},
+)
 
 
 def _versioned(request: Request, etag: str, build: Any) -> Response:

@@ -16,7 +16,11 @@ from cloud_sync.hq.ingest import BatchError, Status, decode_batch, store_batch
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/stores", tags=["events"])
+router = APIRouter(
+    prefix="/api/v1/stores",
+    tags=["events"],
+    responses={401: {"description": "Missing or bad store signature, or unknown store key"}},
+)
 
 INGEST_CONCURRENCY = 4
 """Batches a worker stores at once. The GIL runs one at a time anyway: a few overlap one

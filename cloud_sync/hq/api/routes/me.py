@@ -40,8 +40,9 @@ _CHANGE: dict[int | str, dict[str, Any]] = {
 }
 
 
-class _PerAddress:
-    """At most ``limit`` code requests per client address per ``window_s`` (per worker)."""
+class CodeRequestThrottle:
+    """At most ``limit`` code requests per client address per ``window_s`` (per worker; one
+    per app, made by ``create_app``)."""
 
     def __init__(self, limit: int, window_s: float) -> None:
         self.limit, self.window_s = limit, window_s
@@ -64,7 +65,6 @@ class _PerAddress:
             return True
 
 
-_code_requests = _PerAddress(limit=10, window_s=600)
 
 
 class CodeRequest(BaseModel):
@@ -113,7 +113,8 @@ def request_code(
     """Send a login code to the member with this phone number or e-mail. The answer is the
     same whether or not there is one."""
     address = request.client.host if request.client else "?"
-    if not _code_requests.allow(address):
+    throttle: CodeRequestThrottle = request.app.state.code_requests
+    if not throttle.allow(address):
         raise HTTPException(status_code=429, detail="Too many code requests; try again later")
     try:
         member_page.request_code(

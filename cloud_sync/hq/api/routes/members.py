@@ -12,7 +12,14 @@ from cloud_sync.hq import crud, schemas
 from cloud_sync.hq.api.deps import AdminStaff, CurrentStaff, SessionDep, SettingsDep, VaultDep
 from cloud_sync.hq.enrolment import PhotoEnroller, PhotoRejected
 
-router = APIRouter(prefix="/api/v1/members", tags=["members"])
+router = APIRouter(
+    prefix="/api/v1/members",
+    tags=["members"],
+    responses={
+        404: {"description": "Not found (the message names what)"},
+        409: {"description": "Conflicts with what exists (the message says how)"},
+    },
+)
 
 
 def _now() -> datetime:

@@ -17,7 +17,13 @@ from cloud_sync.hq.api.deps import CurrentStaff, SessionDep, SettingsDep
 from cloud_sync.hq.crud import as_utc
 from cloud_sync.hq.models import DeliveryAttempt, Notification, StoredEvent
 
-router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
+router = APIRouter(
+    prefix="/api/v1/reports",
+    tags=["reports"],
+    responses={
+        200: {"description": "Rows as JSON, or as CSV with format=csv", "content": {"text/csv": {}}}
+    },
+)
 exports_router = APIRouter(prefix="/api/v1/exports", tags=["exports"])
 
 EXPORT_LIMIT = 100_000

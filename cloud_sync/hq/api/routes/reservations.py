@@ -94,7 +94,10 @@ def report(
 @router.get(
     "/api/v1/stores/{store_id}/reservations",
     tags=["downlink"],
-    responses={304: {"description": "Unchanged (If-None-Match)"}},
+    responses={
+        304: {"description": "Unchanged (If-None-Match)"},
+        401: {"description": "Missing or bad store signature, or unknown store key"},
+    },
 )
 def for_store(store_id: str, store: StoreAuth, session: SessionDep, request: Request) -> Response:
     version = reservations.store_version(session, store_id)
