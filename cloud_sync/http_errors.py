@@ -10,6 +10,7 @@ array or the route's own refusal with a message (``detail`` a string).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -113,3 +114,27 @@ def document_no_nul(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+class CountRefusals:
+    """Pure ASGI: every 4xx answer, by route template (``unmatched`` before routing, e.g. a
+    413 for a body over the limit) and status, handed to ``count``: what clients were
+    refused must be visible in /metrics, not only logged. Outermost, so that it sees the
+    refusals of the other middleware too."""
+
+    def __init__(self, app: Any, count: Callable[[str, str], None]) -> None:
+        self.app = app
+        self.count = count
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counting(message: Any) -> None:
+            if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
+                where = getattr(scope.get("route"), "path", "unmatched")
+                self.count(where, str(message["status"]))
+            await send(message)
+
+        await self.app(scope, receive, counting)

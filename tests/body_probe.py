@@ -43,7 +43,11 @@ def _read_status(sock: socket.socket) -> int:
 
 
 def send_chunked(
-    base_url: str, path: str, total_bytes: int, headers: dict[str, str] | None = None
+    base_url: str,
+    path: str,
+    total_bytes: int,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> tuple[int, int]:
     """Streams ``total_bytes`` as a chunked body until the server answers; returns the status
     and how many bytes were sent before the answer came."""
@@ -58,7 +62,7 @@ def send_chunked(
     sent = 0
     with _connect(base_url) as sock:
         sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
             f"{extra}Transfer-Encoding: chunked\r\n\r\n".encode()
         )
         for block in chunks():

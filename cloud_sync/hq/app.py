@@ -17,9 +17,14 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud_sync.auth_first import AuthFirst
 from cloud_sync.body_limit import BodyLimit, RouteLimit
 from cloud_sync.hq import crud, notify
-from cloud_sync.hq.api.deps import CurrentStaff, StoreKeyCache
+from cloud_sync.hq.api.deps import (
+    CurrentStaff,
+    StoreKeyCache,
+    valid_staff_token,
+)
 from cloud_sync.hq.api.routes import (
     admin,
     availability,
@@ -37,7 +42,12 @@ from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import make_engine, make_sessionmaker
 from cloud_sync.hq.core.security import Vault
 from cloud_sync.hq.enrolment import PhotoEnroller
-from cloud_sync.http_errors import RefuseNul, document_no_nul, validation_error
+from cloud_sync.http_errors import (
+    CountRefusals,
+    RefuseNul,
+    document_no_nul,
+    validation_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +140,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(reports.exports_router)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(RefuseNul)
+    app.add_middleware(AuthFirst, fastapi=app, valid=valid_staff_token)
     document_no_nul(app)
     # Bodies are bounded before anything buffers them (a signed batch is read whole to check
     # its signature); only the model upload may be larger.
@@ -143,6 +154,11 @@ def create_app(settings: Settings) -> FastAPI:
                 max(catalog.MAX_MODEL_BYTES, settings.max_body_bytes),
             )
         ],
+    )
+    # Outermost: the refusals of every middleware above are counted too.
+    app.add_middleware(
+        CountRefusals,
+        count=lambda route, code: metrics.HTTP_REFUSED.labels(route=route, status=code).inc(),
     )
 
     @app.exception_handler(crud.NotFoundError)

@@ -16,11 +16,12 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cloud_sync.auth_first import AuthFirst
 from cloud_sync.body_limit import BodyLimit, RouteLimit
-from cloud_sync.http_errors import validation_error
+from cloud_sync.http_errors import CountRefusals, validation_error
 from edge.api.context import ApiContext
+from edge.api.deps import device_for_token
 from edge.api.routes import (
     alerts,
     dashboard,
@@ -35,7 +36,6 @@ from edge.api.routes import (
 )
 from edge.api.routes import devices as device_routes
 from edge.service.errors import NotFound, RequestRejected, ServiceError, ServiceUnavailable
-from edge.service.metrics import Rejections
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -55,27 +55,8 @@ async def _service_error(_request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(error)}, status_code=code)
 
 
-class CountRefusals:
-    """Counts every 4xx answer in /metrics (``o2o_rejected{source="http"}``) by route and
-    status: what clients were refused must be visible, not only logged."""
-
-    def __init__(self, app: ASGIApp, rejections: Rejections) -> None:
-        self.app = app
-        self.rejections = rejections
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def counting(message: Message) -> None:
-            if message["type"] == "http.response.start" and 400 <= message["status"] < 500:
-                route = scope.get("route")
-                where = getattr(route, "path", "unmatched")
-                self.rejections.add("http", where, str(message["status"]))
-            await send(message)
-
-        await self.app(scope, receive, counting)
+async def _valid_token(app: FastAPI, token: str) -> bool:
+    return device_for_token(app.state.context, token) is not None
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -112,6 +93,7 @@ def create_app(context: ApiContext) -> FastAPI:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api = context.config.api
+    app.add_middleware(AuthFirst, fastapi=app, valid=_valid_token)
     # Added before CountRefusals, so inside it: the 413s it sends are counted too.
     app.add_middleware(
         BodyLimit,
@@ -121,5 +103,6 @@ def create_app(context: ApiContext) -> FastAPI:
             RouteLimit("POST", r"/api/v1/members/identify", api.max_upload_bytes),
         ],
     )
-    app.add_middleware(CountRefusals, rejections=context.metrics.rejections)
+    rejections = context.metrics.rejections
+    app.add_middleware(CountRefusals, count=lambda where, code: rejections.add("http", where, code))
     return app

@@ -1,5 +1,5 @@
 """The edge bounds request bodies before buffering them (issue 11, area 3), through a real
-``o2o-edge run`` process: a 300 MB chunked body to ``/api/v1/devices/pair`` (no token needed)
+``o2o-edge run`` process: a 500 MB chunked body to ``/api/v1/devices/pair`` (no token needed)
 and a huge Content-Length are refused with 413, memory barely grows, and the refusals are
 counted in /metrics."""
 
@@ -24,7 +24,7 @@ from tests.hq.helpers import free_port
 
 LIMIT = 256 * 1024
 UPLOAD_LIMIT = 8 * 1024 * 1024
-HUGE = 300 * 1024 * 1024
+HUGE = 500 * 1024 * 1024
 
 
 @dataclass
@@ -95,7 +95,7 @@ def _refused_413(server: EdgeProcess) -> float:
     )
 
 
-def test_a_chunked_300_mb_body_is_refused_without_buffering(edge: EdgeProcess) -> None:
+def test_a_chunked_500_mb_body_is_refused_without_buffering(edge: EdgeProcess) -> None:
     counted_before = _refused_413(edge)
     before = rss_bytes(edge.process.pid)
 
@@ -110,9 +110,11 @@ def test_a_chunked_300_mb_body_is_refused_without_buffering(edge: EdgeProcess) -
 
 def test_a_content_length_over_the_limit_is_refused_at_once(edge: EdgeProcess) -> None:
     counted_before = _refused_413(edge)
+    before = rss_bytes(edge.process.pid)
     status, elapsed_s = send_declared(edge.base_url, "/api/v1/devices/pair", HUGE)
     assert status == 413
     assert elapsed_s < 5
+    assert rss_bytes(edge.process.pid) - before < 20 * 1024 * 1024
     assert _refused_413(edge) == counted_before + 1
 
 
@@ -128,3 +130,19 @@ def test_photo_uploads_have_their_own_larger_limit(edge: EdgeProcess) -> None:
 def test_a_small_body_still_reaches_the_route(edge: EdgeProcess) -> None:
     response = httpx.post(edge.base_url + "/api/v1/devices/pair", json={}, timeout=10)
     assert response.status_code not in (413, 500), response.text
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"], ids=["no-token", "wrong-token"])
+def test_a_route_that_needs_a_token_answers_401_before_reading_the_body(
+    edge: EdgeProcess, token: str | None
+) -> None:
+    # 6 MB, within the upload limit: without authentication first, all of it would be read.
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = 6 * 1024 * 1024
+    multipart = "multipart/form-data; boundary=o2o"  # what a photo upload sends
+    status, sent = send_chunked(
+        edge.base_url, "/api/v1/members/m-1/faces", body, headers, content_type=multipart
+    )
+    assert status == 401
+    # Read first, the answer could only come after the last byte: it came before.
+    assert sent < body, "the edge answered 401 only after the whole body"

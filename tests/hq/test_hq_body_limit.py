@@ -1,5 +1,5 @@
 """HQ bounds request bodies before buffering them (issue 11, area 3), through a real
-``o2o-hq run`` process: a 300 MB chunked body and a huge Content-Length are refused with 413,
+``o2o-hq run`` process: a 500 MB chunked body and a huge Content-Length are refused with 413,
 and the server's memory grows by far less than the body."""
 
 from __future__ import annotations
@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from cloud_sync import protocol
 from tests.body_probe import rss_bytes, send_chunked, send_declared
 from tests.hq.helpers import (
+    ADMIN,
     HqProcess,
     StoreCreds,
     create_store,
@@ -23,7 +25,7 @@ from tests.hq.helpers import (
 )
 
 LIMIT = 4 * 1024 * 1024
-HUGE = 300 * 1024 * 1024
+HUGE = 500 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def _events_headers(creds: StoreCreds) -> tuple[str, dict[str, str]]:
     return path, signed(creds, "POST", path, b"{}")
 
 
-def test_a_chunked_300_mb_batch_is_refused_without_buffering(
+def test_a_chunked_500_mb_batch_is_refused_without_buffering(
     small_hq: HqProcess, creds: StoreCreds
 ) -> None:
     path, headers = _events_headers(creds)
@@ -68,9 +70,22 @@ def test_a_content_length_over_the_limit_is_refused_at_once(
     small_hq: HqProcess, creds: StoreCreds
 ) -> None:
     path, headers = _events_headers(creds)
+    counted = _refused(small_hq, "413")
     status, elapsed_s = send_declared(small_hq.base_url, path, HUGE, headers)
     assert status == 413
     assert elapsed_s < 5
+    assert _refused(small_hq, "413") == counted + 1  # visible in /metrics
+
+
+def _refused(server: HqProcess, status: str) -> float:
+    """o2o_hq_requests_refused for ``status``, summed over routes, from /metrics."""
+    text = httpx.get(server.base_url + "/metrics", headers=ADMIN, timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "o2o_hq_requests_refused_total" and sample.labels["status"] == status
+    )
 
 
 def test_an_unknown_key_is_refused_before_the_body_is_read(small_hq: HqProcess) -> None:
@@ -104,3 +119,15 @@ def test_the_model_upload_route_keeps_its_larger_limit(small_hq: HqProcess) -> N
     assert status != 413
     status, _elapsed = send_declared(small_hq.base_url, "/api/v1/admin/stores", LIMIT * 2)
     assert status == 413
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"], ids=["no-token", "wrong-token"])
+def test_a_route_that_needs_a_token_answers_401_before_reading_the_body(
+    small_hq: HqProcess, token: str | None
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body = LIMIT - 256 * 1024  # within the limit: without authentication first, all read
+    status, sent = send_chunked(small_hq.base_url, "/api/v1/members", body, headers)
+    assert status == 401
+    # Read first, the answer could only come after the last byte: it came before.
+    assert sent < body, "HQ answered 401 only after the whole body"

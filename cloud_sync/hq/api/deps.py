@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -160,17 +160,27 @@ def current_staff(
         raise HTTPException(
             status_code=401, detail="Not authenticated", headers={"WWW-Authenticate": "Bearer"}
         )
-    token = credentials.credentials
-    settings: Settings = request.app.state.settings
-    if settings.admin_token and hmac.compare_digest(token, settings.admin_token):
-        return Staff(name="bootstrap-admin", role=Role.ADMIN)
-    with request.app.state.sessions() as session:
-        row = crud.staff_by_token(session, token=token)
-    if row is None:
+    staff = staff_for_token(request.app, credentials.credentials)
+    if staff is None:
         raise HTTPException(
             status_code=401, detail="Invalid token", headers={"WWW-Authenticate": "Bearer"}
         )
-    return Staff(name=row.name, role=Role(row.role))
+    return staff
+
+
+def staff_for_token(app: Any, token: str) -> Staff | None:
+    """The staff member (or machine client) a bearer token belongs to; None if unknown."""
+    settings: Settings = app.state.settings
+    if settings.admin_token and hmac.compare_digest(token, settings.admin_token):
+        return Staff(name="bootstrap-admin", role=Role.ADMIN)
+    with app.state.sessions() as session:
+        row = crud.staff_by_token(session, token=token)
+    return None if row is None else Staff(name=row.name, role=Role(row.role))
+
+
+async def valid_staff_token(app: Any, token: str) -> bool:
+    """For AuthFirst: the database look-up off the event loop."""
+    return await run_in_threadpool(staff_for_token, app, token) is not None
 
 
 def require_admin(staff: Annotated[Staff, Depends(current_staff)]) -> Staff:

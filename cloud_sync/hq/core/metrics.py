@@ -23,6 +23,11 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 EVENTS = Counter("o2o_hq_events", "Uploaded events by result", ["status"])
 REFUSED = Counter("o2o_hq_store_requests_refused", "Store requests refused, by reason", ["reason"])
+HTTP_REFUSED = Counter(
+    "o2o_hq_requests_refused",
+    "Requests answered 4xx (nothing was done), by route template and status",
+    ["route", "status"],
+)
 BATCH_SECONDS = Histogram("o2o_hq_batch_seconds", "Time to store one uploaded batch of events")
 LAST_UPLOAD = Gauge(
     "o2o_hq_store_last_upload_timestamp_seconds",

@@ -65,8 +65,6 @@ class CodeRequestThrottle:
             return True
 
 
-
-
 class CodeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
