@@ -45,6 +45,7 @@ class PhotoEnroller:
                 backend,
                 self.config.gates,
                 self.config.photo_max_side_px,
+                mirror=self.config.mirror_templates,
             )
         if face.problem is not None or face.embedding is None:
             raise PhotoRejected(f"{name}: {face.message}")

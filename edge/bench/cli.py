@@ -20,6 +20,7 @@ BENCHMARKS = (
     "llrp",
     "gate",
     "store",
+    "faces",
 )
 
 

@@ -116,7 +116,7 @@ class GalleryConfig(StrictModel):
         default=None,
         gt=0,
         title="Largest distance that still names a member (default: the backend's)",
-        description="face_recognition: Euclidean, 0.5 (docs/vision.md); ONNX: its model card",
+        description="face_recognition: Euclidean, 0.49 (docs/vision.md); ONNX: its model card",
     )
     min_margin: float = Field(
         default=0.08,
@@ -134,6 +134,14 @@ class VisionConfig(StrictModel):
     onnx: OnnxBackendConfig = Field(default_factory=OnnxBackendConfig)
     gates: QualityGates = Field(default_factory=QualityGates)
     gallery: GalleryConfig = Field(default_factory=GalleryConfig)
+    mirror_templates: bool = Field(
+        default=True,
+        title="Enrolment templates average each photo with its mirror image",
+        description=(
+            "Recognises more members at a lower false-accept rate (docs/vision.md, "
+            "'Open-set benchmark'); applies to photos enrolled from now on"
+        ),
+    )
     photo_max_side_px: int = Field(
         default=1024,
         ge=128,

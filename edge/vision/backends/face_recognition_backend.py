@@ -29,7 +29,7 @@ from edge.vision.backends.base import DetectedFace, Metric
 from edge.vision.backends.dlib_onnx import CHIP_PX, build_model
 
 # Chosen on LFW pairsDevTest and 100 LFW identities (docs/vision.md, "Threshold").
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.49
 
 
 @dataclass(frozen=True, slots=True)
