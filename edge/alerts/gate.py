@@ -47,7 +47,8 @@ ALARM_MEMORY_MS = 24 * 3600 * 1000
 """An alarm staff never close is forgotten after a day (its light went off long before)."""
 
 ProductOf = Callable[[str], tuple[str, float] | None]
-"""GTIN -> (product name, price) from the catalog, None when the catalog does not list it."""
+"""GTIN -> (product label: name, colour, size; price) from the catalog, None when the catalog
+does not list it."""
 GtinOf = Callable[[str], str | None]
 
 
@@ -405,17 +406,17 @@ class GateRules:
         )
 
     def _draft(self, zone: str, item: GateItem, read: TagRead) -> AlertDraft:
-        what = item.name or f"EPC {item.epc}"
-        gtin = f" (GTIN {item.gtin})" if item.gtin else ""
-        price = f", {item.price:.2f}" if item.price is not None else ""
+        # What staff look for in the shopper's bag first; the tag last.
+        what = item.name or "An item not in the catalog"
+        tag = f"EPC {item.epc}" + (f", GTIN {item.gtin}" if item.gtin and not item.name else "")
+        price = f" · {item.price:.2f}" if item.price is not None else ""
         return AlertDraft(
             kind=AlertKind.EXIT_UNSOLD,
             severity=Severity.CRITICAL,
             zone=zone,
             subject=item.epc,
             text=(
-                f"Item '{what}'{gtin}{price} at exit "
-                f"'{self._zone_names.get(zone, zone)}' unsold (EPC {item.epc})"
+                f"{what}{price} left through {self._zone_names.get(zone, zone)} unsold ({tag})"
             ),
             ts_ms=read.ts_ms,
             cause={

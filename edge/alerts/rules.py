@@ -152,6 +152,10 @@ def _offline_now(state: _ReaderState, now_ms: int) -> bool:
     return now_ms - state.last_alive_ms >= after_ms
 
 
+def _unknown(_gtin: str) -> str | None:
+    return None
+
+
 def _never(epc: str) -> bool:
     return False
 
@@ -183,6 +187,7 @@ class AlertRules:
         self._chain_sold: Callable[[str], bool] = _never
         self._returned: dict[str, int] = {}
         """EPCs returned here since the chain's sold set was last replaced."""
+        self._describe: Callable[[str], str | None] = _unknown
 
     @classmethod
     def from_store_config(cls, config: StoreConfig) -> AlertRules:
@@ -225,6 +230,11 @@ class AlertRules:
         self._chain_sold = contains
         self._returned.clear()  # HQ's new version has the returns it was told of
 
+    def use_catalog(self, describe: Callable[[str], str | None]) -> None:
+        """GTIN -> what staff see on the shelf ("Wrap dress (navy, XS) · 59.00"): alerts name
+        the product, not the tag."""
+        self._describe = describe
+
     def is_sold(self, epc: str) -> bool:
         """Sold here (within SOLD_MEMORY_MS) or, as far as HQ's sold set says, elsewhere."""
         upper = epc.upper()
@@ -240,7 +250,12 @@ class AlertRules:
         if not self.may_raise(AlertKind.EXIT_UNSOLD, payload.epc, ts_ms):
             return []
         exit_zone = payload.last_zone or payload.zone
-        gtin = f" (GTIN {payload.gtin})" if payload.gtin else ""
+        item = self._describe(payload.gtin) if payload.gtin else None
+        if item is None:
+            gtin = f", GTIN {payload.gtin}" if payload.gtin else ""
+            item, tag = "An item not in the catalog", f" (EPC {payload.epc}{gtin})"
+        else:
+            tag = f" (EPC {payload.epc})"
         return [
             AlertDraft(
                 kind=AlertKind.EXIT_UNSOLD,
@@ -248,8 +263,8 @@ class AlertRules:
                 zone=exit_zone,
                 subject=payload.epc,
                 text=(
-                    f"Item 'EPC {payload.epc}'{gtin} left through exit "
-                    f"'{self._zone_names.get(exit_zone, exit_zone)}' unsold"
+                    f"{item} left through {self._zone_names.get(exit_zone, exit_zone)} "
+                    f"unsold{tag}"
                 ),
                 ts_ms=ts_ms,
                 cause=event.model_dump(mode="json"),

@@ -61,6 +61,7 @@ class StoreCore:
         self.factory = factory
         self.tracker = TagTracker.from_store_config(config)
         self.alerts = AlertRules.from_store_config(config)
+        self.alerts.use_catalog(self._describe)
         self.recommender = recommender
         self.fusion = FusionEngine.from_store_config(
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
@@ -265,9 +266,13 @@ class StoreCore:
             events.append(notice.to_event(self.factory, alarm_id))
         return events
 
+    def _describe(self, gtin: str) -> str | None:
+        product = self.recommender.catalog.get(gtin) if self.recommender is not None else None
+        return f"{product.label} · {product.price:.2f}" if product is not None else None
+
     def _product_of(self, gtin: str) -> tuple[str, float] | None:
         product = self.recommender.catalog.get(gtin) if self.recommender is not None else None
-        return (product.name, product.price) if product is not None else None
+        return (product.label, product.price) if product is not None else None
 
     def _alerts(self, notices: Sequence[AlertNotice]) -> list[Event]:
         return [notice.to_event(self.factory) for notice in notices]

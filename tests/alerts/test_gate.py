@@ -92,7 +92,7 @@ def test_two_reads_within_a_second_alarm_at_the_second_read() -> None:
     draft = notice.draft
     assert draft is not None and draft.kind is AlertKind.EXIT_UNSOLD
     assert draft.text == (
-        f"Item 'Wool sweater' (GTIN 80614141123458), 59.90 at exit 'Main exit' unsold (EPC {EPC_A})"
+        f"Wool sweater · 59.90 left through Main exit unsold (EPC {EPC_A})"
     )
     assert draft.cause is not None
     assert draft.cause["items"] == [

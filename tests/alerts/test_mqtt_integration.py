@@ -333,7 +333,8 @@ def test_alerts_reach_a_real_subscriber_with_qos_1(
     assert parsed == events[1:]
     assert isinstance(parsed[0], AlertRaised) and isinstance(parsed[2], AlertResolved)
     assert parsed[0].payload.text == (
-        "Item 'EPC 3074257BF7194E4000001A85' (GTIN 80614141123458) left through exit 'exit' unsold"
+        "An item not in the catalog left through exit unsold "
+        "(EPC 3074257BF7194E4000001A85, GTIN 80614141123458)"
     )
     assert departed_message.topic == f"o2o/{store_id}/events/tag.departed"
     assert parse_event(bytes(departed_message.payload)) == departed

@@ -92,7 +92,7 @@ def test_exit_departure_raises_exit_unsold(factory: EventFactory) -> None:
         severity=Severity.CRITICAL,
         zone="exit",
         subject=EPC,
-        text=f"Item 'EPC {EPC}' (GTIN {GTIN}) left through exit 'Main exit' unsold",
+        text=f"An item not in the catalog left through Main exit unsold (EPC {EPC}, GTIN {GTIN})",
         ts_ms=T0,
         cause=event.model_dump(mode="json"),
     )
@@ -114,7 +114,15 @@ def test_text_without_gtin(factory: EventFactory) -> None:
     rules = AlertRules.from_store_config(store_config())
     [draft] = rules.on_tag_departed(departed(factory, T0, via_exit=True, epc="E2003016", gtin=None))
     assert isinstance(draft, AlertDraft)
-    assert draft.text == "Item 'EPC E2003016' left through exit 'Main exit' unsold"
+    assert draft.text == "An item not in the catalog left through Main exit unsold (EPC E2003016)"
+
+
+def test_text_names_the_product_from_the_catalog(factory: EventFactory) -> None:
+    rules = AlertRules.from_store_config(store_config())
+    rules.use_catalog({GTIN: "Wrap dress (navy, XS) · 59.00"}.get)
+    [draft] = rules.on_tag_departed(departed(factory, T0, via_exit=True))
+    assert isinstance(draft, AlertDraft)
+    assert draft.text == f"Wrap dress (navy, XS) · 59.00 left through Main exit unsold (EPC {EPC})"
 
 
 def test_sold_item_raises_nothing(factory: EventFactory) -> None:

@@ -125,7 +125,11 @@ def test_item_leaves_unsold_raises_exit_unsold() -> None:
     store.put(sweater, "entrance", T0 + 5 * MIN)
     events = store.depart(sweater, T0 + 6 * MIN, via_exit=True)
     assert kinds(events) == ["alert.raised:exit_unsold"]
-    assert "left through exit 'Exit gate' unsold" in events[-1].payload.text
+    # This core has no catalog: the alert says so and gives the tag (with one: the product).
+    assert events[-1].payload.text == (
+        f"An item not in the catalog left through Exit gate unsold (EPC {sweater}, "
+        f"GTIN {gtin(SWEATER_NAVY_M)})"
+    )
     store.tick(T0 + 40 * MIN)
     outcome = payloads(store.events, "tryon.outcome")
     assert [(o["epc"], o["outcome"]) for o in outcome] == [(sweater, "unresolved")]

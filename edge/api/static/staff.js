@@ -61,13 +61,19 @@
     }
   }
 
+  // The tap says what staff will do: "On my way" to a shopper, "Checking" at the exit.
+  function ackLabel(kind) {
+    const key = "ack_" + kind;
+    return t(key) === key ? t("acknowledge") : t(key);
+  }
+
   function alertCard(alert) {
     const gate = alert.kind === "exit_unsold" ? gateAlarms.get(alert.alert_id) : undefined;
     if (gate) return gateCard(alert, gate);
     const acknowledged = alert.state === "acknowledged";
     const action = acknowledged
       ? el("p", { class: "acked", "data-testid": "acknowledged-by" }, t("acknowledgedBy", { staff: alert.acknowledged_by || "?" }))
-      : el("button", { type: "button", class: "primary", "data-testid": "acknowledge" }, t("acknowledge"));
+      : el("button", { type: "button", class: "primary", "data-testid": "acknowledge" }, ackLabel(alert.kind));
     if (!acknowledged) action.addEventListener("click", () => acknowledge(alert, action));
     return el("article", {
       class: `card alert severity-${alert.severity} ${acknowledged ? "is-acked" : ""}`,
