@@ -23,6 +23,16 @@ def register(subparsers: Any) -> None:
     demo.add_argument("--fast", action="store_true", help="Replay as fast as possible")
     demo.add_argument("--speed", type=float, default=1.0, help="Replay speed (1 = real time)")
     demo.add_argument("--port", type=int, default=8080, help="HTTP port of the store's pages")
+    demo.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="Address the pages listen on (default 127.0.0.1; 0.0.0.0 for tablets on the LAN)",
+    )
+    demo.add_argument(
+        "--exit-after-day",
+        action="store_true",
+        help="Stop after the summary (default: stay up, pages and HQ browsable, until Ctrl-C)",
+    )
     demo.add_argument("--minutes", type=float, default=10.0, help="Length of the store day")
     demo.add_argument("--store-id", default=None, help="Store id (default: demo)")
     demo.set_defaults(handler=_demo)
@@ -78,6 +88,8 @@ def _demo(args: argparse.Namespace) -> int:
         fast=args.fast,
         speed=args.speed,
         port=args.port,
+        host=args.host,
+        stay_up=not args.exit_after_day,
         minutes=args.minutes,
         store_id=args.store_id,
     )

@@ -16,10 +16,12 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from cloud_sync.client.service import SyncClient
@@ -98,7 +100,9 @@ class FollowAlongSink:
 def pair_demo_devices(config: StoreConfig) -> dict[str, str]:
     """One tablet per fitting room and a staff device; returns the URL of each page."""
     registry = DeviceRegistry.from_store_config(config, SystemClock())
-    base = f"http://127.0.0.1:{config.api.port}"
+    host = config.api.host
+    shown = lan_address() if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{shown}:{config.api.port}"
     urls = {"dashboard": f"{base}/#token={registry.add('demo-staff', DeviceRole.STAFF).token}"}
     urls["staff page"] = urls["dashboard"].replace(f"{base}/#", f"{base}/staff#")
     for zone in config.zones:
@@ -177,8 +181,16 @@ def wait_for_drain(sync: SyncClient, timeout_s: float) -> int:
 
 
 def replay_day(
-    config: StoreConfig, work: Path, *, fast: bool, speed: float, minutes: float
-) -> tuple[ReplayStats, CountingSink, SyncStatus]:
+    config: StoreConfig,
+    work: Path,
+    *,
+    fast: bool,
+    speed: float,
+    minutes: float,
+    after_day: Callable[[ReplayStats, CountingSink, SyncStatus], None],
+) -> None:
+    """Replay the day through the real edge, then ``after_day`` while the edge still serves
+    (the summary; in the interactive demo, staying up until Ctrl-C)."""
     faces, no_cameras = camera_photos()
     if faces is not None:
         config = load_store_config(DEMO_CAMERAS_CONFIG).model_copy(
@@ -226,7 +238,7 @@ def replay_day(
         if left:
             print(f"{left} events still in the outbox after {DRAIN_TIMEOUT_S:.0f} s")
         status = edge.sync.status()
-    return stats, counter, status
+        after_day(stats, counter, status)
 
 
 def print_summary(
@@ -257,11 +269,33 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def port_taken(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def lan_address() -> str:
+    """This machine's address on its LAN (the route to a public address; nothing is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+            return str(probe.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
 def run_demo(
     *,
     fast: bool,
     speed: float,
     port: int = 8080,
+    host: str = "127.0.0.1",
+    stay_up: bool = False,
     minutes: float = DAY_MINUTES,
     store_id: str | None = None,
 ) -> int:
@@ -269,13 +303,16 @@ def run_demo(
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # A plain `kill` stops the demo as Ctrl-C does, HQ (in its own session) included.
     signal.signal(signal.SIGTERM, _terminate)
+    if port_taken(host, port):
+        print(f"o2o-edge demo: port {port} on {host} is in use; choose another with --port")
+        return 2
     work = Path(tempfile.mkdtemp(prefix="o2o-demo-"))
     config = load_store_config(DEMO_CONFIG)
     # The demo keeps its state (devices, outbox, gallery, HQ's database) in a scratch folder.
     config = config.model_copy(
         update={
             "data_dir": work / "data",
-            "api": config.api.model_copy(update={"port": port}),
+            "api": config.api.model_copy(update={"port": port, "host": host}),
             "store_id": store_id or config.store_id,
         }
     )
@@ -290,8 +327,19 @@ def run_demo(
             broker.start()
             print(f"Started an embedded MQTT broker on {config.mqtt.host}:{config.mqtt.port}")
         config = connect_to_hq(hq, config)
-        stats, counter, status = replay_day(config, work, fast=fast, speed=speed, minutes=minutes)
-        print_summary(stats, counter, status, hq, config.store_id)
+
+        def after_day(stats: ReplayStats, counter: CountingSink, status: SyncStatus) -> None:
+            print_summary(stats, counter, status, hq, config.store_id)
+            if stay_up:
+                print(
+                    "\nThe day is over; the pages and headquarters stay up to explore. "
+                    "Ctrl-C stops.",
+                    flush=True,
+                )
+                while True:
+                    time.sleep(3600)
+
+        replay_day(config, work, fast=fast, speed=speed, minutes=minutes, after_day=after_day)
     except KeyboardInterrupt:
         print("\nStopped.")
         return 130

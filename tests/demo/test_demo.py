@@ -4,11 +4,17 @@ the replay through the real edge, sync to HQ) run as a user runs it."""
 from __future__ import annotations
 
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 
+import httpx
 import pytest
 
 from edge.app.demo_store import DAY_MEMBERS, DAY_STRANGERS, free_port, store_day
-from tests.conftest import face_data_dir, run_cli
+from tests.conftest import REPO_ROOT, cli_env, face_data_dir, run_cli
 
 
 def test_the_day_opens_with_hand_written_scenes_and_their_receipts_are_unique() -> None:
@@ -34,34 +40,74 @@ def _count(label: str, text: str) -> int:
     return int(found.group(1))
 
 
+def run_demo_until_the_day_is_over(*args: str, timeout_s: float = 240) -> tuple[str, int]:
+    """``o2o-edge demo ARGS`` as a user runs it: until it says the day is over (it stays up);
+    checks its pages and HQ answer then, stops it as Ctrl-C does; its output and exit code."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge.cli", "demo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(),
+        cwd=REPO_ROOT,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            if "The day is over" in line:
+                break
+            assert time.monotonic() < deadline, "".join(lines[-30:])
+        text = "".join(lines)
+        assert "The day is over" in text, text[-3000:]
+        # Still up after the day: the store's pages and HQ answer.
+        store = re.search(r"dashboard\s+(http://[^/]+)/", text)
+        hq = re.search(r"Headquarters \(SQLite\) at (http://\S+)", text)
+        assert store and hq, text[-3000:]
+        assert httpx.get(store.group(1) + "/healthz", timeout=10).status_code == 200
+        assert httpx.get(hq.group(1) + "/healthz", timeout=10).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+    return text + rest, process.returncode
+
+
 @pytest.mark.network
 @pytest.mark.slow
-def test_the_fast_demo_syncs_its_store_day_to_headquarters(
+def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
     mqtt_broker: tuple[str, int], store_id: str
 ) -> None:
-    result = run_cli(
-        "demo",
-        "--fast",
-        "--minutes",
-        "3",
-        "--port",
-        str(free_port()),
-        "--store-id",
-        store_id,
-        timeout=240,
+    port = free_port()
+    output, code = run_demo_until_the_day_is_over(
+        "--fast", "--minutes", "3", "--port", str(port), "--store-id", store_id
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
+    assert code in (0, 130), output
+    assert f"http://127.0.0.1:{port}/" in output  # listens on, and prints, the loopback
     assert "Traceback" not in output
-    assert f"o2o/{store_id}/#" in result.stdout and "tablet fitting-1" in result.stdout
-    summary = result.stdout.split("Summary:", 1)[1]
+    assert f"o2o/{store_id}/#" in output and "tablet fitting-1" in output
+    summary = output.split("Summary:", 1)[1]
     assert _count("try-ons", summary) > 0
     assert _count("sales", summary) >= 3
     assert re.search(r"alerts: .*exit_unsold [1-9]", summary), summary
     synced = _count("events synced to headquarters", summary)
     assert synced > 1000 and f"outbox delivered {synced}, backlog 0" in summary
     if face_data_dir() is None:
-        assert "Cameras off" in result.stdout
+        assert "Cameras off" in output
     else:
-        assert "Cameras on" in result.stdout
+        assert "Cameras on" in output
         assert _count("visits", summary) > 0
+
+
+def test_a_busy_port_gives_one_line_that_suggests_another() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("demo", "--fast", "--port", str(port), timeout=60)
+    assert result.returncode == 2
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert lines == [
+        f"o2o-edge demo: port {port} on 127.0.0.1 is in use; choose another with --port"
+    ]
