@@ -29,6 +29,15 @@ def register(subparsers: Any) -> None:
         help="Address the pages listen on (default 127.0.0.1; 0.0.0.0 for tablets on the LAN)",
     )
     demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("o2o-demo-data"),
+        help="Folder keeping each run's store and HQ data (default ./o2o-demo-data)",
+    )
+    demo.add_argument(
+        "--clean", action="store_true", help="Remove the earlier runs' data in --data-dir first"
+    )
+    demo.add_argument(
         "--exit-after-day",
         action="store_true",
         help="Stop after the summary (default: stay up, pages and HQ browsable, until Ctrl-C)",
@@ -90,6 +99,8 @@ def _demo(args: argparse.Namespace) -> int:
         port=args.port,
         host=args.host,
         stay_up=not args.exit_after_day,
+        data_dir=args.data_dir,
+        clean=args.clean,
         minutes=args.minutes,
         store_id=args.store_id,
     )

@@ -296,6 +296,8 @@ def run_demo(
     port: int = 8080,
     host: str = "127.0.0.1",
     stay_up: bool = False,
+    data_dir: Path | None = None,
+    clean: bool = False,
     minutes: float = DAY_MINUTES,
     store_id: str | None = None,
 ) -> int:
@@ -306,7 +308,15 @@ def run_demo(
     if port_taken(host, port):
         print(f"o2o-edge demo: port {port} on {host} is in use; choose another with --port")
         return 2
-    work = Path(tempfile.mkdtemp(prefix="o2o-demo-"))
+    if data_dir is None:
+        work = Path(tempfile.mkdtemp(prefix="o2o-demo-"))
+    else:
+        # Each run in its own named folder, kept afterwards (HQ's database, the outbox).
+        if clean and data_dir.is_dir():
+            shutil.rmtree(data_dir)
+        work = data_dir.resolve() / time.strftime("%Y%m%d-%H%M%S")
+        work.mkdir(parents=True, exist_ok=False)
+        print(f"Data of this run: {work} (kept; --clean removes earlier runs)")
     config = load_store_config(DEMO_CONFIG)
     # The demo keeps its state (devices, outbox, gallery, HQ's database) in a scratch folder.
     config = config.model_copy(
@@ -350,5 +360,6 @@ def run_demo(
         hq.stop()
         if broker is not None:
             broker.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if data_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -26,11 +26,15 @@ pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 
 @pytest.fixture(scope="module")
-def demo(faces_dir: Path, mqtt_broker: tuple[str, int]) -> Iterator[tuple[str, list[str]]]:
+def demo(
+    faces_dir: Path, mqtt_broker: tuple[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, list[str]]]:
     """The demo running in real time; yields the dashboard link it printed, once it answers,
     and its output so far (growing)."""
     store_id = f"t{uuid.uuid4().hex[:10]}"
+    data = tmp_path_factory.mktemp("demo-data")
     args = ["demo", "--port", str(free_port()), "--minutes", "4", "--store-id", store_id]
+    args += ["--data-dir", str(data)]
     process = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", *args],
         stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,13 +78,25 @@ def run_demo_until_the_day_is_over(*args: str, timeout_s: float = 240) -> tuple[
 @pytest.mark.network
 @pytest.mark.slow
 def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
-    mqtt_broker: tuple[str, int], store_id: str
+    mqtt_broker: tuple[str, int], store_id: str, tmp_path: Path
 ) -> None:
     port = free_port()
+    data = tmp_path / "demo-data"
     output, code = run_demo_until_the_day_is_over(
-        "--fast", "--minutes", "3", "--port", str(port), "--store-id", store_id
+        "--fast",
+        "--minutes",
+        "3",
+        "--port",
+        str(port),
+        "--store-id",
+        store_id,
+        "--data-dir",
+        str(data),
     )
     assert code in (0, 130), output
+    # The run's data stays in its named folder after the demo (HQ's database among it).
+    [run] = data.iterdir()
+    assert (run / "hq").is_dir() and any((run / "hq").iterdir())
     assert f"http://127.0.0.1:{port}/" in output  # listens on, and prints, the loopback
     assert "Traceback" not in output
     assert f"o2o/{store_id}/#" in output and "tablet fitting-1" in output
