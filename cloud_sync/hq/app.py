@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from cloud_sync.api_docs import serve_docs
 from cloud_sync.auth_first import AuthFirst
 from cloud_sync.body_limit import BodyLimit, RouteLimit
 from cloud_sync.hq import crud, notify
@@ -117,7 +118,10 @@ def create_app(settings: Settings) -> FastAPI:
             engine.dispose()
             app.state.counters_engine.dispose()
 
-    app = FastAPI(title="o2o headquarters", version="1", lifespan=lifespan)
+    app = FastAPI(
+        title="o2o headquarters", version="1", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    serve_docs(app, title="o2o headquarters API")
     app.state.settings = settings
     app.state.vault = vault
     app.state.store_keys = StoreKeyCache()

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from cloud_sync.api_docs import serve_docs
 from cloud_sync.auth_first import AuthFirst
 from cloud_sync.body_limit import BodyLimit, RouteLimit
 from cloud_sync.http_errors import CountRefusals, validation_error
@@ -70,11 +71,12 @@ def create_app(context: ApiContext) -> FastAPI:
 
     app = FastAPI(
         title=f"o2o-edge {context.config.store_id}",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     app.state.context = context
+    serve_docs(app, title=f"o2o-edge {context.config.store_id} API", aliases=("/api/docs",))
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     for router in (
