@@ -62,6 +62,18 @@ def test_pairing_with_the_code_then_the_room_appears(
     tablet: Any, live_store: LiveStore, artifacts_dir: Path
 ) -> None:
     tablet.goto(f"{live_store.url}/tablet/fitting-1")
+    # The edge is up; this tablet just has no token yet: "Not paired", not "offline".
+    pill = tablet.get_by_test_id("connection")
+    tablet.wait_for_function(
+        "() => document.querySelector('[data-testid=connection]')?.dataset.state === 'unpaired'"
+    )
+    assert pill.inner_text() == "Not paired"
+    tablet.wait_for_timeout(500)  # the health probe answered: still not "offline"
+    assert pill.get_attribute("data-state") == "unpaired"
+    tablet.screenshot(path=str(artifacts_dir / "pairing.png"))
+    docs = REPO_ROOT / "docs" / "screenshots"
+    docs.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(artifacts_dir / "pairing.png", docs / "pairing.png")
     tablet.get_by_test_id("pair-code").fill(live_store.tablet.pairing_code)
     tablet.get_by_test_id("pair-form").get_by_role("button").click()
     items = tablet.get_by_test_id("room-item")
@@ -219,3 +231,18 @@ def test_a_revoked_tablet_gets_401_and_must_pair_again(
     tablet.get_by_test_id("pair-form").wait_for()
     assert tablet.evaluate("() => localStorage.getItem('o2o.token')") is None
     tablet.screenshot(path=str(artifacts_dir / "tablet-revoked.png"))
+
+
+def test_the_pairing_page_tells_an_edge_that_is_down_from_a_device_not_paired(
+    tablet: Any, live_store: LiveStore
+) -> None:
+    tablet.get_by_test_id("pair-form").wait_for()  # signed out by the test before
+    state = "() => document.querySelector('[data-testid=connection]').dataset.state"
+    tablet.wait_for_function(f"{state} === 'unpaired'")
+    live_store.stop_api()
+    try:
+        tablet.wait_for_function(f"{state} === 'offline'", timeout=TIMEOUT_MS)
+        assert tablet.get_by_test_id("connection").inner_text() == "Edge offline — retrying"
+    finally:
+        live_store.start_api()
+    tablet.wait_for_function(f"{state} === 'unpaired'", timeout=TIMEOUT_MS)

@@ -224,7 +224,8 @@ const O2O = (() => {
   function connectionPill(node) {
     return (state) => {
       node.dataset.state = state;
-      node.textContent = t(state === "live" ? "live" : state === "offline" ? "offline" : "reconnecting");
+      const key = { live: "live", offline: "offline", unpaired: "notPaired" }[state] || "reconnecting";
+      node.textContent = t(key);
     };
   }
 
@@ -249,6 +250,7 @@ const O2O = (() => {
     const content = Array.from(main.children);
     const pill = connectionPill(document.getElementById("connection"));
     let events = null;
+    let healthTimer = null;
     const self = {
       pill,
       get live() { return events !== null; },
@@ -258,10 +260,18 @@ const O2O = (() => {
       showPairing(message) {
         if (events) events.stop();
         events = null;
-        pill("offline");
+        // Not paired is not offline: the edge answers, this device only lacks a token. Which
+        // one it is, the edge's health answer says (checked until the device is paired).
+        const probe = () => fetch("/healthz", { cache: "no-store" })
+          .then(() => pill("unpaired"), () => pill("offline"));
+        pill("unpaired");
+        probe();
+        clearInterval(healthTimer);
+        healthTimer = setInterval(probe, 3000);
         pairingForm(main, message, () => self.start());
       },
       async start() {
+        clearInterval(healthTimer);
         main.replaceChildren(...content);
         applyLanguage();
         if (prepare) await prepare();

@@ -9,6 +9,7 @@ window.O2O_I18N = {
     live: { en: "Live", es: "En directo", zh: "实时" },
     reconnecting: { en: "Reconnecting…", es: "Reconectando…", zh: "正在重新连接…" },
     offline: { en: "Edge offline — retrying", es: "Sin conexión — reintentando", zh: "离线 — 正在重试" },
+    notPaired: { en: "Not paired", es: "Sin vincular", zh: "未配对" },
     // Pairing
     pairTitle: { en: "Pair this device", es: "Vincular este dispositivo", zh: "配对此设备" },
     pairHelp: {
