@@ -181,7 +181,13 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
         if options.sync
         else None
     )
-    activity = ActivityLog()
+    def describe(gtin: str) -> str | None:
+        # Sinks run on the owner loop: the catalog as it is now (a downlink may replace it).
+        recommender = core.recommender
+        product = recommender.catalog.get(gtin) if recommender is not None else None
+        return product.label if product is not None else None
+
+    activity = ActivityLog(describe=describe)
     hub = EventHub(config.api.ws_queue_size)
     events = EventCounter()
     sinks: list[EventSink] = [OutboxSink(sync)] if sync is not None else []

@@ -241,6 +241,15 @@ def test_the_dashboard_shows_zones_readers_and_activity(stocked: Edge) -> None:
     assert sum(hour["tryons"] for hour in board["hours"]) == 2
     types = [event["type"] for event in board["recent_events"]]
     assert "tryon.started" in types and "recommendation" in types
+    # Tag events are one line per kind and zone and minute, naming products, not tags.
+    arrivals = {
+        e["zone"]: e["summary"] for e in board["recent_events"] if e["type"] == "tag.arrived"
+    }
+    assert arrivals["shelf-b"] == "2 items: Slim chino (beige, 32), Slim chino (navy, 34)"
+    assert arrivals["fitting-1"] == (
+        "2 items: Merino crew sweater (navy, M), Merino crew sweater (red, M)"
+    )
+    assert not any("EPC" in e["summary"] for e in board["recent_events"])
 
 
 def test_live_events_reach_a_tablet_only_for_its_zone(stocked: Edge) -> None:

@@ -135,3 +135,23 @@ def test_pick_list_at_phone_width_ready_only_when_rfid_reads_the_hold_zone(
     docs.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(artifacts_dir / "staff-pick-list.png", docs / "staff-pick-list.png")
     context.close()
+
+
+def test_dashboard_at_tablet_width_names_products_and_fits(
+    browser: Any, live_store: LiveStore, artifacts_dir: Path
+) -> None:
+    width = 768
+    context = browser.new_context(viewport={"width": width, "height": 1024})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{live_store.url}/#token={live_store.staff.token}")
+    lines = page.get_by_test_id("event")
+    lines.first.wait_for()
+    texts = lines.all_inner_texts()
+    arrivals = [t for t in texts if "tag.arrived" in t]
+    assert arrivals and all("EPC" not in t for t in arrivals), texts
+    tryons = [t for t in texts if "tryon.started" in t]
+    assert tryons and all("epc=" not in t for t in tryons), texts  # products, not tags
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=str(artifacts_dir / "dashboard-768.png"), full_page=True)
+    context.close()
