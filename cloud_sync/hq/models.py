@@ -117,6 +117,7 @@ class Product(Base):
     colour: Mapped[str] = mapped_column(String(50), default="")
     price: Mapped[float] = mapped_column(Float)
     image: Mapped[str] = mapped_column(String(500), default="")
+    style: Mapped[str] = mapped_column(String(200), default="")
 
 
 class RecommenderModel(Base):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cloud_sync.hq.core.security import Role
 from edge.events.limits import Text
+from edge.recommend.catalog import ProductFields
 
 TAG_NAMES: dict[str, Any] = {"propertyNames": {"pattern": "^[^\\x00-\\x1f\\x7f]*$"}}
 """Tag names follow the text rule of their values (no control characters)."""
@@ -62,14 +63,10 @@ class StaffTokenPublic(BaseModel):
     token: str
 
 
-class ProductBase(_In):
-    gtin: str = Field(pattern=r"^\d{8,14}$")
-    name: Text = Field(min_length=1, max_length=200)
-    category: Text = Field(min_length=1, max_length=100)
-    size: Text = Field(default="", max_length=20)
-    colour: Text = Field(default="", max_length=50)
-    price: float = Field(ge=0)
-    image: Text = Field(default="", max_length=500)
+class ProductBase(ProductFields):
+    """The store's own product definition (edge/recommend/catalog.py), unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ProductCreate(ProductBase):

@@ -22,6 +22,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from edge.config.loader import format_validation_error
+from edge.events import limits
+from edge.events.limits import Text
 
 
 class CatalogError(ValueError):
@@ -38,19 +40,24 @@ def derive_style(name: str, colour: str, size: str) -> str:
     return "-".join(words)
 
 
-class Product(BaseModel):
+class ProductFields(BaseModel):
+    """A catalog product on the wire, defined once: HQ's catalog API (``PUT /api/v1/catalog``,
+    the stores' catalog downlink) and the store's catalog file share these fields."""
+
+    gtin: str = Field(pattern=r"^\d{8,14}$")
+    name: Text = Field(min_length=1, max_length=200)
+    category: Text = Field(min_length=1, max_length=100)
+    size: Text = Field(default="", max_length=20)
+    colour: Text = Field(default="", max_length=50)
+    price: float = Field(ge=0, le=limits.MAX_LINE_AMOUNT, allow_inf_nan=False)
+    image: Text = Field(default="", max_length=500)
+    style: Text = Field(default="", max_length=200, description="Family of size/colour variants")
+
+
+class Product(ProductFields):
     """One sellable item (a GTIN): one size and colour of a style."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-    gtin: str = Field(pattern=r"^\d{8,14}$")
-    name: str = Field(min_length=1, max_length=200)
-    category: str = Field(min_length=1, max_length=100)
-    size: str = Field(default="", max_length=20)
-    colour: str = Field(default="", max_length=50)
-    price: float = Field(ge=0)
-    image: str = Field(default="", max_length=500)
-    style: str = Field(default="", max_length=200, description="Family of size/colour variants")
 
     @model_validator(mode="after")
     def _default_style(self) -> Product:

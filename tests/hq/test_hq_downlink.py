@@ -184,3 +184,26 @@ def test_store_key_rotation_and_deactivation(client: TestClient, store_id: str) 
     assert post_events(client, new, [tag_event(store_id, 4)]).status_code == 401
     missing = client.patch("/api/v1/admin/stores/nope", headers=ADMIN, json={"active": False})
     assert (missing.status_code, missing.json()) == (404, {"detail": "Store not found"})
+
+
+def test_the_store_catalog_file_is_what_hq_takes_and_sends(
+    client: TestClient, store_id: str
+) -> None:
+    """One product definition at both ends: the demo catalog file goes to HQ as it is, style
+    included, and comes back to the store the same (edge.recommend.catalog.Catalog reads it)."""
+    from edge.recommend.catalog import Product
+    from tests.conftest import REPO_ROOT
+
+    creds = create_store(client, store_id)
+    products = json.loads((REPO_ROOT / "firmware_configs" / "demo_catalog.json").read_text())[
+        "products"
+    ][:20]
+    put = client.put("/api/v1/catalog", headers=ADMIN, json={"products": products})
+    assert put.status_code == 204, put.text
+    sent = signed_get(client, creds, f"/api/v1/stores/{store_id}/catalog").json()["products"]
+    by_gtin = {p["gtin"]: p for p in sent}
+    for product in products:
+        assert Product.model_validate(by_gtin[product["gtin"]]) == Product.model_validate(product)
+    unknown = dict(products[0], colour_code="NV")
+    refused = client.put("/api/v1/catalog", headers=ADMIN, json={"products": [unknown]})
+    assert refused.status_code == 422 and "colour_code" in refused.text
