@@ -347,8 +347,10 @@ def create_member(
     elif data.latitude is not None and data.longitude is not None:
         nearest = nearest_store(session, latitude=data.latitude, longitude=data.longitude)
         home = nearest.id if nearest is not None else None
+    if data.id is not None and session.get(Member, data.id) is not None:
+        raise ConflictError(f"Member {data.id} already exists")
     member = Member(
-        id="m_" + uuid.uuid4().hex[:20],
+        id=data.id or "m_" + uuid.uuid4().hex[:20],
         name=data.name,
         tier=data.tier,
         home_store_id=home,

@@ -109,6 +109,13 @@ class MemberBase(_In):
 
 
 class MemberCreate(MemberBase):
+    id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="The loyalty programme's own member id (what the tills name); default: new",
+    )
     identities: list[Identity] = Field(default_factory=list)
     tags: dict[Text, Text] = Field(default_factory=dict, json_schema_extra=TAG_NAMES)
     home_store_id: Text | None = Field(

@@ -135,7 +135,9 @@ def connect_to_hq(hq: Headquarters, config: StoreConfig) -> StoreConfig:
         f"Headquarters (SQLite) at {hq.url}  (API docs: {hq.url}/docs, admin bearer token: "
         f"{hq.admin_token}); store '{config.store_id}' registered, {products} products uploaded"
     )
+    members = hq.create_day_members(config.store_id)
     hq.create_demo_member(config.store_id, DEMO_MEMBER_PHONE)
+    print(f"{members} loyalty members of the day created at headquarters (points, RFM)")
     print(
         f"Member page (a phone's view): {hq.url}/me  log in with phone {DEMO_MEMBER_PHONE}; "
         "the login code is shown here when you ask for it"

@@ -243,6 +243,22 @@ class Headquarters:
     def notifications_file(self) -> Path:
         return self.work_dir / "notifications.jsonl"
 
+    def create_day_members(self, store_id: str) -> int:
+        """The loyalty members the day's tills name (their ids), at HQ too: their purchases
+        then count for points, RFM and the member reports."""
+        for number, (member_id, person) in enumerate(DAY_MEMBERS):
+            self.request(
+                "POST",
+                "/api/v1/members",
+                {
+                    "id": member_id,
+                    "name": person.split("_")[0],
+                    "tier": ("standard", "silver", "gold", "platinum")[number % 4],
+                    "home_store_id": store_id,
+                },
+            )
+        return len(DAY_MEMBERS)
+
     def create_demo_member(self, store_id: str, phone: str) -> str:
         """A member who can log in to the member page with ``phone``."""
         created = self.request(

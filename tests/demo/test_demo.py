@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,7 +42,9 @@ def _count(label: str, text: str) -> int:
     return int(found.group(1))
 
 
-def run_demo_until_the_day_is_over(*args: str, timeout_s: float = 240) -> tuple[str, int]:
+def run_demo_until_the_day_is_over(
+    *args: str, timeout_s: float = 240
+) -> tuple[str, int, list[dict[str, Any]]]:
     """``o2o-edge demo ARGS`` as a user runs it: until it says the day is over (it stays up);
     checks its pages and HQ answer then, stops it as Ctrl-C does; its output and exit code."""
     process = subprocess.Popen(
@@ -69,10 +72,17 @@ def run_demo_until_the_day_is_over(*args: str, timeout_s: float = 240) -> tuple[
         assert store and hq, text[-3000:]
         assert httpx.get(store.group(1) + "/healthz", timeout=10).status_code == 200
         assert httpx.get(hq.group(1) + "/healthz", timeout=10).status_code == 200
+        token = re.search(r"admin bearer token: (\S+)\)", text)
+        assert token, text[-3000:]
+        rfm = httpx.get(
+            hq.group(1) + "/api/v1/reports/rfm",
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+            timeout=30,
+        ).json()["rows"]
     finally:
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=60)
-    return text + rest, process.returncode
+    return text + rest, process.returncode, rfm
 
 
 @pytest.mark.network
@@ -82,7 +92,7 @@ def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
 ) -> None:
     port = free_port()
     data = tmp_path / "demo-data"
-    output, code = run_demo_until_the_day_is_over(
+    output, code, rfm = run_demo_until_the_day_is_over(
         "--fast",
         "--minutes",
         "3",
@@ -94,6 +104,8 @@ def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
         str(data),
     )
     assert code in (0, 130), output
+    # The day's members exist at HQ: their purchases fill the RFM report.
+    assert {row["member_id"] for row in rfm} & {m for m, _person in DAY_MEMBERS}, rfm
     # The run's data stays in its named folder after the demo (HQ's database among it).
     [run] = data.iterdir()
     assert (run / "hq").is_dir() and any((run / "hq").iterdir())

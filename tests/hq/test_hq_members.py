@@ -204,3 +204,13 @@ def test_staff_roles(client: TestClient) -> None:
         for method in getattr(route, "methods", set()) - {"HEAD", "OPTIONS"}:
             url = path.replace("{member_id}", "m_x").replace("{gtin}", "1")
             assert client.request(method, url).status_code == 401, (method, path)
+
+
+def test_a_member_can_be_created_with_the_loyalty_programmes_own_id(client: TestClient) -> None:
+    wanted = f"card-{uuid.uuid4().hex[:8]}"
+    made = client.post("/api/v1/members", headers=ADMIN, json={"id": wanted, "tier": "gold"})
+    assert made.status_code == 201 and made.json()["id"] == wanted
+    again = client.post("/api/v1/members", headers=ADMIN, json={"id": wanted})
+    assert (again.status_code, again.json()) == (409, {"detail": f"Member {wanted} already exists"})
+    bad = client.post("/api/v1/members", headers=ADMIN, json={"id": "has space"})
+    assert bad.status_code == 422
