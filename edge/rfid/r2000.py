@@ -23,7 +23,15 @@ HEAD = 0xA0
 CMD_REALTIME_INVENTORY = 0x89
 BROADCAST_ADDRESS = 0xFF
 RSSI_OFFSET_DB = 129
-"""dBm ≈ raw RSSI byte - 129 (0x45 -> -60 dBm)."""
+"""dBm ≈ raw RSSI (the RSSI byte's low 7 bits) - 129 (0x45 -> -60 dBm)."""
+HIGH_PORTS = 0x80
+"""Bit 7 of the RSSI byte: on 8-port modules, the read came from antennas 5-8 (FreqAnt's two
+antenna bits count within the group), so ``FreqAnt=0x28, RSSI=0xC5`` is antenna 5 at -60 dBm.
+A 4-port module never sets it: its raw RSSI stays below 0x80."""
+RSSI_MIN_RAW, RSSI_MAX_RAW = 0x1F, 0x6E
+"""Raw values a module reports for a real tag (-98 .. -19 dBm): beyond the receiver's
+sensitivity and saturation a value only comes from a false frame; counted
+(``rssi_out_of_range``), the read kept."""
 
 # Len of the fixed-size 0x89 replies; a tag frame's Len is 7 + EPC length (always odd).
 _LEN_ERROR = 4
@@ -92,7 +100,7 @@ class TagFrame:
 
     address: int
     antenna: int
-    """1-based antenna port: (FreqAnt & 3) + 1."""
+    """1-based antenna port: (FreqAnt & 3) + 1, plus 4 when the RSSI byte's bit 7 is set."""
     pc: int
     epc_hex: str
     """Upper-case hex."""
@@ -171,21 +179,24 @@ def build_realtime_inventory(address: int, repeat: int) -> bytes:
     return build_command(address, CMD_REALTIME_INVENTORY, bytes((repeat,)))
 
 
-def _check_antenna(antenna: int) -> None:
-    if not 1 <= antenna <= 4:
-        raise ValueError(f"antenna must be 1..4, got {antenna}")
+def _check_antenna(antenna: int, ports: int = 4) -> None:
+    if not 1 <= antenna <= ports:
+        raise ValueError(f"antenna must be 1..{ports}, got {antenna}")
 
 
 def encode_tag_frame(
     address: int, antenna: int, pc: int, epc: bytes, rssi_raw: int, freq: int = 0
 ) -> bytes:
-    """A tag frame as the reader sends it. ``pc`` must announce ``len(epc)`` (bits 15..11)."""
-    _check_antenna(antenna)
+    """A tag frame as the reader sends it. ``pc`` must announce ``len(epc)`` (bits 15..11);
+    antennas 5-8 (8-port modules) set bit 7 of the RSSI byte."""
+    _check_antenna(antenna, ports=8)
     if not 0 <= pc <= 0xFFFF or ((pc >> 11) & 0x1F) * 2 != len(epc):
         raise ValueError(f"PC 0x{pc:04X} does not announce {len(epc)} EPC bytes")
-    if not 0 <= freq <= 0x3F or not 0 <= rssi_raw <= 0xFF:
-        raise ValueError(f"freq must be 0..63 and rssi_raw 0..255, got {freq}, {rssi_raw}")
-    data = bytes(((freq << 2) | (antenna - 1), pc >> 8, pc & 0xFF)) + epc + bytes((rssi_raw,))
+    if not 0 <= freq <= 0x3F or not 0 <= rssi_raw <= 0x7F:
+        raise ValueError(f"freq must be 0..63 and rssi_raw 0..127, got {freq}, {rssi_raw}")
+    port = antenna - 1
+    rssi = rssi_raw | (HIGH_PORTS if port >= 4 else 0)
+    data = bytes(((freq << 2) | (port & 3), pc >> 8, pc & 0xFF)) + epc + bytes((rssi,))
     return build_command(address, CMD_REALTIME_INVENTORY, data)
 
 
@@ -218,6 +229,7 @@ STAT_KEYS = (
     "checksum_errors",
     "bad_length",
     "wrong_address",
+    "rssi_out_of_range",
 )
 
 
@@ -264,7 +276,7 @@ class R2000Parser:
         append = frames.append
         find = buf.find
         pos = 0
-        garbage = tags = done = errors = others = bad_len = bad_sum = bad_addr = 0
+        garbage = tags = done = errors = others = bad_len = bad_sum = bad_addr = rssi_out = 0
         while True:
             if pos < n and buf[pos] == HEAD:
                 i = pos
@@ -289,14 +301,17 @@ class R2000Parser:
                     and not sum(buf[i:end]) & 0xFF
                 ):
                     rssi = buf[end - 2]
+                    raw = rssi & 0x7F
+                    if not RSSI_MIN_RAW <= raw <= RSSI_MAX_RAW:
+                        rssi_out += 1
                     append(
                         _new_tag_frame(
                             address,
-                            (freq_ant & 3) + 1,
+                            (freq_ant & 3) + 1 + ((rssi & HIGH_PORTS) >> 5),
                             pc,
                             buf[i + 7 : end - 2].hex().upper(),
-                            rssi,
-                            rssi - RSSI_OFFSET_DB,
+                            raw,
+                            raw - RSSI_OFFSET_DB,
                         )
                     )
                     tags += 1
@@ -373,4 +388,5 @@ class R2000Parser:
         stats["checksum_errors"] += bad_sum
         stats["bad_length"] += bad_len
         stats["wrong_address"] += bad_addr
+        stats["rssi_out_of_range"] += rssi_out
         return frames

@@ -89,7 +89,7 @@ def test_other_commands_come_out_as_other_responses() -> None:
     ("call", "message"),
     [
         (lambda: build_realtime_inventory(1, 0), "repeat"),
-        (lambda: encode_tag_frame(1, 5, 0x3000, bytes(12), 0x45), "antenna"),
+        (lambda: encode_tag_frame(1, 9, 0x3000, bytes(12), 0x45), "antenna"),
         (lambda: encode_tag_frame(1, 1, 0x3000, bytes(10), 0x45), "PC"),
         (lambda: build_command(256, 0x89), "address"),
         (lambda: pc_for_epc(bytes(3)), "even"),
@@ -170,7 +170,7 @@ def _random_frame(rng: random.Random) -> tuple[bytes, Frame]:
     kind = rng.random()
     if kind < 0.8:
         epc = rng.randbytes(rng.choice((2, 8, 12, 12, 12, 16, 62)))
-        antenna, rssi = rng.randint(1, 4), rng.randint(0, 255)
+        antenna, rssi = rng.randint(1, 8), rng.randint(0, 127)
         pc = pc_for_epc(epc)
         frame = encode_tag_frame(1, antenna, pc, epc, rssi, freq=rng.randint(0, 63))
         return frame, TagFrame(1, antenna, pc, epc.hex().upper(), rssi, rssi - 129)
@@ -229,3 +229,29 @@ def test_seeded_random_garbage_between_frames_yields_exactly_the_frames() -> Non
     assert parser.stats["garbage_bytes"] == garbage_bytes
     assert parser.stats["checksum_errors"] > 0
     assert parser.stats["bad_length"] > 0
+
+
+def test_8_port_modules_flag_antennas_5_to_8_with_bit_7_of_the_rssi_byte() -> None:
+    # The frame: FreqAnt 0x28 (frequency 10, antenna bits 00), RSSI 0xC5.
+    epc = bytes.fromhex("E20000172211012218205F1C")
+    frame = build_command(1, 0x89, bytes((0x28, 0x30, 0x00)) + epc + bytes((0xC5,)))
+    [tag] = R2000Parser(1).feed(frame)
+    assert isinstance(tag, TagFrame)
+    assert (tag.antenna, tag.rssi_dbm, tag.rssi_raw) == (5, -60, 0x45)
+    # Our encoder writes the same bytes, and antennas 1-8 round-trip.
+    assert encode_tag_frame(1, 5, 0x3000, epc, 0x45, freq=10) == frame
+    for antenna in range(1, 9):
+        [read] = R2000Parser(1).feed(encode_tag_frame(1, antenna, 0x3000, epc, 0x45))
+        assert isinstance(read, TagFrame) and read.antenna == antenna
+
+
+def test_rssi_outside_what_a_module_reports_is_counted_and_the_read_kept() -> None:
+    epc = bytes(12)
+    parser = R2000Parser(1)
+    frames = parser.feed(
+        encode_tag_frame(1, 1, 0x3000, epc, 0x7F)  # -2 dBm: saturation, a false frame's value
+        + encode_tag_frame(1, 2, 0x3000, epc, 0x05)  # -124 dBm: below any receiver
+        + encode_tag_frame(1, 3, 0x3000, epc, 0x45)  # -60 dBm: a real read
+    )
+    assert [f.antenna for f in frames if isinstance(f, TagFrame)] == [1, 2, 3]
+    assert parser.stats["rssi_out_of_range"] == 2
