@@ -12,6 +12,7 @@ SERIAL_ERROR_KEYS = (
     "checksum_errors",
     "bad_length",
     "wrong_address",
+    "rssi_out_of_range",
     "error_responses",
     "read_errors",
     "open_errors",
