@@ -278,6 +278,38 @@ class Headquarters:
         )
         return member_id
 
+    def create_console_users(self, store_id: str) -> str:
+        """Console logins for the demo: ``demo-admin`` (everything) and ``demo-manager`` (the
+        demo store's manager), with one fresh password, returned."""
+        import secrets
+
+        password = "demo-" + secrets.token_urlsafe(9)
+        for username, role in (("demo-admin", "admin"), ("demo-manager", "store_manager")):
+            scope = ["--store", store_id] if role == "store_manager" else []
+            added = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "cloud_sync.hq.cli",
+                    "users",
+                    "add",
+                    username,
+                    "--role",
+                    role,
+                    *scope,
+                    "--password-stdin",
+                ],
+                input=password + "\n",
+                cwd=self.work_dir,
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if added.returncode != 0:
+                raise HqError(f"o2o-hq users add {username}: {added.stderr.strip()}")
+        return password
+
     def login_codes(self, offset: int) -> tuple[list[str], int]:
         """Login codes written to the notification file since ``offset``; the new offset."""
         try:

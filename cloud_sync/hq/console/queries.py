@@ -30,6 +30,7 @@ from cloud_sync.hq.models import (
     Notification,
     PointsEntry,
     Product,
+    RateWindow,
     RecommenderModel,
     SaleLine,
     Store,
@@ -215,13 +216,22 @@ def overview(session: Session, *, period: Period, stores: frozenset[str] | None)
 
 
 def store_health(session: Session, *, stores: frozenset[str] | None, now: datetime) -> list[Row]:
-    """Per store: when its newest event arrived, and what its last health report said
-    (outbox backlog, dead letters, devices offline, open alarms)."""
+    """Per store: its last signed request (upload or downlink poll: the rate window every
+    such request advances, to the window's start), its newest event, and what its last health
+    report said (outbox backlog, dead letters, devices offline, open alarms)."""
     out = []
+    windows = dict(
+        session.execute(
+            select(RateWindow.store_id, RateWindow.window_start).where(
+                RateWindow.store_id.in_([s.id for s in visible_stores(session, stores)])
+            )
+        ).all()
+    )
     for store in visible_stores(session, stores):
         last = session.scalar(
             select(func.max(StoredEvent.ts)).where(StoredEvent.store_id == store.id)
         )
+        contact = datetime.fromtimestamp(windows[store.id], tz=UTC) if store.id in windows else None
         health = session.scalars(
             select(StoredEvent)
             .where(StoredEvent.store_id == store.id, StoredEvent.type == "store.health")
@@ -235,9 +245,10 @@ def store_health(session: Session, *, stores: frozenset[str] | None, now: dateti
                 "name": store.name,
                 "active": store.active,
                 "last_event_at": crud.as_utc(last) if last else None,
+                "last_contact_at": contact,
                 "minutes_since": None
-                if last is None
-                else int((now - crud.as_utc(last)).total_seconds() // 60),
+                if contact is None
+                else max(0, int((now - contact).total_seconds() // 60)),
                 "reported_at": crud.as_utc(health.ts) if health else None,
                 "backlog": report.get("backlog"),
                 "dead_letters": report.get("dead_letters"),
