@@ -26,11 +26,12 @@ from edge.api.schemas import (
 )
 from edge.config.store import StoreConfig
 from edge.config.zones import ZoneKind
-from edge.events.alerts import AlertKind, AlertState
+from edge.events.alerts import AlertState
 from edge.events.base import ms_to_datetime
 from edge.events.fusion import RecommendedItem, StockPlace
 from edge.recommend.catalog import Catalog
 from edge.rfid.epc import gtin_of
+from edge.service.health import camera_state, reader_state
 from edge.service.store import AlertView, DashboardView, RoomView
 
 FLOOR = "floor"
@@ -211,18 +212,10 @@ class Presenter:
         )
 
     def _components(self, board: DashboardView) -> list[ComponentPublic]:
-        offline = {
-            (alert.kind, alert.subject)
-            for alert in board.open_alerts
-            if alert.kind in (AlertKind.READER_OFFLINE, AlertKind.CAMERA_OFFLINE)
-        }
         counters = board.counters
         components = []
         for reader in board.readers:
-            state = "unknown"
-            if reader.last_alive_ms is not None or reader.connected is not None:
-                down = reader.offline_since_ms is not None or reader.connected is False
-                state = "offline" if down else "online"
+            state = reader_state(reader)
             found = counters.get(reader.reader_id)
             components.append(
                 ComponentPublic(
@@ -238,10 +231,7 @@ class Presenter:
             )
         for camera in self.config.cameras:
             found = counters.get(camera.id)
-            said = board.cameras.get(camera.id)
-            state = "unknown" if said is None else "online" if said.online else "offline"
-            if (AlertKind.CAMERA_OFFLINE, camera.id) in offline:
-                state = "offline"
+            state = camera_state(camera.id, board)
             components.append(
                 ComponentPublic(
                     id=camera.id,
