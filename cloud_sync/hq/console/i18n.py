@@ -178,6 +178,24 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Una venta a un socio de otra tienda principal le paga un {pct}%.",
         "向其他门店所属会员的销售，向该门店支付 {pct}% 分成。",
     ),
+    "reserve_to_buy": (
+        "Reserve online, try in store",
+        "Reservar en línea, probar en tienda",
+        "线上预约，门店试穿",
+    ),
+    "reserve_rule": (
+        "Closed reservations whose time window started in the period; conversion: items bought "
+        "of items reserved.",
+        "Reservas cerradas cuya franja empezó en el periodo; conversión: artículos comprados "
+        "de los reservados.",
+        "时段内开始且已结束的预约；转化率：购买件数 / 预约件数。",
+    ),
+    "reservations": ("Reservations", "Reservas", "预约数"),
+    "came": ("Came", "Vinieron", "到店"),
+    "never_came": ("Never came", "No vinieron", "未到店"),
+    "items": ("Items", "Artículos", "件数"),
+    "items_bought": ("Bought", "Comprados", "已购买"),
+    "items_tried_not_bought": ("Tried, not bought", "Probados sin comprar", "试穿未购买"),
     "delivery_log": ("Delivery log", "Registro de envíos", "发送记录"),
     "failures_only": ("Failures only", "Solo fallos", "仅失败"),
     "kind": ("Kind", "Tipo", "类型"),

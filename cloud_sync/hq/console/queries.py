@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud, reports
+from cloud_sync.hq import crud, reports, reservations
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.member_page import store_confirmations
 from cloud_sync.hq.models import (
@@ -577,6 +577,14 @@ def stores_page(
     for row in out:
         row["revenue_share"] = round(row["attributed"] / total, 4) if total else None
     return out
+
+
+def reserve_to_buy(session: Session, *, period: Period, stores: frozenset[str] | None) -> list[Row]:
+    """Online reservations closed in the period (by the start of their window), per store."""
+    since = datetime.combine(period.day_from, datetime.min.time(), tzinfo=UTC)
+    until = datetime.combine(period.day_to + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    rows = reservations.report(session, since=since, until=until)
+    return [r for r in rows if stores is None or r["store_id"] in stores]
 
 
 # --- notifications ------------------------------------------------------------------------------

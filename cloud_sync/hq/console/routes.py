@@ -559,6 +559,7 @@ def stores(
         period=period,
         latest=latest,
         rows=rows,
+        reservations=queries.reserve_to_buy(session, period=period, stores=stores),
         pct=settings.revenue_share_pct,
         store_map=Markup(
             charts.store_map(
