@@ -54,7 +54,8 @@ def _still(label: str, reference: str, serial: int, zone: str) -> ItemSpec:
 
 def fitting_room_scenario(start: datetime) -> Scenario:
     """Two sweaters carried from shelf A into fitting room 1, where they stay; stock on the
-    shelves (chinos, tees) and in the backroom (the navy sweater in L)."""
+    shelves (chinos, tees, the navy sweater in S) and in the backroom (the navy and red
+    sweaters in L)."""
     into_room = (Stay(0, "shelf-a"), Stay(1, GONE), Stay(2, "fitting-1"))
     return Scenario(
         name="tablet_fitting_room",
@@ -67,7 +68,9 @@ def fitting_room_scenario(start: datetime) -> Scenario:
             _still("tee-white-s", "012001", 3001, "shelf-a"),
             _still("chino-beige-32", "013001", 3003, "shelf-b"),
             _still("chino-navy-34", "013002", 3004, "shelf-b"),
+            _still("sweater-navy-s", "011101", 2002, "shelf-a"),
             _still("sweater-navy-l", "011102", 2001, "backroom"),
+            _still("sweater-red-l", "011105", 2003, "backroom"),
             _still("carton-tee-white-m", "012003", 3005, "backroom"),
         ),
     )
