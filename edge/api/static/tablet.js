@@ -171,10 +171,11 @@
         el("p", { class: "details", "data-testid": "item-details" }, details),
         el("p", { class: "price" }, price(item.price)),
         item.gtin && (item.sizes.length > 1 || item.colours.length > 1) ? another : null,
-        openPicker === item.epc ? picker(item) : null,
-        answerLine(item.epc),
         request ? requestedVariant(request, item.variants) : null,
-        request ? requestStatus(request) : null));
+        request ? requestStatus(request) : null),
+      // Full card width: the options and the edge's answer below the picture.
+      openPicker === item.epc ? picker(item) : null,
+      answerLine(item.epc));
   }
 
   function requestedVariant(request, variants) {
