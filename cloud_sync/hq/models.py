@@ -118,6 +118,9 @@ class Product(Base):
     price: Mapped[float] = mapped_column(Float)
     image: Mapped[str] = mapped_column(String(500), default="")
     style: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(String(300), default="")
+    i18n: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    """Language -> {name, colour, text}, as the catalog carries it (ProductFields.i18n)."""
 
 
 class RecommenderModel(Base):

@@ -17,6 +17,7 @@ from cloud_sync.hq import crud
 from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import RecommenderModel, StoreConfirmation, StorePickup, table
+from cloud_sync.hq.schemas import ProductPublic
 
 router = APIRouter(
     prefix="/api/v1/stores",
@@ -52,16 +53,12 @@ def catalog(store_id: str, store: StoreAuth, session: SessionDep, request: Reque
         f'"catalog-{version}"',
         lambda: {
             "version": version,
+            # The one product definition, every field as HQ was given it (style, i18n, ...);
+            # fields at their defaults are left out, as a catalog file may leave them out.
             "products": [
-                {
-                    "gtin": p.gtin,
-                    "name": p.name,
-                    "category": p.category,
-                    "size": p.size,
-                    "colour": p.colour,
-                    "price": p.price,
-                    "image": p.image,
-                }
+                ProductPublic.model_validate(p, from_attributes=True).model_dump(
+                    mode="json", exclude_defaults=True
+                )
                 for p in crud.list_products(session)
             ],
         },

@@ -1,7 +1,7 @@
 """Console users and sessions; store pickups of catalog and model versions; activity by member
 
 Revision ID: 0013_console_users
-Revises: 0010_product_style
+Revises: 0011_product_i18n
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0013_console_users"
-down_revision: str | None = "0010_product_style"
+down_revision: str | None = "0011_product_i18n"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
