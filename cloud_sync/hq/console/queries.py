@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Select, case, distinct, func, select
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud, reports, reservations
+from cloud_sync.hq import crud, empty, reports, reservations
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.member_page import store_confirmations
 from cloud_sync.hq.models import (
@@ -113,12 +113,7 @@ def visible_stores(session: Session, stores: frozenset[str] | None) -> list[Stor
 
 def latest_day(session: Session, stores: frozenset[str] | None) -> date | None:
     """The newest UTC day with activity or sales: where the default period ends."""
-    days = [
-        session.scalar(_in_stores(select(func.max(Activity.day)), Activity.store_id, stores)),
-        session.scalar(_in_stores(select(func.max(SaleLine.day)), SaleLine.store_id, stores)),
-    ]
-    found = [d for d in days if d]
-    return date.fromisoformat(max(found)) if found else None
+    return empty.latest_day(session, stores)
 
 
 # --- overview -------------------------------------------------------------------------------
