@@ -87,6 +87,8 @@ class ProductFields(BaseModel):
         default_factory=dict,
         max_length=MAX_LANGUAGES,
         description="Name, colour and text per UI language (BCP 47 tag), each optional",
+        # Keys that are not language tags are refused: say so in the OpenAPI too.
+        json_schema_extra={"additionalProperties": False},
     )
 
 
