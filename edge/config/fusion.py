@@ -32,6 +32,12 @@ class FusionConfig(StrictModel):
         gt=0,
         title="A fitting-room session ends after this long with no item and no face in it",
     )
+    room_vacated_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        title="A session ends this long after an item left its room, if nothing moved since",
+        description="The shopper has gone; items still in the room are left behind for staff",
+    )
     room_abandoned_after_s: float = Field(
         default=1800.0,
         gt=0,
