@@ -360,6 +360,7 @@ class FusionEngine:
         member_id = session.member_id if session is not None else None
         member = self.directory.consented(member_id) if member_id is not None else None
         answer = self.staff.find_variant(gtin, size, colour)
+        self.rooms.item_requested(zone)
         request = SizeRequested(
             zone=zone,
             session_id=session.session_id if session is not None else None,

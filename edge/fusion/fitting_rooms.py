@@ -8,13 +8,14 @@ in order of strength (docs/fusion.md, "Fitting-room sessions" has the table):
 - **A new occupant.** A session ends, and the next one starts at once, when someone new is
   evidently in the room: the camera recognises a person other than the session's, after the
   session's person was last present (``fusion.presence_s`` past their sighting); or, after
-  the session's items started leaving (an item went out and none came in since) with no face
-  present, an item arrives or a face is first seen. Whatever the previous occupant left in
+  the shopper left with their items (at least half of what was brought in went out, the last
+  move being out) with no face present, an item arrives (unless the tablet asked staff for
+  one: that is the delivery) or a face is first seen. Whatever the previous occupant left in
   the room is *left behind*: it is not the new session's.
 - **End by RFID.** ``fusion.room_idle_end_s`` after the room last had neither an item nor a
-  face; ``fusion.room_vacated_after_s`` after the last item went out while others stay (the
-  shopper left, the rest is left behind); ``fusion.room_abandoned_after_s`` after the last
-  movement or face when nothing ever went out (forgotten items must not hold the room).
+  face; ``fusion.room_vacated_after_s`` after the shopper left with their items while others
+  stay (the rest is left behind); ``fusion.room_abandoned_after_s`` after the last movement
+  or face otherwise (forgotten items must not hold the room).
 - **Members.** The session's member is the first person recognised *by that room's camera*
   while the session ran, who consented to personalised service; a face seen before the
   session started belongs to an earlier occupant and is ignored. Nothing carries over from one
@@ -171,6 +172,13 @@ class _Session:
     occupant from the same one. Never leaves this module."""
     items: dict[str, RoomItem] = field(default_factory=dict)
     face_until_ms: int = 0
+    deliveries: int = 0
+    """Items asked for from the tablet (size requests) and not brought in yet: an arrival
+    while one is awaited is the delivery, not a new occupant."""
+    brought: int = 0
+    """Items brought in during the session."""
+    taken_out: int = 0
+    """... and taken out again."""
     last_in_ms: int = 0
     last_out_ms: int | None = None
     last_activity_ms: int = 0
@@ -185,14 +193,20 @@ class _Session:
             ended_ms=ended_ms,
         )
 
-    def vacating(self, ts_ms: int) -> bool:
-        """Its items started leaving (one went out, none came in since) and no face is
-        present at ``ts_ms``: the occupant is on their way out."""
+    def left_with_items(self) -> bool:
+        """At least half of what was brought in went out again, the last move being out:
+        the shopper has gone with (most of) their items. One item handed out of three is
+        not leaving, and several shoppers sharing a room (which RFID cannot tell apart)
+        rarely look like it."""
         return (
             self.last_out_ms is not None
             and self.last_out_ms >= self.last_in_ms
-            and self.face_until_ms < ts_ms
+            and 2 * self.taken_out >= self.brought
         )
+
+    def vacating(self, ts_ms: int) -> bool:
+        """The shopper left with their items and no face is present at ``ts_ms``."""
+        return self.left_with_items() and self.face_until_ms < ts_ms
 
 
 @dataclass(slots=True)
@@ -223,11 +237,15 @@ class FittingRooms:
         outputs: list[RoomOutput] = []
         session = self._sessions.get(zone)
         if session is not None and session.vacating(ts_ms):
-            # Someone brings items in after the last occupant started taking theirs out.
-            outputs.extend(self._end(zone, ts_ms))
+            if session.deliveries:
+                session.deliveries -= 1  # staff bring what the tablet asked for
+            else:
+                # Someone brings items in after the last occupant started taking theirs out.
+                outputs.extend(self._end(zone, ts_ms))
         session = self._open(zone, ts_ms)
         item = RoomItem(epc=epc, gtin=gtin, since_ms=ts_ms)
         session.items[epc] = item
+        session.brought += 1
         self._where[epc] = zone
         session.last_in_ms = max(session.last_in_ms, ts_ms)
         session.last_activity_ms = max(session.last_activity_ms, ts_ms)
@@ -248,6 +266,7 @@ class FittingRooms:
             return []
         session = self._sessions[zone]
         item = session.items.pop(epc)
+        session.taken_out += 1
         session.last_out_ms = max(session.last_out_ms or 0, ts_ms)
         session.last_activity_ms = max(session.last_activity_ms, ts_ms)
         return [
@@ -287,6 +306,13 @@ class FittingRooms:
         session.member_id = member_id
         outputs.append(SessionChanged(SessionChange.MEMBER, session.snapshot(), last_seen_ms))
         return outputs
+
+    def item_requested(self, zone: str) -> None:
+        """The room's tablet asked staff for an item (another size or colour): the next
+        arrival after the shopper handed items out is that item, for the same session."""
+        session = self._sessions.get(zone)
+        if session is not None:
+            session.deliveries += 1
 
     def tick(self, now_ms: int) -> list[RoomOutput]:
         due: list[tuple[int, str]] = []
@@ -351,7 +377,7 @@ class FittingRooms:
         moved_ms = max(session.last_in_ms, session.last_out_ms or 0)
         if not session.items:
             return max(moved_ms, session.face_until_ms) + self._idle_end_ms
-        if session.last_out_ms is not None and session.last_out_ms >= session.last_in_ms:
+        if session.left_with_items():
             return max(moved_ms, session.face_until_ms) + self._vacated_ms
         return max(session.last_activity_ms, session.face_until_ms) + self._abandoned_ms
 

@@ -161,21 +161,47 @@ def test_room_without_camera_does_not_pile_up_shoppers() -> None:
     for n, item in enumerate(first):
         store.put(item, "fitting-2", T0 + MIN + n * S)
     # The first shopper takes one item out and leaves the other; nothing moves for
-    # room_vacated_after_s (120 s): the session ends, the item is left for staff.
+    # room_vacated_after_s (300 s): the session ends, the item is left for staff.
     store.put(first[0], "shelf-a", T0 + 5 * MIN)
-    assert kinds(store.tick(T0 + 7 * MIN - 1)) == []
-    ended = store.tick(T0 + 7 * MIN)
+    assert kinds(store.tick(T0 + 10 * MIN - 1)) == []
+    ended = store.tick(T0 + 10 * MIN)
     assert kinds(ended) == ["tryon.ended", "recommendation", "alert.raised:left_in_room"]
-    assert payloads(ended, "tryon.ended")[0]["duration_s"] == 359.0
+    assert payloads(ended, "tryon.ended")[0]["duration_s"] == 539.0
     assert tablet(store, "fitting-2") is None
     # The next shopper's tablet lists only their own items.
-    store.put(second[0], "fitting-2", T0 + 8 * MIN)
+    store.put(second[0], "fitting-2", T0 + 11 * MIN)
     assert tablet(store, "fitting-2") == (None, second)
     # They take it all out; a third shopper comes in 30 s later (before the 60 s idle end):
     # an empty room that had its items leave is a new occupant's.
-    store.put(second[0], "shelf-b", T0 + 12 * MIN)
-    came = store.put(third[0], "fitting-2", T0 + 12 * MIN + 30 * S)
+    store.put(second[0], "shelf-b", T0 + 15 * MIN)
+    came = store.put(third[0], "fitting-2", T0 + 15 * MIN + 30 * S)
     assert kinds(came) == ["recommendation", "tryon.started", "recommendation"]
     assert tablet(store, "fitting-2") == (None, third)
     sessions = {p["session_id"] for p in payloads(store.events, "tryon.started")}
     assert len(sessions) == 3
+
+
+def test_an_item_asked_for_on_the_tablet_is_a_delivery_not_a_new_shopper() -> None:
+    store = Store()
+    navy_m, navy_l = epc(SWEATER_NAVY_M, 701), epc(SWEATER_NAVY_M, 702)
+    anna_seen = T0 + MIN
+    store.put(navy_m, "shelf-a", T0)
+    store.put(navy_l, "backroom", T0)
+    store.seen("m-anna", "fitting-1", anna_seen)
+    store.put(navy_m, "fitting-1", anna_seen + 5 * S)
+    # Anna asks for another size, hands the M out to staff, and staff bring the L.
+    store.size_request("fitting-1", gtin(SWEATER_NAVY_M), T0 + 5 * MIN, size="L")
+    store.put(navy_m, "shelf-a", T0 + 6 * MIN)
+    brought = store.put(navy_l, "fitting-1", T0 + 7 * MIN)
+    assert kinds(brought) == ["tryon.started", "recommendation"]
+    assert tryons(brought) == [("tryon.started", navy_l, "m-anna")]
+    assert tablet(store, "fitting-1") == ("m-anna", [navy_l])
+    # Without a request, the same moves are a new shopper's (the greeting does not carry over).
+    other = Store()
+    other.put(navy_m, "shelf-a", T0)
+    other.put(navy_l, "backroom", T0)
+    other.seen("m-anna", "fitting-1", anna_seen)
+    other.put(navy_m, "fitting-1", anna_seen + 5 * S)
+    other.put(navy_m, "shelf-a", T0 + 6 * MIN)
+    assert tryons(other.put(navy_l, "fitting-1", T0 + 7 * MIN)) == [("tryon.started", navy_l, None)]
+    assert tablet(other, "fitting-1") == (None, [navy_l])
