@@ -296,7 +296,8 @@ def store_day(duration_s: float, *, cameras: bool) -> Scenario:
     trying on two sweaters and buying one, shoppers buying, a sweater walking out unpaid), so
     that even a short day has them all; members and strangers on camera."""
     openers = [opener.scenario() for opener in DAY_OPENERS]
-    day = with_scenes(busy_saturday_hour(duration_s), openers)
+    # One shopper per fitting room at a time, as a cabin is: what the tablets can tell apart.
+    day = with_scenes(busy_saturday_hour(duration_s, one_per_room=True), openers)
     description = (
         day.description
         + " It opens with: "

@@ -21,6 +21,8 @@ from edge.app.demo_store import (
     member_name,
     narration,
     opening,
+    opening_end_s,
+    store_day,
 )
 from edge.app.replay import replay_to_file
 from edge.config.loader import load_store_config
@@ -164,3 +166,35 @@ def test_the_opening_replays_to_the_narrated_attributions_with_cameras(
     ]
     assert seen == [("entrance", "m-1001"), ("fitting-1", "m-1001")]
     _check_attributions(epcs, events, cameras=True)
+
+
+def test_the_demo_day_has_one_shopper_per_room_at_a_time() -> None:
+    """The whole day, openers included: whatever is in a fitting room at any moment came in
+    together (one shopper's armful), so each tablet shows one shopper's items."""
+    from tests.replay.test_busy import _room_arrivals_at
+
+    day = store_day(600, cameras=True)
+    for room in ROOM_NAMES:
+        for t_s in range(0, 600, 5):
+            arrivals = _room_arrivals_at(day.items, room, t_s)
+            assert not arrivals or max(arrivals) - min(arrivals) <= 5, (room, t_s, arrivals)
+    # The openers' rooms are theirs until they left: no busy shopper, no other member filmed.
+    for opener in (o for o in DAY_OPENERS if o.room is not None):
+        mine = {item.label for item in opener.tried_on()}
+        for t_s in range(0, round(opening_end_s())):
+            others = [
+                item for item in day.items if item.label not in mine and _in(item, opener.room, t_s)
+            ]
+            assert not others, (opener.room, t_s, others[0].label)
+    filmed_in_rooms = [
+        (a.at_s, a.member_id) for a in day.cameras if a.camera in ROOM_CAMERAS.values()
+    ]
+    assert [m for at, m in filmed_in_rooms if at < opening_end_s()] == ["m-1001"]
+
+
+def _in(item: Any, room: str | None, t_s: float) -> bool:
+    zone = None
+    for stay in item.stays:
+        if stay.at_s <= t_s:
+            zone = stay.zone
+    return zone == room
