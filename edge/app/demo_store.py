@@ -230,29 +230,68 @@ def opening_end_s() -> float:
     return max(ends, default=0.0) + 60 + 10
 
 
-def day_appearances(duration_s: float) -> tuple[CameraAppearance, ...]:
-    """The openers' shoppers as their scenes say; each other member walks in past the
-    entrance camera and, a minute later, is filmed in fitting room 1, after the openers left
-    the rooms; strangers pass the entrance in between. Spread evenly over the day."""
+def room_entries(day: Scenario, room: str, after_s: float) -> list[float]:
+    """When shoppers step into ``room`` from ``after_s`` on: the first item of each armful
+    (items coming in within 5 s of each other)."""
+    arrivals = sorted(
+        stay.at_s
+        for item in day.items
+        for stay in item.stays
+        if stay.zone == room and stay.at_s >= after_s
+    )
+    entries: list[float] = []
+    last = -1e9
+    for at_s in arrivals:
+        if at_s - last > 5:
+            entries.append(at_s)
+        last = at_s
+    return entries
+
+
+def day_appearances(day: Scenario) -> tuple[CameraAppearance, ...]:
+    """Who the cameras film on ``day``: the openers' shoppers as their scenes say; strangers
+    passing the entrance, spread over the day; and each other member as one of the day's
+    shoppers in fitting room 1 after the openers left it: filmed there as they step in with
+    their items (so the session the camera gives them is theirs), and a minute and a half
+    earlier at the entrance. Members left without such a shopper pass the entrance only."""
+    duration_s = day.duration_s
     appearances = [a for opener in DAY_OPENERS for a in opener_appearances(opener)]
-    in_openers = {opener.shopper for opener in DAY_OPENERS}
-    others = [(m, person) for m, person in DAY_MEMBERS if m not in in_openers]
-    after_s = opening_end_s() - 60
-    slot_s = max(duration_s - after_s, 0) / (len(others) + 1)
-    for number, (member_id, person) in enumerate(others):
-        enter_s = after_s + number * slot_s
-        appearances.append(
-            CameraAppearance(ENTRANCE_CAMERA, enter_s, 5, person, member_id, FILMED_PHOTO)
-        )
-        room_s = max(min(enter_s + 60, duration_s - 15), enter_s + 6)
-        appearances.append(
-            CameraAppearance(ROOM_CAMERAS["fitting-1"], room_s, 8, person, member_id, FILMED_PHOTO)
-        )
     slot_s = duration_s / (len(DAY_MEMBERS) + 1)
     for number, person in enumerate(DAY_STRANGERS):
         at_s = slot_s / 2 + number * duration_s / len(DAY_STRANGERS)
         appearances.append(CameraAppearance(ENTRANCE_CAMERA, at_s, 5, person, None, photo=0))
+    in_openers = {opener.shopper for opener in DAY_OPENERS}
+    others = [(m, person) for m, person in DAY_MEMBERS if m not in in_openers]
+    entries = [
+        at_s for at_s in room_entries(day, "fitting-1", opening_end_s()) if at_s + 8 <= duration_s
+    ]
+    for number, (member_id, person) in enumerate(others):
+        room_s = entries[number] - 2 if number < len(entries) else None
+        door_s = _free_at_entrance(
+            appearances, max(room_s - 90, 0) if room_s is not None else slot_s * (number + 1)
+        )
+        appearances.append(
+            CameraAppearance(ENTRANCE_CAMERA, door_s, 5, person, member_id, FILMED_PHOTO)
+        )
+        if room_s is not None:
+            appearances.append(
+                CameraAppearance(
+                    ROOM_CAMERAS["fitting-1"], room_s, 8, person, member_id, FILMED_PHOTO
+                )
+            )
     return tuple(appearances)
+
+
+def _free_at_entrance(appearances: Sequence[CameraAppearance], at_s: float) -> float:
+    """``at_s``, or earlier (later near the start), so that two faces never share the
+    entrance camera's frames (they would be filmed on the same spot)."""
+    taken = [
+        (a.at_s - 2, a.at_s + a.duration_s + 2) for a in appearances if a.camera == ENTRANCE_CAMERA
+    ]
+    step = -10 if at_s >= 60 else 10
+    while any(start < at_s + 5 and at_s < end for start, end in taken):
+        at_s += step
+    return at_s
 
 
 def with_scenes(day: Scenario, scenes: Sequence[Scenario]) -> Scenario:
@@ -310,7 +349,7 @@ def store_day(duration_s: float, *, cameras: bool) -> Scenario:
         name="store_day_with_cameras",
         description=description
         + f" The cameras film {len(DAY_MEMBERS)} members and {len(DAY_STRANGERS)} strangers.",
-        cameras=day_appearances(day.duration_s),
+        cameras=day_appearances(day),
     )
 
 

@@ -22,6 +22,7 @@ from edge.app.demo_store import (
     narration,
     opening,
     opening_end_s,
+    room_entries,
     store_day,
 )
 from edge.app.replay import replay_to_file
@@ -190,6 +191,11 @@ def test_the_demo_day_has_one_shopper_per_room_at_a_time() -> None:
         (a.at_s, a.member_id) for a in day.cameras if a.camera in ROOM_CAMERAS.values()
     ]
     assert [m for at, m in filmed_in_rooms if at < opening_end_s()] == ["m-1001"]
+    # Every other member filmed in a room steps in with a shopper's items: theirs.
+    later = [at for at, _member in filmed_in_rooms if at >= opening_end_s()]
+    assert later
+    entries = room_entries(day, "fitting-1", opening_end_s())
+    assert all(any(0 < entry - at <= 5 for entry in entries) for at in later)
 
 
 def _in(item: Any, room: str | None, t_s: float) -> bool:
