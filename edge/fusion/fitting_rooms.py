@@ -240,7 +240,7 @@ class FittingRooms:
             if session.deliveries:
                 session.deliveries -= 1  # staff bring what the tablet asked for
             else:
-                # Someone brings items in after the last occupant started taking theirs out.
+                # Someone brings items in after the last occupant left with theirs.
                 outputs.extend(self._end(zone, ts_ms))
         session = self._open(zone, ts_ms)
         item = RoomItem(epc=epc, gtin=gtin, since_ms=ts_ms)
