@@ -236,12 +236,12 @@ class FittingRooms:
             return []
         outputs: list[RoomOutput] = []
         session = self._sessions.get(zone)
-        if session is not None and session.vacating(ts_ms):
-            if session.deliveries:
-                session.deliveries -= 1  # staff bring what the tablet asked for
-            else:
-                # Someone brings items in after the last occupant left with theirs.
-                outputs.extend(self._end(zone, ts_ms))
+        if session is not None and session.deliveries:
+            # Staff bring what the tablet asked for (the first arrival after the request).
+            session.deliveries -= 1
+        elif session is not None and session.vacating(ts_ms):
+            # Someone brings items in after the last occupant left with theirs.
+            outputs.extend(self._end(zone, ts_ms))
         session = self._open(zone, ts_ms)
         item = RoomItem(epc=epc, gtin=gtin, since_ms=ts_ms)
         session.items[epc] = item

@@ -196,6 +196,14 @@ def test_an_item_asked_for_on_the_tablet_is_a_delivery_not_a_new_shopper() -> No
     assert kinds(brought) == ["tryon.started", "recommendation"]
     assert tryons(brought) == [("tryon.started", navy_l, "m-anna")]
     assert tablet(store, "fitting-1") == ("m-anna", [navy_l])
+    # The delivery was awaited once: when Anna has left with her items, the next arrival is
+    # a new shopper's.
+    store.put(navy_l, "shelf-a", T0 + 9 * MIN)
+    after = epc(SWEATER_NAVY_M, 703)
+    store.put(after, "shelf-a", T0 + 9 * MIN + 10 * S)
+    assert tryons(store.put(after, "fitting-1", T0 + 9 * MIN + 20 * S)) == [
+        ("tryon.started", after, None)
+    ]
     # Without a request, the same moves are a new shopper's (the greeting does not carry over).
     other = Store()
     other.put(navy_m, "shelf-a", T0)
