@@ -284,8 +284,10 @@ class FusionEngine:
             self._arrival_checked.add(visit_id)
             if profile is not None:
                 outputs.extend(self.staff.member_arrived(profile, obs.zone, obs.last_seen_ms))
-        if self._camera_zones.get(obs.camera_id) != obs.zone:
-            # A fitting room takes its occupant only from its own camera.
+        if self._camera_zones.get(obs.camera_id, obs.zone) != obs.zone:
+            # A fitting room takes its occupant only from its own camera (the vision stage
+            # names the zone from the camera's config; a camera it does not know, as in
+            # tests feeding observations, is taken at its word).
             return outputs
         member_id = profile.member_id if profile is not None else None
         face = self.rooms.face(
