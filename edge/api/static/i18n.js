@@ -82,6 +82,7 @@ window.O2O_I18N = {
     acknowledge: { en: "On my way", es: "Voy yo", zh: "我来处理" },
     ack_exit_unsold: { en: "Checking", es: "Revisando", zh: "正在核查" },
     ack_shelf_empty: { en: "Restocking", es: "Reponiendo", zh: "正在补货" },
+    ack_left_in_room: { en: "Clearing it", es: "Lo recojo", zh: "正在整理" },
     ack_reader_offline: { en: "Looking into it", es: "Lo reviso", zh: "正在排查" },
     ack_camera_offline: { en: "Looking into it", es: "Lo reviso", zh: "正在排查" },
     acknowledgedBy: { en: "Acknowledged by {staff}", es: "Atendido por {staff}", zh: "{staff} 已确认" },
@@ -96,6 +97,7 @@ window.O2O_I18N = {
     kind_member_arrived: { en: "Member arrived", es: "Llegada de miembro", zh: "会员到店" },
     kind_exit_unsold: { en: "Left unsold", es: "Salida sin pagar", zh: "未售出离店" },
     kind_shelf_empty: { en: "Shelf empty", es: "Estante vacío", zh: "货架已空" },
+    kind_left_in_room: { en: "Left in room", es: "Olvidado en probador", zh: "试衣间遗留" },
     kind_reader_offline: { en: "Reader offline", es: "Lector desconectado", zh: "读写器离线" },
     kind_camera_offline: { en: "Camera offline", es: "Cámara desconectada", zh: "摄像头离线" },
     // Dashboard
