@@ -223,7 +223,8 @@ def session_template(
     rule: EnrolmentRule,
 ) -> SessionTemplate:
     """Check and score every photo (and video frame), keep the best ``rule.keep``, embed
-    them and make the template. Only the kept candidates' images are held until the end."""
+    them and make the template. Between photos only the current best few keep their image (a
+    video's sampled frames, at most 20 and shrunk, are decoded together)."""
     reports: dict[int, PhotoReport] = {}
     usable: list[_Usable] = []
     order = 0
