@@ -142,10 +142,11 @@ def test_truncated_frame_followed_by_a_good_one() -> None:
 def test_impossible_lengths_are_skipped_at_once() -> None:
     parser = R2000Parser(1)
     # Len 2 is below the minimum; Len 0x20 cannot be a 0x89 reply (even); Len 0x13 with a PC
-    # announcing 4 EPC words does not match either.
+    # announcing 4 EPC words disagrees with its PC word.
     junk = b"\xa0\x02" + b"\xa0\x20\x01\x89" + b"\xa0\x13\x01\x89\x00\x20\x00"
     assert parser.feed(junk + TAG) == [TAG_FRAME]
-    assert parser.stats["bad_length"] == 3
+    assert parser.stats["bad_length"] == 2
+    assert parser.stats["epc_length_mismatch"] == 1
     assert parser.stats["garbage_bytes"] == len(junk)
 
 
