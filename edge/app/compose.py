@@ -181,6 +181,7 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
         if options.sync
         else None
     )
+
     def describe(gtin: str) -> str | None:
         # Sinks run on the owner loop: the catalog as it is now (a downlink may replace it).
         recommender = core.recommender

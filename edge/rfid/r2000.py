@@ -258,8 +258,8 @@ def build_fast_switch_inventory(
     """Cmd 0x8A: inventory each ``(antenna, stay)`` of ``sequence`` in turn, ``stay`` rounds
     each, ``interval_ms`` between antennas, the whole sequence ``repeat`` times. Four slots
     (A-D) while every antenna is 1-4, eight (A-H, the 8-port form) otherwise; unused slots
-    hold 0xFF."""
-    slots = 4 if all(antenna <= 4 for antenna, _ in sequence) else 8
+    hold 0xFF; a sequence of more than four slots takes the 8-slot form too."""
+    slots = 4 if len(sequence) <= 4 and all(antenna <= 4 for antenna, _ in sequence) else 8
     if not 1 <= len(sequence) <= slots:
         raise ValueError(f"0x8A takes 1..{slots} antennas, got {len(sequence)}")
     if not 0 <= interval_ms <= 0xFF or not 1 <= repeat <= 0xFF:
