@@ -657,10 +657,11 @@ class R2000Parser:
                 address, data[0], rssi, (data[1] << 8) | data[2], data[3 : 3 + epc_len], phase
             )
         if cmd in BUFFER_COMMANDS:
-            epc_len = data[3] - _LEN_PC_CRC
-            pc = (data[4] << 8) | data[5]
-            epc = data[6 : 6 + epc_len]
-            rssi, freq_ant = data[8 + epc_len], data[9 + epc_len]
+            # TagCount(2) DataLen PC(2) EPC CRC(2) RSSI FreqAnt InvCount
+            epc_len = data[2] - _LEN_PC_CRC
+            pc = (data[3] << 8) | data[4]
+            epc = data[5 : 5 + epc_len]
+            rssi, freq_ant = data[7 + epc_len], data[8 + epc_len]
             stats["tag_frames"] += 1
             stats["buffered_tag_frames"] += 1
             return _tag(address, freq_ant, rssi, pc, epc, None)

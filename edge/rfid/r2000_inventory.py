@@ -69,6 +69,11 @@ class InventoryCommander:
         """Antennas the module said it cannot use (0x8A's per-antenna errors, or errors of
         0x74/0x89 on them), until they answer again."""
 
+    @property
+    def resend_at_ms(self) -> int:
+        """When :meth:`due` sends the last command again, if nothing arrives before."""
+        return self._resend_at_ms
+
     def start(self, now_ms: int) -> bytes:
         """The first command of a session (the port was just opened)."""
         self._step = 0
