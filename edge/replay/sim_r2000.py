@@ -291,6 +291,13 @@ def r2000_capture_chunks(
             if booted is not None:
                 wires = [*_boot_noise(rng, wires, booted), *wires]
             wires = _cut_before(rng, wires, silences)
+        # What would arrive after the capture ends is not in it (nor in the counts).
+        slack_ms = read_ms or 1
+        wires = [
+            wire
+            for wire, end_us in zip(wires, _ends_us(wires), strict=True)
+            if end_us // 1000 + slack_ms < end_ms
+        ]
         _count(wires, counts)
         next_command: bytes | None = None
         next_ms = t_ms

@@ -99,7 +99,9 @@ def test_captures_are_valid_and_small(name: str, simulated: dict[str, tuple[Path
     assert capture.manifest.start.isoformat() == "2026-03-07T10:00:00+00:00"
     assert [source.id for source in capture.sources] == ["shelf-reader", "mqtt-readers"]
     size = sum(path.stat().st_size for path in directory.iterdir())
-    assert size < 1_000_000
+    # The gate's 70-minute day is the largest (1.0 MB: serial chunks end at every pause of the
+    # line, as a USB-serial adapter hands them over).
+    assert size < 1_200_000
     end_ms = story.start_ms + round(story.duration_s * 1000)
     times = [record.t_ms for record in capture.records()]
     assert story.start_ms <= times[0] and times[-1] <= end_ms

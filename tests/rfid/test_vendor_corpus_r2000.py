@@ -31,9 +31,7 @@ def stream(case: dict[str, Any]) -> bytes:
 
 
 def reads(frames: list[Frame]) -> list[list[object]]:
-    return [
-        [f.antenna, f.epc_hex, f.rssi_dbm, f.phase] for f in frames if isinstance(f, TagFrame)
-    ]
+    return [[f.antenna, f.epc_hex, f.rssi_dbm, f.phase] for f in frames if isinstance(f, TagFrame)]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["file"] for case in CASES])
@@ -52,9 +50,7 @@ def test_stream_gives_exactly_its_reads(case: dict[str, Any]) -> None:
         assert split.feed(data[:cut]) + split.feed(data[cut:]) == frames, cut
 
 
-@pytest.mark.parametrize(
-    "case", [c for c in CASES if c["command"]], ids=lambda case: case["file"]
-)
+@pytest.mark.parametrize("case", [c for c in CASES if c["command"]], ids=lambda case: case["file"])
 def test_the_driver_writes_the_command_the_stream_answers(case: dict[str, Any]) -> None:
     spec = case["command"]
     builders = {
