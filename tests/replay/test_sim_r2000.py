@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from edge.clock import VirtualClock
 from edge.config.readers import R2000SerialReader
+from edge.replay.replayer import PseudoTerminal
 from edge.replay.scenarios import COMPANY_PREFIX
 from edge.replay.sim_r2000 import SimulatedR2000, SimulatedReaderPort
 from edge.replay.sim_world import AntennaRadio, RadioModel, SimItem
@@ -29,6 +31,8 @@ from edge.rfid.r2000 import (
     build_realtime_inventory,
     build_set_work_antenna,
 )
+from edge.rfid.reads import TagRead
+from edge.rfid.serial_reader import R2000SerialDriver
 from tests.api.harness import demo_config
 from tests.edge_harness import private_store, running_edge
 
@@ -135,7 +139,7 @@ def wait_for(predicate: Callable[[], bool], what: str, timeout_s: float = 15.0) 
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(0.002)
 
 
 @pytest.mark.parametrize("mode", ["fast_switch", "work_antenna"])
@@ -187,3 +191,53 @@ def test_the_edge_reads_every_mapped_antenna_of_the_simulated_module(
         assert stats["inventory_done"] >= 2 and stats["error_responses"] >= 1
     assert stats["missing_antennas"] == 1
     assert stats["garbage_bytes"] == 0 and stats["checksum_errors"] == 0
+
+
+def test_what_a_driver_records_from_the_module_replays_to_the_same_reads() -> None:
+    """``o2o-edge record`` taps the driver's chunks; replaying them into a driver on a port
+    that answers nothing (as the replayer does) gives the reads the live driver gave."""
+    air = AntennaRadio(random.Random(2), SHELVES, frozenset(), ITEMS, RadioModel())
+    port = SimulatedReaderPort(SimulatedR2000(1, air, 4))
+    config = R2000SerialReader.model_validate(
+        {"id": "shelf", "kind": "r2000_serial", "port": port.path, "antennas": SHELVES}
+    )
+    live_reads: list[TagRead] = []
+    chunks: list[tuple[int, bytes]] = []
+    clock = VirtualClock(T0_MS)
+    live = R2000SerialDriver(
+        config,
+        clock,
+        live_reads.append,
+        lambda status: None,
+        on_chunk=lambda ts, data: chunks.append((ts, data)),
+    )
+    live.start()
+    try:
+        wait_for(lambda: live.stats()["fast_switch_done"] >= 5, "five commands answered")
+    finally:
+        live.stop()
+        port.close()
+    assert {read.antenna for read in live_reads} == {1, 2, 3, 4}
+
+    replay_port = PseudoTerminal()
+    replay_clock = VirtualClock(T0_MS)
+    replayed: list[TagRead] = []
+    driver = R2000SerialDriver(
+        config.model_copy(update={"port": replay_port.path}),
+        replay_clock,
+        replayed.append,
+        lambda status: None,
+    )
+    driver.start()
+    try:
+        wait_for(lambda: driver.connected, "replay port open")
+        sent = 0
+        for ts_ms, data in chunks:
+            replay_clock.set_ms(ts_ms)
+            replay_port.write(data)
+            sent += len(data)
+            wait_for(lambda n=sent: driver.bytes_received >= n, "chunk read")  # type: ignore[misc]
+    finally:
+        driver.stop()
+        replay_port.close()
+    assert replayed == live_reads
