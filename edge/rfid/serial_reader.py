@@ -37,6 +37,8 @@ RECONNECT_BASE_S = 0.5
 READ_CHUNK_BYTES = 65536
 POLL_INTERVAL_S = 0.05
 """Longest wait for data in one go, so that ``stop()`` is honoured quickly."""
+HELD_POLL_S = 0.002
+"""Longest wait while bytes are held for an unfinished frame (their idle flush may be due)."""
 IDLE_POLL_S = 0.01
 """Sleep between polls of ports without a file descriptor (``loop://``, ``rfc2217://``)."""
 
@@ -150,7 +152,9 @@ class R2000SerialDriver(ReaderThread):
             self._write(port, commander.start(_monotonic_ms()))
             while not self._stop.is_set():
                 if wait_fd is not None:
-                    select.select([wait_fd], [], [], POLL_INTERVAL_S)
+                    # Bytes held for a frame look at the clock often: their flush is due soon.
+                    wait_s = POLL_INTERVAL_S if self._held_due_ms is None else HELD_POLL_S
+                    select.select([wait_fd], [], [], wait_s)
                 chunk = port.read(READ_CHUNK_BYTES)
                 now_ms = _monotonic_ms()
                 if chunk:
