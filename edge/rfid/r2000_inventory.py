@@ -93,8 +93,13 @@ class InventoryCommander:
         current command alive)."""
         command: bytes | None = None
         any_frame = False
+        missing = self.missing_antennas
         for frame in frames:
             any_frame = True
+            if type(frame) is TagFrame:  # the bulk: only a missing antenna's return matters
+                if missing and self._mode == "fast_switch":
+                    missing.discard(frame.antenna)
+                continue
             if self._mode == "fast_switch":
                 command = self._fast_switch_step(frame) or command
             else:
@@ -110,11 +115,12 @@ class InventoryCommander:
     def _fast_switch_step(self, frame: Frame) -> bytes | None:
         if isinstance(frame, FastSwitchDone):
             return self._fast_switch
-        if isinstance(frame, ErrorResponse) and frame.cmd == CMD_FAST_SWITCH_INVENTORY:
-            if frame.antenna is not None:
-                self.missing_antennas.add(frame.antenna)
-        elif isinstance(frame, TagFrame):
-            self.missing_antennas.discard(frame.antenna)
+        if (
+            isinstance(frame, ErrorResponse)
+            and frame.cmd == CMD_FAST_SWITCH_INVENTORY
+            and frame.antenna is not None
+        ):
+            self.missing_antennas.add(frame.antenna)
         return None
 
     def _work_antenna_step(self, frame: Frame) -> bytes | None:
