@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from edge.clock import VirtualClock
 from edge.config.readers import R2000SerialReader
@@ -152,7 +154,6 @@ def test_the_edge_reads_every_mapped_antenna_of_the_simulated_module(
     ]
     # Each item is in view of one antenna only; antenna 2 has no cable.
     antennas = {1: "shelf-a", 3: "shelf-b"}
-    now_ms = int(time.time() * 1000)
     air = AntennaRadio(random.Random(1), antennas, frozenset(), items, SURE)
     module = SimulatedR2000(1, air, 4, connected=frozenset({1, 3, 4}))
     port = SimulatedReaderPort(module)
@@ -177,9 +178,18 @@ def test_the_edge_reads_every_mapped_antenna_of_the_simulated_module(
                 driver = edge.runtime.serial_drivers["shelf-reader"]
                 wait_for(lambda: driver.stats()["error_responses"] >= 1, "antenna 2 reported")
                 stats = driver.stats()
+                with TestClient(edge.http) as client:
+                    metrics = client.get("/metrics").text
     finally:
         port.close()
-    assert module.address == 1 and now_ms > 0
+    errors = {
+        sample.labels["kind"]: sample.value
+        for family in text_string_to_metric_families(metrics)
+        for sample in family.samples
+        if sample.name == "o2o_reader_errors_total" and sample.labels["reader"] == "shelf-reader"
+    }
+    assert errors["error_responses"] >= 1  # antenna 2's missing-antenna replies
+    assert errors["epc_length_mismatch"] == errors["idle_flushed"] == 0
     commands = port.commands
     if mode == "fast_switch":
         assert set(commands) == {build_fast_switch_inventory(1, [(a, 1) for a in (1, 2, 3, 4)])}
