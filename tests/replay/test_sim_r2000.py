@@ -14,11 +14,14 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from edge.clock import VirtualClock
+from edge.config import load_store_config
 from edge.config.readers import R2000SerialReader
+from edge.replay.capture import Capture, SerialChunk
 from edge.replay.replayer import PseudoTerminal
-from edge.replay.scenarios import COMPANY_PREFIX
+from edge.replay.scenarios import COMPANY_PREFIX, get_scenario
 from edge.replay.sim_r2000 import SimulatedR2000, SimulatedReaderPort
 from edge.replay.sim_world import AntennaRadio, RadioModel, SimItem
+from edge.replay.simulator import simulate
 from edge.rfid.epc import encode_sgtin96
 from edge.rfid.r2000 import (
     CommandOk,
@@ -36,6 +39,7 @@ from edge.rfid.r2000 import (
 from edge.rfid.reads import TagRead
 from edge.rfid.serial_reader import R2000SerialDriver
 from tests.api.harness import demo_config
+from tests.conftest import REPO_ROOT
 from tests.edge_harness import private_store, running_edge
 
 T0_MS = 1_772_877_600_000
@@ -251,3 +255,46 @@ def test_what_a_driver_records_from_the_module_replays_to_the_same_reads() -> No
         driver.stop()
         replay_port.close()
     assert replayed == live_reads
+
+
+@pytest.mark.parametrize(
+    ("settings", "ports"),
+    [
+        ({"antennas": {1: "shelf-a", 6: "shelf-b"}}, {1, 6}),
+        ({"inventory_mode": "work_antenna"}, {1, 2, 3, 4}),
+    ],
+    ids=["8-port", "work-antenna"],
+)
+def test_a_simulated_capture_holds_only_what_a_module_answers_the_driver(
+    settings: dict[str, object], ports: set[int], tmp_path: Path
+) -> None:
+    """An 8-port mapping gets an 8-port module (antennas 5-8 flagged by RSSI bit 7); in
+    work_antenna mode every 0x89 round's tags come from the antenna the round names."""
+    demo = load_store_config(REPO_ROOT / "firmware_configs" / "demo_store.yaml")
+    readers = [
+        r.model_copy(update=settings) if isinstance(r, R2000SerialReader) else r
+        for r in demo.readers
+    ]
+    config = demo.model_copy(update={"readers": readers})
+    story = simulate(get_scenario("serial_garbage"), config, tmp_path, seed=2)
+    parser = R2000Parser(1)
+    seen: set[int] = set()
+    round_antennas: set[int] = set()
+    for record in Capture.open(tmp_path).records():
+        if not isinstance(record, SerialChunk):
+            continue
+        for frame in parser.feed(record.data):
+            if isinstance(frame, TagFrame):
+                seen.add(frame.antenna)
+                round_antennas.add(frame.antenna)
+            elif isinstance(frame, InventoryDone):
+                assert round_antennas <= {frame.antenna}, "tags of another antenna in a round"
+                round_antennas = set()
+    assert seen == ports
+    counts = story.serial["shelf-reader"]
+    assert parser.stats["tag_frames"] == counts.tag_frames > 100
+    if "inventory_mode" in settings:
+        assert parser.stats["commands_ok"] == counts.result_frames > 100  # 0x74's results
+        assert parser.stats["fast_switch_done"] == 0
+    else:
+        assert parser.stats["inventory_done"] == 0
