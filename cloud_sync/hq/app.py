@@ -38,6 +38,7 @@ from cloud_sync.hq.api.routes import (
     reservations,
     sold,
 )
+from cloud_sync.hq.console import routes as console
 from cloud_sync.hq.core import metrics
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import make_engine, make_sessionmaker
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(catalog.models_router)
     app.include_router(reports.exports_router)
+    console.install(app)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(RefuseNul)
     app.add_middleware(AuthFirst, fastapi=app, valid=valid_staff_token)

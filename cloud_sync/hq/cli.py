@@ -103,6 +103,78 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings_or_exit(database_url: str | None) -> Settings | None:
+    overrides: dict[str, Any] = {"database_url": database_url} if database_url else {}
+    try:
+        return Settings.from_env(**overrides)
+    except SettingsError as exc:
+        print(f"o2o-hq: configuration error: {exc}", file=sys.stderr)
+        return None
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise SystemExit("o2o-hq: the two passwords differ")
+    return first
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    """Console accounts: add, list, disable, enable (each change is in the audit log)."""
+    from datetime import UTC, datetime
+
+    from cloud_sync.hq.console import accounts
+    from cloud_sync.hq.core.db import make_engine, make_sessionmaker, upgrade
+
+    settings = _settings_or_exit(args.database_url)
+    if settings is None:
+        return 2
+    url = settings.effective_database_url
+    upgrade(url)
+    engine = make_engine(url, pool_size=1)
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    now = datetime.now(UTC)
+    try:
+        with make_sessionmaker(engine)() as session:
+            if args.users_command == "add":
+                user = accounts.add_user(
+                    session,
+                    username=args.username,
+                    password=_read_password(args),
+                    role=accounts.ConsoleRole(args.role),
+                    stores=args.store or [],
+                    actor=actor,
+                    now=now,
+                )
+                scope = f": {', '.join(user.stores)}" if user.stores else ""
+                print(f"added {user.username} ({user.role}{scope})")
+            elif args.users_command == "list":
+                for user in accounts.list_users(session):
+                    state = "disabled" if user.disabled else "active"
+                    stores = ",".join(user.stores) or "*"
+                    last = user.last_login_at.isoformat() if user.last_login_at else "never"
+                    print(f"{user.username}\t{user.role}\t{stores}\t{state}\tlast login {last}")
+            else:
+                user = accounts.set_disabled(
+                    session,
+                    username=args.username,
+                    disabled=args.users_command == "disable",
+                    actor=actor,
+                    now=now,
+                )
+                print(f"{user.username}: {'disabled' if user.disabled else 'enabled'}")
+    except accounts.AccountError as exc:
+        print(f"o2o-hq users: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="o2o-hq", description="o2o headquarters backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +192,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     run.add_argument("--log-json", action="store_true", help="log JSON lines (for log collectors)")
     run.set_defaults(handler=cmd_run)
+    users = sub.add_parser("users", help="console accounts for people (add, list, disable)")
+    users.add_argument("--database-url", default=None, help="default $O2O_HQ_DATABASE_URL")
+    users.add_argument("--log-level", default="warning")
+    users.add_argument("--log-json", action="store_true")
+    users.set_defaults(handler=cmd_users)
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    add = users_sub.add_parser("add", help="add a console user")
+    add.add_argument("username")
+    add.add_argument(
+        "--role",
+        required=True,
+        choices=["admin", "analyst", "store_manager"],
+        help="admin: everything; analyst: reads every page; store_manager: their stores",
+    )
+    add.add_argument(
+        "--store", action="append", help="a store manager's store id (repeat for several)"
+    )
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    users_sub.add_parser("list", help="list console users")
+    for verb in ("disable", "enable"):
+        one = users_sub.add_parser(verb, help=f"{verb} a console user")
+        one.add_argument("username")
     bench = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
     bench.add_argument("name", choices=["availability"])
     bench.add_argument(

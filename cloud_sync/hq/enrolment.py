@@ -1,18 +1,24 @@
 """Enrolment of member photos at headquarters with the edge's own face backends.
 
-The photo is decoded in memory, checked by the edge's rule (exactly one face that passes the
-quality gates) and dropped; only its embedding is kept. HQ must use the same backend as the
-stores (``O2O_HQ_VISION``, the edge's ``vision`` section as JSON; default: face_recognition,
-128-d), otherwise the downlinked embeddings would not match what the stores compute.
+Photos (or a short video) are decoded in memory, checked and ranked by the edge's rule
+(:func:`edge.vision.photos.session_template`: exactly one face, the quality gates, not turned
+away, the best few averaged into one template) and dropped; only the template is kept. HQ
+must use the same backend as the stores (``O2O_HQ_VISION``, the edge's ``vision`` section as
+JSON; default: face_recognition, 128-d), otherwise the downlinked embeddings would not match
+what the stores compute.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edge.config.vision import VisionConfig
 from edge.vision.backends import FaceBackend
+
+if TYPE_CHECKING:
+    from edge.vision.photos import SessionTemplate
 
 
 class PhotoRejected(ValueError):
@@ -35,18 +41,19 @@ class PhotoEnroller:
                 self._backend = create_backend(self.config, for_photos=True)
             return self._backend
 
-    def embedding(self, name: str, data: bytes) -> list[float]:
-        from edge.vision.enrolment import PhotoInput, photo_face
+    def template(self, photos: list[tuple[str, bytes]]) -> SessionTemplate:
+        """One enrolment session (photos, or a short video): the best few photos averaged
+        into one template, as the edge enrols. Raises PhotoRejected when none is usable."""
+        from edge.vision.photos import PhotoInput, enrolment_rule, session_template
 
         backend = self._photo_backend()
+        inputs = [PhotoInput(name, functools.partial(bytes, data)) for name, data in photos]
         with self._lock:  # backends are not documented as thread-safe
-            face = photo_face(
-                PhotoInput(name, lambda: data),
-                backend,
-                self.config.gates,
-                self.config.photo_max_side_px,
-                mirror=self.config.mirror_templates,
-            )
-        if face.problem is not None or face.embedding is None:
-            raise PhotoRejected(f"{name}: {face.message}")
-        return [float(x) for x in face.embedding]
+            session = session_template(inputs, backend, enrolment_rule(self.config))
+        if not len(session.embeddings):
+            raise PhotoRejected("; ".join(f"{p.name}: {p.message}" for p in session.photos))
+        return session
+
+    def embedding(self, name: str, data: bytes) -> list[float]:
+        """The template of a single photo (a member's selfie)."""
+        return [float(x) for x in self.template([(name, data)]).embeddings[0]]

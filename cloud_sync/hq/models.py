@@ -118,6 +118,9 @@ class Product(Base):
     price: Mapped[float] = mapped_column(Float)
     image: Mapped[str] = mapped_column(String(500), default="")
     style: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(String(300), default="")
+    i18n: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    """Language -> {name, colour, text}, as the catalog carries it (ProductFields.i18n)."""
 
 
 class RecommenderModel(Base):
@@ -229,7 +232,10 @@ class Activity(Base):
     """Projection of visit.started, tryon.started, tryon.outcome and zone.visitors events."""
 
     __tablename__ = "activity"
-    __table_args__ = (Index("ix_activity_store_day", "store_id", "day"),)
+    __table_args__ = (
+        Index("ix_activity_store_day", "store_id", "day"),
+        Index("ix_activity_member_id", "member_id"),
+    )
 
     event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(64))
@@ -433,3 +439,45 @@ class ReservationLine(Base):
     gtin: Mapped[str] = mapped_column(String(14))
     epc: Mapped[str | None] = mapped_column(String(64))
     outcome: Mapped[str | None] = mapped_column(String(20))
+
+
+class ConsoleUser(Base):
+    """A person who logs in to the console (machines keep bearer tokens)."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    # argon2id, with its parameters and salt in the encoded string.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    """admin, analyst or store_manager"""
+    stores: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    """A store manager's stores; empty for the chain-wide roles."""
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_login_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ConsoleSession(Base):
+    """A console login: the cookie holds the token, only its hash is kept."""
+
+    __tablename__ = "console_sessions"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class StorePickup(Base):
+    """When a store first fetched a catalog or model version (a signed downlink request the
+    store's edge made): the console's "picked up" column."""
+
+    __tablename__ = "store_pickups"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -379,8 +379,15 @@ def _tell_unavailable(
     )
 
 
-def report(session: Session, *, store_id: str | None = None) -> list[dict[str, Any]]:
-    """Reserve-to-buy per store: reservations, how many came, items bought, conversion."""
+def report(
+    session: Session,
+    *,
+    store_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Reserve-to-buy per store: reservations, how many came, items bought, conversion
+    (closed reservations whose time window starts in [since, until) when given)."""
     query = (
         select(
             OnlineReservation.store_id,
@@ -399,6 +406,10 @@ def report(session: Session, *, store_id: str | None = None) -> list[dict[str, A
     )
     if store_id is not None:
         query = query.where(OnlineReservation.store_id == store_id)
+    if since is not None:
+        query = query.where(OnlineReservation.window_start >= since)
+    if until is not None:
+        query = query.where(OnlineReservation.window_start < until)
     return [
         {
             "store_id": sid,

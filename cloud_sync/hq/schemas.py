@@ -181,6 +181,21 @@ class MemberPublic(MemberBase):
     created_at: datetime
 
 
+class PhotoOutcome(BaseModel):
+    """What became of one enrolment photo (or sampled video frame, ``name @ 1.5 s``)."""
+
+    name: str
+    accepted: bool
+    problem: str | None
+    message: str
+    quality: float | None
+    notes: list[str]
+
+
+class PhotoEnrolmentPublic(MemberPublic):
+    photos: list[PhotoOutcome]
+
+
 class MemberMerge(_In):
     duplicate_id: Text = Field(min_length=1, max_length=40)
 

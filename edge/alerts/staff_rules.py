@@ -9,6 +9,9 @@ throttle they share, so ``alerts.repeat_interval_s`` holds for every kind):
   says whether and where (shelf or backroom) the wanted variant is in stock right now.
 - ``shelf_empty``: the last item of a product left the shelves while the backroom holds it:
   replenish. Resolved (``alert.resolved``) when one is placed on a shelf again.
+- ``left_in_room``: a fitting-room session ended with items still in the room (the shopper
+  left them): a task to clear the room, listing them. Resolved when the last of them has left
+  the room. The next shopper's tablet never shows them.
 - ``camera_offline``: a camera reported it lost its frames; resolved when it is back. An alert
   held back by the throttle is raised on a later tick if the camera is still offline.
 
@@ -40,6 +43,7 @@ from edge.events.alerts import (
 )
 from edge.events.base import EventFactory, datetime_to_ms, ms_to_datetime
 from edge.fusion.directory import MemberProfile
+from edge.fusion.fitting_rooms import ItemsLeft, RoomCleared
 from edge.recommend.catalog import Catalog, Product
 from edge.recommend.filters import StockLookup, ZoneStock, available_stock
 
@@ -234,6 +238,43 @@ class StaffAlertRules:
                 text=f"{self._label(gtin)} is back on {self._name(shelf)}",
                 raised_ms=raised_ms,
                 ts_ms=ts_ms,
+            )
+        ]
+
+    # -- left_in_room ----------------------------------------------------------------------
+
+    def left_in_room(self, left: ItemsLeft) -> list[AlertNotice]:
+        """A session ended with items in its room: ask staff to clear them (one task per
+        session; its subject is the session id, unique, so the throttle never holds it)."""
+        if not self._rules.may_raise(AlertKind.LEFT_IN_ROOM, left.session_id, left.ts_ms):
+            return []
+        labels = [self._label(item.gtin) if item.gtin else item.epc for item in left.items]
+        count = f"{len(labels)} item{'s' if len(labels) != 1 else ''}"
+        return [
+            AlertDraft(
+                kind=AlertKind.LEFT_IN_ROOM,
+                severity=Severity.INFO,
+                zone=left.zone,
+                subject=left.session_id,
+                text=f"{self._name(left.zone)}: {count} left in the room "
+                f"({', '.join(labels)}): clear it",
+                ts_ms=left.ts_ms,
+                cause={
+                    "session_id": left.session_id,
+                    "items": [{"epc": item.epc, "gtin": item.gtin} for item in left.items],
+                },
+            )
+        ]
+
+    def room_cleared(self, cleared: RoomCleared) -> list[AlertNotice]:
+        return [
+            AlertResolution(
+                kind=AlertKind.LEFT_IN_ROOM,
+                subject=cleared.session_id,
+                zone=cleared.zone,
+                text=f"{self._name(cleared.zone)}: cleared",
+                raised_ms=cleared.left_ms,
+                ts_ms=cleared.ts_ms,
             )
         ]
 

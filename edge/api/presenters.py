@@ -6,9 +6,10 @@ catalog whole), so naming products and places needs no lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
+from edge.alerts.staff_rules import STOCK_KINDS
 from edge.api.schemas import (
     AlertPublic,
     ComponentPublic,
@@ -16,22 +17,29 @@ from edge.api.schemas import (
     EventSummaryPublic,
     HourPublic,
     MemberPublic,
+    ProductLabelPublic,
     RecommendationPublic,
     RoomItemPublic,
     RoomStatePublic,
     SizeRequestPublic,
     SizeStockPublic,
     StockPlacePublic,
+    VariantPublic,
     ZonePublic,
 )
 from edge.config.store import StoreConfig
 from edge.config.zones import ZoneKind
-from edge.events.alerts import AlertKind, AlertState
+from edge.events.alerts import AlertState
 from edge.events.base import ms_to_datetime
 from edge.events.fusion import RecommendedItem, StockPlace
-from edge.recommend.catalog import Catalog
+from edge.recommend.catalog import Catalog, Product
+from edge.recommend.filters import availability, available_stock
 from edge.rfid.epc import gtin_of
+from edge.service.health import camera_state, reader_state
 from edge.service.store import AlertView, DashboardView, RoomView
+
+Stock = Mapping[str, Mapping[str, int]]
+"""GTIN -> {zone: count} (:attr:`RoomView.stock`)."""
 
 FLOOR = "floor"
 BACKROOM = "backroom"
@@ -49,6 +57,17 @@ def size_order(size: str) -> tuple[int, float, str]:
         return (2, 0.0, size)
 
 
+def shopper_size(
+    variants: Sequence[Product], because: Product | None, worn: Sequence[Product]
+) -> str | None:
+    """The size to bring a recommended style in: the size of the item it goes with, else of
+    the first item in the room whose size the style comes in; None when none applies (a belt
+    for someone trying on an M sweater) or the style is one size."""
+    offered = {v.size for v in variants if v.size}
+    tried = [because, *worn] if because is not None else list(worn)
+    return next((p.size for p in tried if p.size in offered), None)
+
+
 def _unique(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -64,6 +83,7 @@ class Presenter:
         self.config = config
         self.catalog = catalog
         self._zones = config.zones_by_id()
+        self._kinds = {zone_id: zone.kind for zone_id, zone in self._zones.items()}
 
     def zone_name(self, zone: str | None) -> str | None:
         if zone is None:
@@ -87,6 +107,12 @@ class Presenter:
     def room(self, zone: str, room: RoomView) -> RoomStatePublic:
         session = room.state.session
         member = room.state.member
+        items = (
+            [self._item(zone, i.epc, i.gtin, i.since_ms, room.stock) for i in session.items]
+            if session
+            else []
+        )
+        worn = [self.catalog.get(i.gtin) for i in items if i.gtin] if self.catalog else []
         return RoomStatePublic(
             zone=zone,
             zone_name=self.zone_name(zone) or zone,
@@ -94,12 +120,33 @@ class Presenter:
             session_id=session.session_id if session else None,
             started=ms_to_datetime(session.started_ms) if session else None,
             member=MemberPublic(first_name=member.first_name, tier=member.tier) if member else None,
-            items=[self._item(i.epc, i.gtin, i.since_ms) for i in session.items] if session else [],
-            recommendations=[self._recommendation(r) for r in room.state.recommendations],
+            items=items,
+            recommendations=[
+                self._recommendation(zone, r, [p for p in worn if p is not None], room.stock)
+                for r in room.state.recommendations
+            ],
             requests=[self.size_request(view) for view in reversed(room.requests)],
         )
 
-    def _item(self, epc: str, gtin: str | None, since_ms: int) -> RoomItemPublic:
+    def _variant(self, zone: str, product: Product, stock: Stock) -> VariantPublic:
+        here = stock.get(product.gtin, {})
+        places = available_stock(here, self._kinds, STOCK_KINDS)
+        return VariantPublic(
+            gtin=product.gtin,
+            size=product.size,
+            colour=product.colour,
+            i18n=product.i18n,
+            # The nearby-store hook: no source of other stores' stock reaches the edge yet.
+            availability=availability(places, in_this_room=here.get(zone, 0)),
+            places=[
+                self._place(StockPlace(zone=p.zone, kind=p.kind.value, count=p.count))
+                for p in places
+            ],
+        )
+
+    def _item(
+        self, zone: str, epc: str, gtin: str | None, since_ms: int, stock: Stock
+    ) -> RoomItemPublic:
         catalog = self.catalog
         product = catalog.get(gtin) if catalog is not None and gtin else None
         if product is None:
@@ -116,7 +163,7 @@ class Presenter:
                 sizes=[],
                 colours=[],
             )
-        variants = catalog.variants(product.style) if catalog is not None else []
+        variants = self._variants(product)
         return RoomItemPublic(
             epc=epc,
             gtin=gtin,
@@ -127,11 +174,29 @@ class Presenter:
             price=product.price,
             image=product.image or f"/static/catalog/{product.gtin}.svg",
             since=ms_to_datetime(since_ms),
-            sizes=sorted(_unique(v.size for v in variants if v.size), key=size_order),
+            sizes=_unique(v.size for v in variants if v.size),
             colours=_unique(v.colour for v in variants if v.colour),
+            text=product.text,
+            i18n=product.i18n,
+            variants=[self._variant(zone, v, stock) for v in variants],
         )
 
-    def _recommendation(self, item: RecommendedItem) -> RecommendationPublic:
+    def _variants(self, product: Product) -> list[Product]:
+        """The style's sizes and colours, sizes from small to large."""
+        found = self.catalog.variants(product.style) if self.catalog is not None else []
+        return sorted(found, key=lambda v: size_order(v.size))
+
+    def _recommendation(
+        self, zone: str, item: RecommendedItem, worn: Sequence[Product], stock: Stock
+    ) -> RecommendationPublic:
+        catalog = self.catalog
+        product = catalog.get(item.gtin) if catalog is not None else None
+        because = catalog.get(item.because_gtin) if catalog and item.because_gtin else None
+        variants = (
+            [v for v in self._variants(product) if v.colour == product.colour]
+            if product is not None
+            else []
+        )
         return RecommendationPublic(
             **item.model_dump(exclude={"image", "sizes_in_stock"}),
             image=item.image or f"/static/catalog/{item.gtin}.svg",
@@ -139,6 +204,21 @@ class Presenter:
                 SizeStockPublic(size=size, places=[self._place(p) for p in places])
                 for size, places in item.sizes_in_stock.items()
             ],
+            about=product.text if product is not None else "",
+            i18n=product.i18n if product is not None else {},
+            because=(
+                ProductLabelPublic(
+                    gtin=because.gtin,
+                    name=because.name,
+                    colour=because.colour,
+                    size=because.size,
+                    i18n=because.i18n,
+                )
+                if because is not None
+                else None
+            ),
+            shopper_size=shopper_size(variants, because, worn),
+            variants=[self._variant(zone, v, stock) for v in variants],
         )
 
     def size_request(self, view: AlertView) -> SizeRequestPublic:
@@ -211,18 +291,10 @@ class Presenter:
         )
 
     def _components(self, board: DashboardView) -> list[ComponentPublic]:
-        offline = {
-            (alert.kind, alert.subject)
-            for alert in board.open_alerts
-            if alert.kind in (AlertKind.READER_OFFLINE, AlertKind.CAMERA_OFFLINE)
-        }
         counters = board.counters
         components = []
         for reader in board.readers:
-            state = "unknown"
-            if reader.last_alive_ms is not None or reader.connected is not None:
-                down = reader.offline_since_ms is not None or reader.connected is False
-                state = "offline" if down else "online"
+            state = reader_state(reader)
             found = counters.get(reader.reader_id)
             components.append(
                 ComponentPublic(
@@ -238,10 +310,7 @@ class Presenter:
             )
         for camera in self.config.cameras:
             found = counters.get(camera.id)
-            said = board.cameras.get(camera.id)
-            state = "unknown" if said is None else "online" if said.online else "offline"
-            if (AlertKind.CAMERA_OFFLINE, camera.id) in offline:
-                state = "offline"
+            state = camera_state(camera.id, board)
             components.append(
                 ComponentPublic(
                     id=camera.id,

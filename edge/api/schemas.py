@@ -13,6 +13,8 @@ from cloud_sync.client.status import SyncStatus
 from edge.events import limits
 from edge.events.base import UtcMs
 from edge.events.fusion import RecommendedItem
+from edge.recommend.catalog import ProductText
+from edge.recommend.filters import Availability
 
 
 class _Public(BaseModel):
@@ -31,6 +33,20 @@ class SizeStockPublic(_Public):
     places: list[StockPlacePublic]
 
 
+class VariantPublic(_Public):
+    """One size and colour of a style, and where the store has it for the asking room."""
+
+    gtin: str
+    size: str = Field(description="Empty for one-size products")
+    colour: str
+    i18n: dict[str, ProductText] = Field(description="The catalog's translations (colour)")
+    availability: Availability = Field(
+        description="floor, backroom, in_room (only in this fitting room), nearby_store "
+        "(not reported yet: no source of other stores' stock) or not_in_store"
+    )
+    places: list[StockPlacePublic] = Field(description="Shelves first, then the stock room")
+
+
 class RoomItemPublic(_Public):
     epc: str
     gtin: str | None
@@ -43,6 +59,13 @@ class RoomItemPublic(_Public):
     since: UtcMs
     sizes: list[str] = Field(description="Sizes of this style (for another-size requests)")
     colours: list[str] = Field(description="Colours of this style")
+    text: str = Field(default="", description="The catalog's line about the product")
+    i18n: dict[str, ProductText] = Field(
+        default_factory=dict, description="The catalog's name, colour and text per language"
+    )
+    variants: list[VariantPublic] = Field(
+        default_factory=list, description="Every size and colour of the style, with stock"
+    )
 
 
 class MemberPublic(_Public):
@@ -50,10 +73,34 @@ class MemberPublic(_Public):
     tier: str
 
 
+class ProductLabelPublic(_Public):
+    """A product as a line of text names it (the item a recommendation goes with)."""
+
+    gtin: str
+    name: str
+    colour: str
+    size: str
+    i18n: dict[str, ProductText]
+
+
 class RecommendationPublic(RecommendedItem):
-    """The recommendation event's item (one definition), with its places named for the page."""
+    """The recommendation event's item (one definition), with its places named for the page,
+    the catalog's words for it, and its sizes in this colour with where each one is."""
 
     sizes_in_stock: list[SizeStockPublic]  # type: ignore[assignment]  # named places, in order
+    about: str = Field(default="", description="The catalog's line about the product (text)")
+    i18n: dict[str, ProductText] = Field(default_factory=dict)
+    because: ProductLabelPublic | None = Field(
+        default=None, description="The product of because_gtin, to word the reason"
+    )
+    shopper_size: str | None = Field(
+        default=None,
+        description="The shopper's size in this style: of the item it goes with, else of the "
+        "first item in the room this style comes in; null when unknown or one size",
+    )
+    variants: list[VariantPublic] = Field(
+        default_factory=list, description="Sizes of this colour, with where each one is"
+    )
 
 
 class SizeRequestPublic(_Public):

@@ -52,6 +52,7 @@ from edge.runtime.sinks import MqttSink, OutboxSink
 from edge.service.activity import ActivityLog
 from edge.service.components import component_counters
 from edge.service.faces import FaceServiceProvider, SyncedGallery
+from edge.service.health import HealthReporter
 from edge.service.metrics import EdgeMetrics, EventCounter
 from edge.service.store import StoreService
 from edge.vision.camera import CameraRunner
@@ -115,6 +116,8 @@ class Edge:
     store: StoreService
     metrics: EdgeMetrics
     http: FastAPI
+    health: HealthReporter | None = None
+    """Sends ``store.health`` to HQ (only when the store syncs)."""
     server: ApiServer | None = None
 
     @property
@@ -129,6 +132,8 @@ class Edge:
         if self.sync is not None:
             self.sync.start()
         self.runtime.start()
+        if self.health is not None:
+            self.health.start()
 
     def serve(self, host: str | None = None, port: int | None = None) -> ApiServer:
         """Serve the pages and the API (the config's ``api`` address unless given)."""
@@ -142,6 +147,8 @@ class Edge:
         if self.server is not None:
             self.server.stop()
             self.server = None
+        if self.health is not None:
+            self.health.stop()
         self.runtime.stop()
         if self.sync is not None:
             self.sync.stop()
@@ -191,12 +198,16 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
     activity = ActivityLog(describe=describe)
     hub = EventHub(config.api.ws_queue_size)
     events = EventCounter()
-    sinks: list[EventSink] = [OutboxSink(sync)] if sync is not None else []
+    outbox = OutboxSink(sync) if sync is not None else None
+    sinks: list[EventSink] = [outbox] if outbox is not None else []
     sinks.extend(options.sinks)
-    if options.publish_events:
-        sinks.append(
-            MqttSink(EventPublisher(connection, config.store_id, config.mqtt.topic_prefix))
-        )
+    publisher = (
+        MqttSink(EventPublisher(connection, config.store_id, config.mqtt.topic_prefix))
+        if options.publish_events
+        else None
+    )
+    if publisher is not None:
+        sinks.append(publisher)
     sinks.extend([activity, hub, events])
     owner.sinks.extend(sinks)
 
@@ -234,6 +245,19 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
             config=config, store=store, faces=faces, devices=devices, hub=hub, metrics=metrics
         )
     )
+    health = None
+    if sync is not None and outbox is not None and sync.enabled:
+        # To HQ (the console), and to the store's MQTT events like every other event.
+        reports: list[EventSink] = [outbox] if publisher is None else [outbox, publisher]
+        health = HealthReporter(
+            store,
+            sync.status,
+            [sink.emit for sink in reports],
+            factory,
+            options.wall_clock,
+            [camera.id for camera in config.cameras],
+            config.sync.health_report_s,
+        )
     return Edge(
         config=config,
         options=options,
@@ -246,6 +270,7 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
         store=store,
         metrics=metrics,
         http=http,
+        health=health,
     )
 
 

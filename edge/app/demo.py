@@ -142,6 +142,11 @@ def connect_to_hq(hq: Headquarters, config: StoreConfig) -> StoreConfig:
         f"Member page (a phone's view): {hq.url}/me  log in with phone {DEMO_MEMBER_PHONE}; "
         "the login code is shown here when you ask for it"
     )
+    password = hq.create_console_users(config.store_id)
+    print(
+        f"HQ console: {hq.url}/console  log in as demo-admin / {password} "
+        f"(demo-manager / {password}: the store manager's view)"
+    )
     threading.Thread(target=_show_login_codes, args=(hq,), daemon=True).start()
     # Short batch age: the summary should not wait on a half-full batch.
     sync = SyncConfig(

@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ from edge.replay.scenarios import (
     ItemSpec,
     Scenario,
     Stay,
+    anonymous_shopper,
     busy_saturday_hour,
-    get_scenario,
+    sold_then_carried_out,
+    tryon_buy_one_return_one,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -37,8 +39,6 @@ DAY_MEMBERS = (
 person of the shared photographs each one is."""
 DAY_STRANGERS = ("Tom_Ridge", "Winona_Ryder", "Pierce_Brosnan")
 """Shoppers the cameras film who are not members: never enrolled, never stored."""
-DAY_OPENERS = ("tryon_buy_one_return_one", "sold_then_carried_out", "anonymous_shopper")
-"""Hand-written scenes the day opens with, so that even a short day sells something."""
 FILMED_PHOTO = 2
 """The photograph each member is filmed from; the others enrol them."""
 
@@ -55,24 +55,243 @@ def missing_people(faces_dir: Path) -> list[str]:
     return [person for person in people if len(person_photos(faces_dir, person)) <= FILMED_PHOTO]
 
 
-def day_appearances(duration_s: float) -> tuple[CameraAppearance, ...]:
-    """Each member walks in past the entrance camera and, a minute later, is filmed in fitting
-    room 1; strangers pass the entrance in between. Spread evenly over the day."""
-    appearances: list[CameraAppearance] = []
+def member_name(member_id: str) -> str:
+    """The first name the tablets greet a day member by (their member directory entry)."""
+    return _first_name(dict(DAY_MEMBERS)[member_id])
+
+
+def _first_name(person: str) -> str:
+    return person.split("_")[0]
+
+
+ENTRANCE_CAMERA = "cam-entrance"
+ROOM_CAMERAS = {"fitting-1": "cam-fitting-1"}
+"""The fitting rooms with a camera in the demo store with cameras (demo_store_cameras.yaml;
+tests/demo checks the file says the same)."""
+ROOM_NAMES = {"fitting-1": "fitting room 1", "fitting-2": "fitting room 2"}
+
+
+@dataclass(frozen=True, slots=True)
+class Opener:
+    """A hand-written scene the demo day opens with, and who its shopper is. The narration
+    (:func:`narration`) and the attribution the edge must produce (:func:`expected_member`)
+    are both derived from this data, so the two cannot disagree; the cameras film what it
+    says (:func:`opener_appearances`)."""
+
+    scene: Callable[[], Scenario]
+    story: str | None = None
+    """The narration, with ``{who}`` (the shopper) and ``{room}`` filled in; None: the
+    scenario's own description (scenes without a fitting room)."""
+    shopper: str | None = None
+    """The member id (one of :data:`DAY_MEMBERS`) of the shopper; None: nobody a camera
+    knows."""
+    room: str | None = None
+    """The fitting room the scene is played in: its items' fitting-room stays move there."""
+    in_room_s: float = 0.0
+    """When the shopper steps into the room (its camera, if any, films them from then)."""
+    entrance_s: float = 2.0
+    """When the shopper passes the entrance camera."""
+
+    def scenario(self) -> Scenario:
+        scenario = self.scene()
+        if self.room is None:
+            return scenario
+        room = self.room
+        items = tuple(
+            replace(
+                item,
+                stays=tuple(
+                    replace(stay, zone=room) if stay.zone in ROOM_NAMES else stay
+                    for stay in item.stays
+                ),
+            )
+            for item in scenario.items
+        )
+        return replace(scenario, items=items)
+
+    def tried_on(self) -> tuple[ItemSpec, ...]:
+        """The scene's items that go into its fitting room."""
+        return tuple(
+            item
+            for item in self.scenario().items
+            if any(stay.zone == self.room for stay in item.stays)
+        )
+
+
+def walk_out_unpaid() -> Scenario:
+    return Scenario(
+        name="walk_out_unpaid",
+        description="At 2:00 a shopper walks out with a red sweater nobody paid for.",
+        duration_s=200,
+        items=(
+            ItemSpec(
+                "sweater-red-m-walkout",
+                "011002",
+                1902,
+                (Stay(0, "shelf-a"), Stay(100, GONE), Stay(120, "exit"), Stay(123, GONE)),
+            ),
+        ),
+    )
+
+
+DAY_OPENERS = (
+    Opener(
+        tryon_buy_one_return_one,
+        story=(
+            "{who} takes two sweaters from shelf A into {room}, puts the navy one back on "
+            "shelf A, pays for the red one at the till with her member card and leaves with it "
+            "through the exit: one purchase, one return to the floor, no exit alert."
+        ),
+        shopper="m-1001",
+        room="fitting-1",
+        in_room_s=15,
+    ),
+    Opener(sold_then_carried_out),
+    Opener(
+        anonymous_shopper,
+        story=(
+            "{who} takes a chino from shelf B into {room}, pays for it at the till without a "
+            "card and leaves with it through the exit: an anonymous try-on that ends in a "
+            "purchase."
+        ),
+        room="fitting-2",
+        in_room_s=15,
+    ),
+    Opener(walk_out_unpaid),
+)
+"""The scenes the day opens with, so that even a short day sells something. The member tries
+on in the room with a camera, the anonymous shopper in the other, so neither room has two
+shoppers at once."""
+
+
+def expected_member(opener: Opener, cameras: bool) -> str | None:
+    """Whom the edge must credit the opener's try-ons to: its shopper when the room's own
+    camera films them (a store with cameras, a room with one), else nobody."""
+    filmed = cameras and opener.room is not None and opener.room in ROOM_CAMERAS
+    return opener.shopper if filmed else None
+
+
+def narration(opener: Opener, cameras: bool) -> str:
+    """What the demo says about the opener, its attribution included."""
+    scenario = opener.scene()
+    if opener.story is None or opener.room is None:
+        return scenario.description
+    if opener.shopper is None:
+        who = "A shopper nobody knows (no camera match, no member card)"
+    else:
+        who = f"{member_name(opener.shopper)}, a member ({opener.shopper}),"
+    room = ROOM_NAMES[opener.room]
+    story = opener.story.format(who=who, room=room)
+    member = expected_member(opener, cameras)
+    if member is not None:
+        told = (
+            f"The camera in {room} recognises {member_name(member)}: the tablet greets her "
+            f"and her try-ons are credited to {member}."
+        )
+    elif opener.shopper is not None:
+        told = (
+            f"No camera sees her in {room}: the tablet greets nobody and the try-ons are anonymous."
+        )
+    else:
+        told = f"The tablet in {room} greets nobody and the try-on is credited to no member."
+    return f"{story[0].upper()}{story[1:]} {told}"
+
+
+def opener_appearances(opener: Opener) -> tuple[CameraAppearance, ...]:
+    """The member shopper of an opener passes the entrance camera and, in a room with a
+    camera, is filmed there as they step in."""
+    if opener.shopper is None:
+        return ()
+    person = dict(DAY_MEMBERS)[opener.shopper]
+    appearances = [
+        CameraAppearance(
+            ENTRANCE_CAMERA, opener.entrance_s, 5, person, opener.shopper, FILMED_PHOTO
+        )
+    ]
+    if opener.room in ROOM_CAMERAS:
+        appearances.append(
+            CameraAppearance(
+                ROOM_CAMERAS[opener.room], opener.in_room_s, 8, person, opener.shopper, FILMED_PHOTO
+            )
+        )
+    return tuple(appearances)
+
+
+def opening_end_s() -> float:
+    """When the openers no longer occupy a fitting room: their last item out of a room, plus
+    the idle end of a session (fusion.room_idle_end_s, 60 s) and a margin."""
+    ends = [
+        next_stay.at_s
+        for opener in DAY_OPENERS
+        for item in opener.tried_on()
+        for stay, next_stay in zip(item.stays, item.stays[1:], strict=False)
+        if stay.zone == opener.room
+    ]
+    return max(ends, default=0.0) + 60 + 10
+
+
+def room_entries(day: Scenario, room: str, after_s: float) -> list[float]:
+    """When shoppers step into ``room`` from ``after_s`` on: the first item of each armful
+    (items coming in within 5 s of each other)."""
+    arrivals = sorted(
+        stay.at_s
+        for item in day.items
+        for stay in item.stays
+        if stay.zone == room and stay.at_s >= after_s
+    )
+    entries: list[float] = []
+    last = -1e9
+    for at_s in arrivals:
+        if at_s - last > 5:
+            entries.append(at_s)
+        last = at_s
+    return entries
+
+
+def day_appearances(day: Scenario) -> tuple[CameraAppearance, ...]:
+    """Who the cameras film on ``day``: the openers' shoppers as their scenes say; strangers
+    passing the entrance, spread over the day; and each other member as one of the day's
+    shoppers in fitting room 1 after the openers left it: filmed there as they step in with
+    their items (so the session the camera gives them is theirs), and a minute and a half
+    earlier at the entrance. Members left without such a shopper pass the entrance only."""
+    duration_s = day.duration_s
+    appearances = [a for opener in DAY_OPENERS for a in opener_appearances(opener)]
     slot_s = duration_s / (len(DAY_MEMBERS) + 1)
-    for number, (member_id, person) in enumerate(DAY_MEMBERS):
-        enter_s = 5 + number * slot_s
-        appearances.append(
-            CameraAppearance("cam-entrance", enter_s, 5, person, member_id, FILMED_PHOTO)
-        )
-        room_s = min(enter_s + 60, duration_s - 15)
-        appearances.append(
-            CameraAppearance("cam-fitting-1", room_s, 8, person, member_id, FILMED_PHOTO)
-        )
     for number, person in enumerate(DAY_STRANGERS):
         at_s = slot_s / 2 + number * duration_s / len(DAY_STRANGERS)
-        appearances.append(CameraAppearance("cam-entrance", at_s, 5, person, None, photo=0))
+        appearances.append(CameraAppearance(ENTRANCE_CAMERA, at_s, 5, person, None, photo=0))
+    in_openers = {opener.shopper for opener in DAY_OPENERS}
+    others = [(m, person) for m, person in DAY_MEMBERS if m not in in_openers]
+    entries = [
+        at_s for at_s in room_entries(day, "fitting-1", opening_end_s()) if at_s + 8 <= duration_s
+    ]
+    for number, (member_id, person) in enumerate(others):
+        room_s = entries[number] - 2 if number < len(entries) else None
+        door_s = _free_at_entrance(
+            appearances, max(room_s - 90, 0) if room_s is not None else slot_s * (number + 1)
+        )
+        appearances.append(
+            CameraAppearance(ENTRANCE_CAMERA, door_s, 5, person, member_id, FILMED_PHOTO)
+        )
+        if room_s is not None:
+            appearances.append(
+                CameraAppearance(
+                    ROOM_CAMERAS["fitting-1"], room_s, 8, person, member_id, FILMED_PHOTO
+                )
+            )
     return tuple(appearances)
+
+
+def _free_at_entrance(appearances: Sequence[CameraAppearance], at_s: float) -> float:
+    """``at_s``, or earlier (later near the start), so that two faces never share the
+    entrance camera's frames (they would be filmed on the same spot)."""
+    taken = [
+        (a.at_s - 2, a.at_s + a.duration_s + 2) for a in appearances if a.camera == ENTRANCE_CAMERA
+    ]
+    step = -10 if at_s >= 60 else 10
+    while any(start < at_s + 5 and at_s < end for start, end in taken):
+        at_s += step
+    return at_s
 
 
 def with_scenes(day: Scenario, scenes: Sequence[Scenario]) -> Scenario:
@@ -94,18 +313,18 @@ def with_scenes(day: Scenario, scenes: Sequence[Scenario]) -> Scenario:
     )
 
 
-def walk_out_unpaid() -> Scenario:
-    return Scenario(
-        name="walk_out_unpaid",
-        description="At 2:00 a shopper walks out with a red sweater nobody paid for.",
-        duration_s=200,
-        items=(
-            ItemSpec(
-                "sweater-red-m-walkout",
-                "011002",
-                1902,
-                (Stay(0, "shelf-a"), Stay(100, GONE), Stay(120, "exit"), Stay(123, GONE)),
-            ),
+def opening(*, cameras: bool) -> Scenario:
+    """The openers alone, as the day plays them (with their shoppers on camera when
+    ``cameras``): what tests/demo replays to check the narrated attributions."""
+    empty = Scenario(name="demo_opening", description="", duration_s=0, items=())
+    scenes = with_scenes(empty, [opener.scenario() for opener in DAY_OPENERS])
+    return replace(
+        scenes,
+        description=" ".join(narration(opener, cameras) for opener in DAY_OPENERS),
+        cameras=(
+            tuple(a for opener in DAY_OPENERS for a in opener_appearances(opener))
+            if cameras
+            else ()
         ),
     )
 
@@ -115,10 +334,13 @@ def store_day(duration_s: float, *, cameras: bool) -> Scenario:
     selling, the odd item walking out unpaid) which opens with hand-written scenes (a member
     trying on two sweaters and buying one, shoppers buying, a sweater walking out unpaid), so
     that even a short day has them all; members and strangers on camera."""
-    openers = [*(get_scenario(name) for name in DAY_OPENERS), walk_out_unpaid()]
-    day = with_scenes(busy_saturday_hour(duration_s), openers)
+    openers = [opener.scenario() for opener in DAY_OPENERS]
+    # One shopper per fitting room at a time, as a cabin is: what the tablets can tell apart.
+    day = with_scenes(busy_saturday_hour(duration_s, one_per_room=True), openers)
     description = (
-        day.description + " It opens with: " + " ".join(scene.description for scene in openers)
+        day.description
+        + " It opens with: "
+        + " ".join(narration(opener, cameras) for opener in DAY_OPENERS)
     )
     if not cameras:
         return replace(day, name="store_day", description=description)
@@ -127,7 +349,7 @@ def store_day(duration_s: float, *, cameras: bool) -> Scenario:
         name="store_day_with_cameras",
         description=description
         + f" The cameras film {len(DAY_MEMBERS)} members and {len(DAY_STRANGERS)} strangers.",
-        cameras=day_appearances(day.duration_s),
+        cameras=day_appearances(day),
     )
 
 
@@ -147,7 +369,7 @@ def enrol_members(config: StoreConfig, faces_dir: Path, start_ms: int) -> int:
         inputs = [PhotoInput(photo.name, photo.read_bytes) for photo in photos]
         service.enroll(member_id, inputs, consent_reference=f"demo-form-{member_id}")
     members = [
-        {"member_id": member_id, "first_name": person.split("_")[0], "consent": True}
+        {"member_id": member_id, "first_name": _first_name(person), "consent": True}
         for member_id, person in DAY_MEMBERS
     ]
     directory = {"version": "demo", "members": members}
@@ -277,6 +499,38 @@ class Headquarters:
             {"delta": 250, "cause": "welcome", "ref": "demo-welcome"},
         )
         return member_id
+
+    def create_console_users(self, store_id: str) -> str:
+        """Console logins for the demo: ``demo-admin`` (everything) and ``demo-manager`` (the
+        demo store's manager), with one fresh password, returned."""
+        import secrets
+
+        password = "demo-" + secrets.token_urlsafe(9)
+        for username, role in (("demo-admin", "admin"), ("demo-manager", "store_manager")):
+            scope = ["--store", store_id] if role == "store_manager" else []
+            added = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "cloud_sync.hq.cli",
+                    "users",
+                    "add",
+                    username,
+                    "--role",
+                    role,
+                    *scope,
+                    "--password-stdin",
+                ],
+                input=password + "\n",
+                cwd=self.work_dir,
+                env=self._env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            if added.returncode != 0:
+                raise HqError(f"o2o-hq users add {username}: {added.stderr.strip()}")
+        return password
 
     def login_codes(self, offset: int) -> tuple[list[str], int]:
         """Login codes written to the notification file since ``offset``; the new offset."""

@@ -32,6 +32,15 @@ class FusionConfig(StrictModel):
         gt=0,
         title="A fitting-room session ends after this long with no item and no face in it",
     )
+    room_vacated_after_s: float = Field(
+        default=300.0,
+        gt=0,
+        title="A session ends this long after its shopper left with their items",
+        description=(
+            "Half or more of the items brought in went out, the last move being out, and "
+            "nothing moved since: the rest is left behind for staff"
+        ),
+    )
     room_abandoned_after_s: float = Field(
         default=1800.0,
         gt=0,

@@ -60,6 +60,12 @@ class SyncConfig(StrictModel):
     progress_log_s: float = Field(
         default=10.0, gt=0, title="Log drain progress at most this often, s"
     )
+    health_report_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        title="Tell HQ the store's health (backlog, devices offline, open alarms) this often, s",
+    )
     stock_report_s: float = Field(
         default=10.0, ge=1, le=3600, title="Send changed stock counts to HQ this often, s"
     )

@@ -116,7 +116,7 @@ class GalleryConfig(StrictModel):
         default=None,
         gt=0,
         title="Largest distance that still names a member (default: the backend's)",
-        description="face_recognition: Euclidean, 0.49 (docs/vision.md); ONNX: its model card",
+        description="face_recognition: Euclidean, 0.48 (docs/vision.md); ONNX: its model card",
     )
     min_margin: float = Field(
         default=0.08,
@@ -141,6 +141,20 @@ class VisionConfig(StrictModel):
             "Recognises more members at a lower false-accept rate (docs/vision.md, "
             "'Open-set benchmark'); applies to photos enrolled from now on"
         ),
+    )
+    mean_templates: bool = Field(
+        default=True,
+        title="One template per enrolment: the mean of its kept photos",
+        description=(
+            "Off: each kept photo is a template of its own (matched best-of); the mean "
+            "recognises more members at the same false-accept rate (docs/vision.md)"
+        ),
+    )
+    keep_photos: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        title="Photos (or video frames) an enrolment keeps: the best by quality",
     )
     photo_max_side_px: int = Field(
         default=1024,

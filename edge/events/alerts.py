@@ -17,6 +17,7 @@ class AlertKind(StrEnum):
     MEMBER_ARRIVED = "member_arrived"
     SIZE_REQUEST = "size_request"
     SHELF_EMPTY = "shelf_empty"
+    LEFT_IN_ROOM = "left_in_room"
 
 
 class Severity(StrEnum):

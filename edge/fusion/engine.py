@@ -45,6 +45,8 @@ from edge.events.fusion import (
 from edge.fusion.directory import DIRECTORY_FILE, MemberDirectory, MemberProfile
 from edge.fusion.fitting_rooms import (
     FittingRooms,
+    ItemsLeft,
+    RoomCleared,
     RoomOutput,
     RoomSnapshot,
     SessionChange,
@@ -199,6 +201,7 @@ class FusionEngine:
         self._rules = rules
         self._recommend = recommend
         self._zone_kinds = {zone.id: zone.kind for zone in config.zones}
+        self._camera_zones = {camera.id: camera.zone for camera in config.cameras}
         self.visits = VisitTracker(fusion)
         self.rooms = FittingRooms(
             fusion, [z for z, kind in self._zone_kinds.items() if kind is ZoneKind.FITTING_ROOM]
@@ -209,7 +212,7 @@ class FusionEngine:
             rules,
             zone_kinds=self._zone_kinds,
             zone_names={zone.id: zone.name or zone.id for zone in config.zones},
-            camera_zones={camera.id: camera.zone for camera in config.cameras},
+            camera_zones=self._camera_zones,
             tier_rank=fusion.tier_rank,
             min_tier=fusion.member_arrived_min_tier,
             stock_of=stock_of,
@@ -255,7 +258,7 @@ class FusionEngine:
         departed = change.kind is ChangeKind.DEPARTED
         now_kind = None if departed else change.zone_kind
         outputs: list[FusionOutput] = []
-        room = self.rooms.room_of(epc)
+        room = self.rooms.room_of(epc) or self.rooms.left_in(epc)
         if room is not None and (departed or change.zone != room):
             outputs.extend(self._room_outputs(self.rooms.item_out(epc, ts_ms), now_kind))
         outputs.extend(self.outcomes.item_moved(epc, now_kind, ts_ms))
@@ -281,8 +284,15 @@ class FusionEngine:
             self._arrival_checked.add(visit_id)
             if profile is not None:
                 outputs.extend(self.staff.member_arrived(profile, obs.zone, obs.last_seen_ms))
+        if self._camera_zones.get(obs.camera_id, obs.zone) != obs.zone:
+            # A fitting room takes its occupant only from its own camera (the vision stage
+            # names the zone from the camera's config; a camera it does not know, as in
+            # tests feeding observations, is taken at its word).
+            return outputs
         member_id = profile.member_id if profile is not None else None
-        face = self.rooms.face(obs.zone, member_id, obs.first_seen_ms, obs.last_seen_ms)
+        face = self.rooms.face(
+            obs.zone, obs.member_id, member_id, obs.first_seen_ms, obs.last_seen_ms
+        )
         outputs.extend(self._room_outputs(face, None))
         return outputs
 
@@ -290,7 +300,7 @@ class FusionEngine:
         """A member came for a reservation waiting in ``zone`` (a fitting room): its tablet
         greets them and shows the reserved items with recommendations. They identified
         themselves (QR code, or a recognition they consented to), so no face is needed here."""
-        return self._room_outputs(self.rooms.face(zone, member_id, ts_ms, ts_ms), None)
+        return self._room_outputs(self.rooms.face(zone, member_id, member_id, ts_ms, ts_ms), None)
 
     def on_sale(self, payload: SalePayload, now_ms: int) -> tuple[SaleResult, list[FusionOutput]]:
         """Record a sale (already validated, see :class:`~edge.fusion.sales.SaleSubmission`).
@@ -352,6 +362,7 @@ class FusionEngine:
         member_id = session.member_id if session is not None else None
         member = self.directory.consented(member_id) if member_id is not None else None
         answer = self.staff.find_variant(gtin, size, colour)
+        self.rooms.item_requested(zone)
         request = SizeRequested(
             zone=zone,
             session_id=session.session_id if session is not None else None,
@@ -428,10 +439,17 @@ class FusionEngine:
         for output in room_outputs:
             if isinstance(output, SessionChanged):
                 outputs.append(self._recommendation(output))
-                continue
-            outputs.append(output)
+            elif isinstance(output, ItemsLeft):
+                outputs.extend(self.staff.left_in_room(output))
+            elif isinstance(output, RoomCleared):
+                outputs.extend(self.staff.room_cleared(output))
+            else:
+                outputs.append(output)
             if isinstance(output, TryOnEnd):
-                outputs.extend(self.outcomes.tryon_ended(output, item_kind))
+                # An item whose session ended under it is still in its room.
+                in_room = self.rooms.left_in(output.epc) is not None
+                kind = ZoneKind.FITTING_ROOM if in_room else item_kind
+                outputs.extend(self.outcomes.tryon_ended(output, kind))
         return outputs
 
     def _recommendation(self, changed: SessionChanged) -> RoomRecommendation:

@@ -2,10 +2,14 @@
 
 The JSON is what headquarters serves on ``GET /api/v1/stores/{id}/catalog``
 (``{"version", "products": [{"gtin", "name", "category", "size", "colour", "price",
-"image"}]}``), which the sync client writes to ``data_dir/catalog.json``; the demo ships
-``firmware_configs/demo_catalog.json``. ``style`` is optional: the product family whose sizes
-and colours are variants of one another; when absent it is derived from the name (colour and
-size words removed), so that "Merino crew sweater" in navy M and in red L share a style.
+"image", "style", "text", "i18n"}]}``), which the sync client writes to
+``data_dir/catalog.json``; the demo ships ``firmware_configs/demo_catalog.json``. ``style`` is
+optional: the product family whose sizes and colours are variants of one another; when absent
+it is derived from the name (colour and size words removed), so that "Merino crew sweater" in
+navy M and in red L share a style. ``text`` is an optional line about the product for the
+tablet; ``i18n`` optionally translates name, colour and text per UI language
+(``{"es": {"name": ..., "colour": ..., "text": ...}, "zh": {...}}``); what a language leaves
+out is shown in the catalog's own words.
 
 The canonical order of products is ascending GTIN (HQ lists them that way): a recommender
 model's index i is the catalog's i-th GTIN in that order.
@@ -17,9 +21,16 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from edge.config.loader import format_validation_error
 from edge.events import limits
@@ -40,6 +51,25 @@ def derive_style(name: str, colour: str, size: str) -> str:
     return "-".join(words)
 
 
+LANGUAGE = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
+"""A BCP 47 language tag of a UI language: ``es``, ``zh``, ``pt-BR``, ``zh-Hant``."""
+
+MAX_LANGUAGES = 20
+
+
+class ProductText(BaseModel):
+    """A product's words in one language; each field optional, bounded like the product's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    colour: Text | None = Field(default=None, min_length=1, max_length=50)
+    text: Text | None = Field(default=None, min_length=1, max_length=300)
+
+
+Language = Annotated[str, StringConstraints(pattern=LANGUAGE)]
+
+
 class ProductFields(BaseModel):
     """A catalog product on the wire, defined once: HQ's catalog API (``PUT /api/v1/catalog``,
     the stores' catalog downlink) and the store's catalog file share these fields."""
@@ -52,6 +82,14 @@ class ProductFields(BaseModel):
     price: float = Field(ge=0, le=limits.MAX_LINE_AMOUNT, allow_inf_nan=False)
     image: Text = Field(default="", max_length=500)
     style: Text = Field(default="", max_length=200, description="Family of size/colour variants")
+    text: Text = Field(default="", max_length=300, description="One line about the product")
+    i18n: dict[Language, ProductText] = Field(
+        default_factory=dict,
+        max_length=MAX_LANGUAGES,
+        description="Name, colour and text per UI language (BCP 47 tag), each optional",
+        # Keys that are not language tags are refused: say so in the OpenAPI too.
+        json_schema_extra={"additionalProperties": False},
+    )
 
 
 class Product(ProductFields):
@@ -131,7 +169,7 @@ class Catalog:
         """The file/HQ shape (with ``style``), products in GTIN order."""
         return {
             "version": self.version,
-            "products": [product.model_dump() for product in self.products],
+            "products": [product.model_dump(exclude_none=True) for product in self.products],
         }
 
     # Lookups ------------------------------------------------------------------------------

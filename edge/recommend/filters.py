@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 from edge.config.zones import ZoneKind
 from edge.recommend.catalog import Product
@@ -130,3 +131,36 @@ def sizes_in_stock(
         if in_stock(stock):
             out.append(SizeStock(product.size, product.gtin, stock))
     return tuple(out)
+
+
+class Availability(StrEnum):
+    """Where a shopper's tablet says a variant is, best first."""
+
+    FLOOR = "floor"
+    """On a shelf of this store: staff fetch it at once."""
+    BACKROOM = "backroom"
+    """In this store's stock room."""
+    IN_ROOM = "in_room"
+    """Only in the asking fitting room itself (the shopper has it)."""
+    NEARBY_STORE = "nearby_store"
+    """At a nearby store of the chain. No source yet: the edge does not know other stores'
+    stock; when it does (HQ's store stock on the downlink), pass ``at_nearby_store``."""
+    NOT_IN_STORE = "not_in_store"
+    """Nowhere staff can fetch it from (sold out, or only in other shoppers' rooms)."""
+
+
+def availability(
+    places: Sequence[ZoneStock], *, in_this_room: int = 0, at_nearby_store: bool = False
+) -> Availability:
+    """Where a variant is, from its fetchable places (``available_stock`` with shelf and
+    backroom kinds), its units in the asking room, and (one day) a nearby store's stock."""
+    kinds = {place.kind for place in places if place.count > 0}
+    if ZoneKind.SHELF in kinds:
+        return Availability.FLOOR
+    if ZoneKind.BACKROOM in kinds:
+        return Availability.BACKROOM
+    if in_this_room > 0:
+        return Availability.IN_ROOM
+    if at_nearby_store:
+        return Availability.NEARBY_STORE
+    return Availability.NOT_IN_STORE

@@ -557,7 +557,26 @@ def catalog_references(count: int) -> tuple[str, ...]:
     )
 
 
-def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
+ROOM_TURNOVER_S = 160.0
+"""With ``one_per_room``: how long after a shopper left a room before the next one may enter
+it (the tag tracker notices an item gone after up to a minute or two, and the room's session
+then ends after ``fusion.room_idle_end_s``)."""
+STAFF_CLEAR_AFTER_S = 360.0
+"""With ``one_per_room``: staff take items left in a room back to their shelf this long
+after the shopper left (after the edge raised its ``left_in_room`` task)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _RoomVisit:
+    enter_s: float
+    leave_s: float
+    room: str
+    labels: tuple[str, ...]
+    left: tuple[str, ...]
+    """The items left in the room."""
+
+
+def busy_saturday_hour(duration_s: float = 3600, *, one_per_room: bool = False) -> Scenario:
     """Dozens of shoppers among thousands of items, several in the fitting rooms at once.
 
     Each shopper takes 1-4 items from the shelves, carries them about for 1-4 min, tries them
@@ -568,6 +587,10 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
     items are 60 products of the demo catalog (so sales have real prices). Staff restock the
     shelves from the backroom every 10 min. A shorter ``duration_s`` cuts the same hour short:
     same items, same shoppers, same times, same sales.
+
+    ``one_per_room``: a fitting room is a cabin for one shopper at a time, as the demo
+    narrates (:func:`_one_per_room`). Without it (the shipped captures), several shoppers
+    share a room at once, to load its reader.
     """
     rng = random.Random(BUSY_SEED)
     # The tills draw from their own stream, so the shoppers' movements do not depend on them.
@@ -591,6 +614,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
     rng.shuffle(in_backroom)
     arrivals: list[float] = []
     checkouts: list[tuple[float, tuple[str, ...]]] = []
+    visits: list[_RoomVisit] = []
 
     def move(label: str, *path: tuple[float, str]) -> None:
         stays[label].extend(Stay(round(at, 1), zone) for at, zone in path if at < duration_s)
@@ -604,6 +628,7 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         leave = enter + rng.uniform(180, 480)
         checkout = leave + rng.uniform(30, 90)
         paid: list[str] = []
+        left: list[str] = []
         for label in taken:
             picked = arrive + rng.uniform(0, 30)
             outcome = rng.random()
@@ -618,11 +643,12 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
                 door = path[-1][0] + rng.uniform(10, 20)
                 path += [(door, "exit"), (door + rng.uniform(2, 4), GONE)]
             elif outcome < 0.92:
-                pass  # left in the fitting room for the staff
+                left.append(label)  # left in the fitting room for the staff
             else:
                 door = out + rng.uniform(20, 40)
                 path += [(out, GONE), (door, "exit"), (door + rng.uniform(2, 4), GONE)]
             move(label, *path)
+        visits.append(_RoomVisit(enter, leave, room, tuple(taken), tuple(left)))
         if paid:
             # Scanned at the till while the items lie there (they stay 30-60 s).
             checkouts.append((checkout + tills.uniform(10, 25), tuple(paid)))
@@ -633,6 +659,8 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         for label in (in_backroom.pop() for _ in range(rng.randint(5, 10))):
             move(label, (at, GONE), (at + rng.uniform(60, 120), shelf))
 
+    if one_per_room:
+        _one_per_room(visits, stays, home, duration_s)
     items = tuple(
         ItemSpec(label, labels[label][0], labels[label][1], tuple(stays[label])) for label in stays
     )
@@ -643,7 +671,13 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         description=(
             f"{minutes} min of a busy Saturday: {len(items)} tagged items on two shelves and "
             f"in the backroom; {shoppers} shoppers "
-            "take items into the fitting rooms, several at once, put some back, pay for some "
+            + (
+                "take items into the fitting rooms, one shopper per room at a time (when "
+                "both are taken, a shopper skips trying on), "
+                if one_per_room
+                else "take items into the fitting rooms, several at once, "
+            )
+            + "put some back, pay for some "
             "at the tills and leave through the exit, walk out with a few unpaid; staff "
             "restock the shelves. "
             "Crowded readers read each shelf item every ~11 s."
@@ -655,6 +689,48 @@ def busy_saturday_hour(duration_s: float = 3600) -> Scenario:
         compress=True,
         sales=sales,
     )
+
+
+def _one_per_room(
+    visits: list[_RoomVisit],
+    stays: dict[str, list[Stay]],
+    home: dict[str, str],
+    duration_s: float,
+) -> None:
+    """Make each fitting room a cabin for one shopper at a time, changing ``stays`` in place
+    (no random draw, so everything else stays as it was). In order of entering, a shopper
+    takes their room if free, else the other one; when both are taken they try nothing on
+    (their items go where they would have gone after the room). Items left in a room are
+    taken back to their shelf by staff ``STAFF_CLEAR_AFTER_S`` later, and the room is free
+    again ``ROOM_TURNOVER_S`` after its last item went out."""
+    free_from = {"fitting-1": 0.0, "fitting-2": 0.0}
+    for visit in sorted(visits, key=lambda v: v.enter_s):
+        other = "fitting-2" if visit.room == "fitting-1" else "fitting-1"
+        room = next((r for r in (visit.room, other) if free_from[r] <= visit.enter_s), None)
+        cleared_s = visit.leave_s + 5 + (STAFF_CLEAR_AFTER_S + 30 if visit.left else 0)
+        if room is not None:
+            free_from[room] = cleared_s + ROOM_TURNOVER_S
+        for label in visit.labels:
+            path = stays[label]
+            at = next(
+                n for n, stay in enumerate(path) if stay.zone == visit.room or n == len(path) - 1
+            )
+            if path[at].zone != visit.room:
+                continue  # the day ends before the room
+            if room is None:
+                del path[at]
+            else:
+                path[at] = Stay(path[at].at_s, room)
+            if label in visit.left:
+                back = (
+                    [Stay(round(visit.leave_s + 5, 1), home[label])]
+                    if room is None
+                    else [
+                        Stay(round(visit.leave_s + STAFF_CLEAR_AFTER_S, 1), GONE),
+                        Stay(round(visit.leave_s + STAFF_CLEAR_AFTER_S + 30, 1), home[label]),
+                    ]
+                )
+                path.extend(stay for stay in back if stay.at_s < duration_s)
 
 
 def _busy_sales(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import queue
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from cloud_sync.client.status import SyncStatus
@@ -56,6 +56,8 @@ class RoomView:
     state: RoomState
     requests: tuple[AlertView, ...]
     """The room's size requests of the current session, oldest first."""
+    stock: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    """GTIN -> {zone: count} for every variant of the styles in the room and recommended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,25 @@ class DashboardView:
     hours: list[HourCounts]
     counters: dict[str, ComponentCounters]
     sync: SyncStatus | None
+
+
+NO_SUCH_VARIANT = "No such size or colour"
+NOT_IN_STORE = "Not in this store"
+IN_YOUR_ROOM = "Already in your room"
+
+
+def _cannot_fetch(
+    core: StoreCore, zone: str, gtin: str, size: str | None, colour: str | None
+) -> str | None:
+    """Why staff cannot bring the variant asked for (on the owner thread), or None. Answered
+    at once, so the tablet never promises what the store does not have; no alert is raised."""
+    answer = core.fusion.staff.find_variant(gtin, size, colour)
+    if answer.wanted is None:
+        return NO_SUCH_VARIANT
+    if answer.available:
+        return None
+    here = core.tracker.stock_of(answer.wanted.gtin).get(zone, 0)
+    return IN_YOUR_ROOM if here > 0 else NOT_IN_STORE
 
 
 class StoreService:
@@ -144,9 +165,23 @@ class StoreService:
                         requests.append(
                             AlertView(alert, fusion.alerts.acknowledged_by(alert.alert_id))
                         )
-            return RoomView(state, tuple(requests))
+            return RoomView(state, tuple(requests), self._variant_stock(core, state))
 
         return self._call(snap)
+
+    def _variant_stock(self, core: StoreCore, state: RoomState) -> dict[str, dict[str, int]]:
+        """On the owner thread: stock of every size and colour the tablet may offer."""
+        catalog = self.catalog
+        if catalog is None:
+            return {}
+        shown = [item.gtin for item in state.session.items] if state.session else []
+        shown.extend(rec.gtin for rec in state.recommendations)
+        styles = {p.style for gtin in shown if gtin and (p := catalog.get(gtin)) is not None}
+        return {
+            variant.gtin: dict(core.tracker.stock_of(variant.gtin))
+            for style in sorted(styles)
+            for variant in catalog.variants(style)
+        }
 
     def request_size(
         self, zone: str, gtin: str, size: str | None, colour: str | None, device: str
@@ -158,7 +193,11 @@ class StoreService:
             raise RequestRejected("Unknown product")
         now_ms = self.clock.now_ms()
 
-        def run(core: StoreCore) -> tuple[AlertView | None, list[Event]]:
+        def run(core: StoreCore) -> tuple[AlertView | str | None, list[Event]]:
+            if catalog is not None:
+                refusal = _cannot_fetch(core, zone, gtin, size, colour)
+                if refusal is not None:
+                    return refusal, []
             events = core.handle_size_request(zone, gtin, size=size, colour=colour, ts_ms=now_ms)
             for event in events:
                 if isinstance(event, AlertRaised):
@@ -182,6 +221,9 @@ class StoreService:
         found = self._change(run)
         if found is None:
             raise RequestRejected("Already requested a moment ago")
+        if isinstance(found, str):
+            log.info("size request from %s in %s refused: %s", device, zone, found)
+            raise RequestRejected(found)
         return found
 
     # Alerts ---------------------------------------------------------------------------------

@@ -14,16 +14,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edge.vision.enrolment import FaceService, PhotoInput, PhotoReport
+    from edge.vision.enrolment import FaceService, PhotoInput
 
 
 def register(subparsers: Any) -> None:
     members = subparsers.add_parser("members", help="Enrol and erase members' faces")
     actions = members.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    enroll = actions.add_parser("enroll", help="Enrol a consented member from photographs")
+    enroll = actions.add_parser(
+        "enroll",
+        help="Enrol a consented member from photographs or a short video (the best few are kept)",
+    )
     enroll.add_argument("member_id")
-    enroll.add_argument("photos", nargs="+", metavar="PHOTO", type=Path)
+    enroll.add_argument(
+        "photos", nargs="+", metavar="PHOTO", type=Path, help="JPEG/PNG photos, or MP4/AVI/MKV"
+    )
     enroll.add_argument("--config", required=True, type=Path, help="STORE.yaml")
     enroll.add_argument(
         "--consent",
@@ -74,28 +79,27 @@ def _enroll(args: argparse.Namespace) -> int:
     from edge.vision.enrolment import MemberIdError
     from edge.vision.gallery import GalleryFileError, GalleryKeyError
 
-    def show(number: int, total: int, report: PhotoReport) -> None:
-        verdict = "ok" if report.accepted else f"rejected: {report.message}"
-        print(f"[{number}/{total}] {report.name}: {verdict}", file=sys.stderr)
-
     try:
         service = _service(args.config)
         report = service.enroll(
-            args.member_id,
-            [_photo(path) for path in args.photos],
-            consent_reference=args.consent,
-            progress=show,
+            args.member_id, [_photo(path) for path in args.photos], consent_reference=args.consent
         )
     except (ConsentError, MemberIdError, GalleryKeyError, GalleryFileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    total = len(report.photos)
+    for number, photo in enumerate(report.photos, start=1):
+        verdict = photo.message if photo.accepted else f"not used: {photo.message}"
+        print(f"[{number}/{total}] {photo.name}: {verdict}", file=sys.stderr)
     print(
         json.dumps(
             {
                 "member_id": report.member_id,
                 "added": report.added,
+                "photos_used": report.photos_used,
                 "embeddings": report.total,
                 "rejected": {p.name: p.message for p in report.photos if not p.accepted},
+                "weak": {p.name: list(p.notes) for p in report.photos if p.notes},
             },
             sort_keys=True,
         )

@@ -1,7 +1,8 @@
 """Enrolment, erasure and identification from photographs: what the CLI and the HTTP API call.
 
-A photograph is used only if it holds exactly one face that passes the quality gates; every
-other photograph gets one clear reason and the rest still count. Photographs are decoded in
+One enrolment is one session: its photos (or a short video's frames) are checked, scored, the
+best few kept and averaged into one template (:mod:`edge.vision.photos`); every photo that is
+not used gets one clear reason and the rest still count. Photographs are decoded in
 memory and dropped: only embeddings are kept, and only for members with a consent record.
 Identification answers and forgets: nothing about the face asked about is stored or logged.
 """
@@ -10,18 +11,37 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from edge.clock import Clock
 from edge.config.store import StoreConfig
-from edge.config.vision import QualityGates
-from edge.vision.backends import FaceBackend, analyse, create_backend, decode_image, fit_image
+from edge.vision.backends import FaceBackend, create_backend
 from edge.vision.consent import ConsentRegistry
 from edge.vision.gallery import Gallery, Match, open_gallery
+from edge.vision.photos import (
+    PhotoFace,
+    PhotoInput,
+    PhotoProblem,
+    PhotoReport,
+    enrolment_rule,
+    photo_face,
+    session_template,
+)
+
+__all__ = [
+    "EnrolmentReport",
+    "FaceService",
+    "ForgetReport",
+    "IdentifyReport",
+    "MemberIdError",
+    "PhotoInput",
+    "PhotoProblem",
+    "PhotoReport",
+    "check_member_id",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,28 +49,6 @@ HQ_CONSENT_REFERENCE = "hq-sync"
 """Consent reference of members whose consent HQ holds (they arrive through the gallery sync)."""
 
 MEMBER_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
-
-
-class PhotoProblem(StrEnum):
-    UNREADABLE = "unreadable"
-    NO_FACE = "no_face"
-    SEVERAL_FACES = "several_faces"
-    TOO_SMALL = "too_small"
-    LOW_SCORE = "low_score"
-    BLURRY = "blurry"
-
-
-def problem_message(problem: PhotoProblem, detail: str = "") -> str:
-    """The sentence shown to the person enrolling (CLI) or in the 4xx body (HTTP)."""
-    messages = {
-        PhotoProblem.UNREADABLE: "not a readable image",
-        PhotoProblem.NO_FACE: "no face found",
-        PhotoProblem.SEVERAL_FACES: "several faces found; use a photo of the member alone",
-        PhotoProblem.TOO_SMALL: "the face is too small; use a closer or larger photo",
-        PhotoProblem.LOW_SCORE: "the face is not clear enough (low detector score)",
-        PhotoProblem.BLURRY: "the face is blurred; use a sharper photo",
-    }
-    return messages[problem] + (f" ({detail})" if detail else "")
 
 
 class MemberIdError(ValueError):
@@ -67,38 +65,17 @@ def check_member_id(member_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class PhotoInput:
-    name: str
-    read: Callable[[], bytes]
-    """Returns the photo's bytes; may raise OSError (reported as unreadable)."""
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class PhotoFace:
-    """The one usable face of a photo, or why there is none."""
-
-    name: str
-    problem: PhotoProblem | None
-    message: str
-    embedding: np.ndarray | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PhotoReport:
-    name: str
-    accepted: bool
-    problem: PhotoProblem | None
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
 class EnrolmentReport:
     member_id: str
     added: int
-    """Embeddings added by this enrolment."""
+    """Embeddings added by this enrolment (one mean template, or one per kept photo)."""
     total: int
     """Embeddings the member now has."""
     photos: list[PhotoReport]
+
+    @property
+    def photos_used(self) -> int:
+        return sum(report.accepted for report in self.photos)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,9 +97,6 @@ class ForgetReport:
         return self.embeddings_removed > 0 or self.consent_removed
 
 
-ProgressSink = Callable[[int, int, PhotoReport], None]
-
-
 class FaceService:
     """Enrol, forget and identify against one store's gallery and consent registry."""
 
@@ -134,10 +108,11 @@ class FaceService:
         gallery: Gallery,
         consent: ConsentRegistry,
     ) -> None:
+        vision = config.vision
         self.backend = backend
-        self.gates = config.vision.gates
-        self.max_side_px = config.vision.photo_max_side_px
-        self.mirror_templates = config.vision.mirror_templates
+        self.gates = vision.gates
+        self.max_side_px = vision.photo_max_side_px
+        self.rule = enrolment_rule(vision)
         self.gallery = gallery
         self.consent = consent
 
@@ -165,11 +140,9 @@ class FaceService:
             consent=ConsentRegistry(consent_file, clock),
         )
 
-    def photo_face(self, photo: PhotoInput, *, template: bool = False) -> PhotoFace:
-        """The embedding of the single face in a photo, or the reason it cannot be used;
-        ``template``: as enrolment stores it (with the mirror image, when configured)."""
-        mirror = template and self.mirror_templates
-        return photo_face(photo, self.backend, self.gates, self.max_side_px, mirror=mirror)
+    def photo_face(self, photo: PhotoInput) -> PhotoFace:
+        """The embedding of the single face in a photo, or the reason it cannot be used."""
+        return photo_face(photo, self.backend, self.gates, self.max_side_px)
 
     def enroll(
         self,
@@ -177,30 +150,27 @@ class FaceService:
         photos: Sequence[PhotoInput],
         *,
         consent_reference: str | None = None,
-        progress: ProgressSink | None = None,
     ) -> EnrolmentReport:
-        """Add the usable photos' embeddings. Raises ConsentError before reading any photo
-        when the member has no consent record and none is given."""
+        """One enrolment session: the best photos (or video frames) make one template
+        (:func:`edge.vision.photos.session_template`). Raises ConsentError before reading any
+        photo when the member has no consent record and none is given."""
         check_member_id(member_id)
         if consent_reference is not None:
             self.consent.grant(member_id, consent_reference)
         self.consent.require(member_id)
-        reports: list[PhotoReport] = []
-        embeddings: list[np.ndarray] = []
-        for number, photo in enumerate(photos, start=1):
-            face = self.photo_face(photo, template=True)
-            report = PhotoReport(photo.name, face.embedding is not None, face.problem, face.message)
-            if face.embedding is not None:
-                embeddings.append(face.embedding)
-            reports.append(report)
-            if progress is not None:
-                progress(number, len(photos), report)
-        if embeddings:
-            self.gallery.add(member_id, np.vstack(embeddings))
+        session = session_template(photos, self.backend, self.rule)
+        if len(session.embeddings):
+            self.gallery.add(member_id, session.embeddings)
         log.info(
-            "enrolled member %s: %d of %d photos used", member_id, len(embeddings), len(photos)
+            "enrolled member %s: %d of %d photos or frames used, %d embeddings added",
+            member_id,
+            session.photos_used,
+            len(session.photos),
+            len(session.embeddings),
         )
-        return EnrolmentReport(member_id, len(embeddings), self.gallery.count(member_id), reports)
+        return EnrolmentReport(
+            member_id, len(session.embeddings), self.gallery.count(member_id), session.photos
+        )
 
     def forget(self, member_id: str) -> ForgetReport:
         """Erase the member's embeddings (memory and disk) and consent record."""
@@ -230,49 +200,3 @@ class FaceService:
         if face.embedding is None:
             return IdentifyReport(photo.name, face.problem, face.message, None)
         return IdentifyReport(photo.name, None, "ok", self.gallery.match(face.embedding))
-
-
-def _problem(name: str, problem: PhotoProblem, detail: str = "") -> PhotoFace:
-    return PhotoFace(name, problem, problem_message(problem, detail))
-
-
-def photo_face(
-    photo: PhotoInput,
-    backend: FaceBackend,
-    gates: QualityGates,
-    max_side_px: int,
-    *,
-    mirror: bool = False,
-) -> PhotoFace:
-    """The embedding of the single face in an enrolment photo, or the reason it cannot be used
-    (the rule the edge and headquarters share). ``mirror``: averaged with the embedding of
-    the photo's mirror image, a template that matches the member's other photos better at
-    the same false-accept rate (docs/vision.md, "Open-set benchmark")."""
-    try:
-        data = photo.read()
-    except OSError as error:
-        return _problem(photo.name, PhotoProblem.UNREADABLE, error.strerror or str(error))
-    image = decode_image(data)
-    if image is None:
-        return _problem(photo.name, PhotoProblem.UNREADABLE)
-    image, factor = fit_image(image, max_side_px)
-    faces = analyse(backend, image, gates)
-    if not faces:
-        return _problem(photo.name, PhotoProblem.NO_FACE)
-    if len(faces) > 1:
-        return _problem(photo.name, PhotoProblem.SEVERAL_FACES, f"{len(faces)} faces")
-    face = faces[0]
-    if face.rejected is not None:
-        top, right, bottom, left = face.box
-        side_px = round(min(bottom - top, right - left) / factor)
-        return _problem(photo.name, PhotoProblem(face.rejected), f"face {side_px} px")
-    embedding = face.embedding
-    if mirror and embedding is not None:
-        mirrored = [
-            f.embedding
-            for f in analyse(backend, np.ascontiguousarray(image[:, ::-1]), gates)
-            if f.embedding is not None
-        ]
-        if len(mirrored) == 1:  # the same single face, seen from its other side
-            embedding = ((embedding + mirrored[0]) / 2).astype(embedding.dtype)
-    return PhotoFace(photo.name, None, "ok", embedding)

@@ -13,9 +13,10 @@ import argparse
 import json
 from pathlib import Path
 
-from edge.recommend.catalog import Catalog, Product
+from edge.recommend.catalog import Catalog, Product, ProductText
 from edge.replay.scenarios import COMPANY_PREFIX
 from edge.rfid.epc import decode_epc, encode_sgtin96
+from models.recommender.demo_words import COLOUR_WORDS, STYLE_WORDS
 
 VERSION = "demo-2026.03.1"
 
@@ -107,6 +108,16 @@ def gtin_for(item_reference: str) -> str:
     return gtin
 
 
+def translations(style: str, colour: str) -> dict[str, ProductText]:
+    """Spanish and Chinese name, colour and text of one variant."""
+    _, es_name, es_text, zh_name, zh_text = STYLE_WORDS[style]
+    es_colour, zh_colour = COLOUR_WORDS[colour] if colour else (None, None)
+    return {
+        "es": ProductText(name=es_name, colour=es_colour, text=es_text),
+        "zh": ProductText(name=zh_name, colour=zh_colour, text=zh_text),
+    }
+
+
 def build_demo_catalog() -> Catalog:
     categories = sorted({category for _, _, category, _, _, _ in STYLES})
     # Category code: two digits after the indicator digit; the fixed ones use 11, 12 and 13.
@@ -133,6 +144,8 @@ def build_demo_catalog() -> Catalog:
                         price=price,
                         image=f"/static/catalog/{gtin}.svg",
                         style=style,
+                        text=STYLE_WORDS[style][0],
+                        i18n=translations(style, colour),
                     )
                 )
     return Catalog(VERSION, products)

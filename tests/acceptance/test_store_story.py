@@ -44,6 +44,7 @@ SWEATER_NAVY_M = "3034257BF40ABE4000000001"
 SWEATER_RED_M = "3034257BF40ABE8000000002"
 CHINO_BEIGE_32 = "3034257BF40CB24000000003"
 GTIN_NAVY_M = "00614141110018"
+GTIN_CHINO_BEIGE_32 = "00614141130016"
 MEMBER_PERSON = "Abdullah_Gul"
 
 
@@ -260,10 +261,16 @@ def test_a_store_day_seen_from_outside(
         assert {item["epc"] for item in room["items"]} == {SWEATER_NAVY_M, SWEATER_RED_M}
         assert room["recommendations"], room
 
-        # Another size, asked on the tablet, reaches the staff handheld; the handheld's
+        # Another size the store does not have gets the honest answer at once; "bring me
+        # this" for the chino on the shelf reaches the staff handheld, and the handheld's
         # acknowledgement reaches the tablet.
-        asked = tablet.http.post(
+        lacking = tablet.http.post(
             "/api/v1/rooms/fitting-1/size-requests", json={"gtin": GTIN_NAVY_M, "size": "L"}
+        )
+        assert (lacking.status_code, lacking.json()) == (409, {"detail": "Not in this store"})
+        asked = tablet.http.post(
+            "/api/v1/rooms/fitting-1/size-requests",
+            json={"gtin": GTIN_CHINO_BEIGE_32, "size": "32"},
         )
         assert asked.status_code == 201, asked.text
         alert_id = asked.json()["alert_id"]

@@ -52,9 +52,10 @@ def _still(label: str, reference: str, serial: int, zone: str) -> ItemSpec:
     return ItemSpec(label, reference, serial, (Stay(0, zone),))
 
 
-def fitting_room_scenario(start: datetime) -> Scenario:
+def fitting_room_scenario(start: datetime, extra: tuple[ItemSpec, ...] = ()) -> Scenario:
     """Two sweaters carried from shelf A into fitting room 1, where they stay; stock on the
-    shelves (chinos, tees) and in the backroom (the navy sweater in L)."""
+    shelves (chinos, tees, the navy sweater in S) and in the backroom (the navy and red
+    sweaters in L)."""
     into_room = (Stay(0, "shelf-a"), Stay(1, GONE), Stay(2, "fitting-1"))
     return Scenario(
         name="tablet_fitting_room",
@@ -67,8 +68,11 @@ def fitting_room_scenario(start: datetime) -> Scenario:
             _still("tee-white-s", "012001", 3001, "shelf-a"),
             _still("chino-beige-32", "013001", 3003, "shelf-b"),
             _still("chino-navy-34", "013002", 3004, "shelf-b"),
+            _still("sweater-navy-s", "011101", 2002, "shelf-a"),
             _still("sweater-navy-l", "011102", 2001, "backroom"),
+            _still("sweater-red-l", "011105", 2003, "backroom"),
             _still("carton-tee-white-m", "012003", 3005, "backroom"),
+            *extra,
         ),
     )
 
@@ -154,8 +158,16 @@ class LiveStore:
 
 
 @pytest.fixture(scope="module")
+def extra_items() -> tuple[ItemSpec, ...]:
+    """Items a test module adds to the fitting-room scenario (override in the module)."""
+    return ()
+
+
+@pytest.fixture(scope="module")
 def live_store(
-    tmp_path_factory: pytest.TempPathFactory, mqtt_broker: tuple[str, int]
+    tmp_path_factory: pytest.TempPathFactory,
+    mqtt_broker: tuple[str, int],
+    extra_items: tuple[ItemSpec, ...],
 ) -> Iterator[LiveStore]:
     host, port = mqtt_broker
     store_id = f"b{uuid.uuid4().hex[:10]}"
@@ -165,7 +177,7 @@ def live_store(
         update={"mqtt": config.mqtt.model_copy(update={"host": host, "port": port})}
     )
     capture_dir = tmp / "capture"
-    simulate(fitting_room_scenario(datetime.now(UTC)), config, capture_dir, seed=5)
+    simulate(fitting_room_scenario(datetime.now(UTC), extra_items), config, capture_dir, seed=5)
     capture = Capture.open(capture_dir)
 
     clock = SystemClock()

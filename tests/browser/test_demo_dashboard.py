@@ -119,3 +119,35 @@ def test_the_demo_member_page_link_works_as_printed(demo: tuple[str, list[str]])
         assert logged.status_code == 204, logged.text
         me = browser_like.get("/api/v1/me").json()
         assert me["name"] == "Demo Member" and me["points"] == 250
+
+
+def test_the_demo_console_fills_from_the_synced_day(
+    browser: Any, demo: tuple[str, list[str]], artifacts_dir: Path
+) -> None:
+    """The console link and login as printed; the overview counts what the store synced."""
+    _link, lines = demo
+    printed = re.search(
+        r"HQ console: (http://\S+/console)\s+log in as (demo-admin) / (\S+)", "".join(lines)
+    )
+    assert printed, "".join(lines)
+    url, username, password = printed.groups()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url)
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
+    page.click('button[type="submit"]')
+    page.wait_for_url(re.compile(r"/console$"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        visitors = int(page.locator('[data-kpi="today-visitors"]').inner_text())
+        tryons = int(page.locator('[data-kpi="today-tryons"]').inner_text())
+        if visitors > 0 and tryons > 0:
+            break
+        time.sleep(3)
+        page.reload()
+    assert visitors > 0 and tryons > 0, page.locator("main").inner_text()
+    assert page.locator("#per-store tr[data-store]").count() == 1
+    page.screenshot(path=str(artifacts_dir / "console-demo-overview.png"), full_page=True)
+    context.close()

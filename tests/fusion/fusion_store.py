@@ -148,7 +148,20 @@ class Store:
         self._zones[epc_hex] = ""
         return self._feed(change)
 
-    def seen(self, member_id: str, zone: str, ts_ms: int, camera_id: str = "cam") -> list[Event]:
+    def seen(
+        self,
+        member_id: str,
+        zone: str,
+        ts_ms: int,
+        camera_id: str | None = None,
+        *,
+        first_seen_ms: int | None = None,
+    ) -> list[Event]:
+        """``member_id`` recognised in ``zone`` at ``ts_ms`` (the decision), by ``camera_id``
+        (default: the camera the config puts in that zone)."""
+        if camera_id is None:
+            cameras = [camera.id for camera in self.config.cameras if camera.zone == zone]
+            camera_id = cameras[0] if cameras else "cam"
         obs = MemberSeenObservation(
             member_id=member_id,
             camera_id=camera_id,
@@ -156,7 +169,7 @@ class Store:
             confidence=0.9,
             distance=0.4,
             votes=3,
-            first_seen_ms=ts_ms - 500,
+            first_seen_ms=ts_ms - 500 if first_seen_ms is None else first_seen_ms,
             last_seen_ms=ts_ms,
         )
         return self.emit(self.engine.on_member_seen(obs))

@@ -66,8 +66,18 @@ def wait_until(check: Callable[[], bool]) -> None:
 
 def test_alert_reaches_handheld_and_ack_round_trips(wiring: Wiring, store_id: str) -> None:
     edge, handheld, received = wiring
-    # A tablet asks for another size: the size_request alert goes to the handhelds.
-    edge.store.request_size("fitting-1", gtin(SWEATER_NAVY_M), "L", None, "tablet-1")
+    # A tablet asks for another size: the size_request alert goes to the handhelds. (Straight
+    # to the store core: this store has no readers, so no stock, and the service would answer
+    # "Not in this store" without an alert.)
+    now_ms = edge.store.clock.now_ms()
+    edge.owner.call_emitting(
+        lambda core: (
+            None,
+            core.handle_size_request(
+                "fitting-1", gtin(SWEATER_NAVY_M), size="L", colour=None, ts_ms=now_ms
+            ),
+        )
+    )
     alert = next_on(received, alert_topic(PREFIX, store_id, "size_request"))
     assert alert.type == "alert.raised"
     assert alert.payload.zone == "fitting-1" and alert.payload.state == "open"

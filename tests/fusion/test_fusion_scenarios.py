@@ -5,6 +5,7 @@ from __future__ import annotations
 from edge.events.fusion import TryOnOutcome
 from tests.fusion.fusion_store import (
     CARDIGAN_GREY_M,
+    CATALOG,
     CHINO_BEIGE_32,
     MIN,
     SWEATER_NAVY_M,
@@ -83,6 +84,12 @@ def test_member_tries_two_items_buys_one_returns_the_other() -> None:
     assert [e.type for e in store.events if e.type == "alert.raised"] == ["alert.raised"]
 
 
+def label(item_reference: str) -> str:
+    product = CATALOG.get(gtin(item_reference))
+    assert product is not None
+    return product.label
+
+
 def test_anonymous_shopper_leaves_items_in_the_room() -> None:
     store = Store()
     chino, sweater = epc(CHINO_BEIGE_32, 7), epc(SWEATER_NAVY_M, 8)
@@ -94,7 +101,19 @@ def test_anonymous_shopper_leaves_items_in_the_room() -> None:
     # the session ends, and when the outcome window (30 min more) closes, both are still there.
     assert kinds(store.tick(T0 + 31 * MIN)) == []
     ended = store.tick(T0 + 31 * MIN + 2 * S)
-    assert kinds(ended) == ["tryon.ended", "tryon.ended", "recommendation"]
+    # ... and staff are asked to clear the room.
+    assert kinds(ended) == [
+        "tryon.ended",
+        "tryon.ended",
+        "recommendation",
+        "alert.raised:left_in_room",
+    ]
+    task = payloads(ended, "alert.raised")[0]
+    assert task["zone"] == "fitting-2"
+    assert task["text"] == (
+        "Fitting room 2: 2 items left in the room "
+        f"({label(CHINO_BEIGE_32)}, {label(SWEATER_NAVY_M)}): clear it"
+    )
     assert {e["duration_s"] for e in payloads(ended, "tryon.ended")} == {1802.0, 1800.0}
     left = store.tick(T0 + 62 * MIN)
     assert [(o["epc"], o["outcome"], o["member_id"]) for o in payloads(left, "tryon.outcome")] == [

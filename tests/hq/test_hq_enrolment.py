@@ -52,7 +52,7 @@ def test_photo_enrolment_reaches_gallery(
     )
     assert (unreadable.status_code, unreadable.json()) == (
         422,
-        {"detail": "x.jpg: not a readable image"},
+        {"detail": "x.jpg: not a readable image or video"},
     )
 
     token = signed_get(client, creds, f"/api/v1/stores/{store_id}/gallery").json()["token"]
@@ -84,4 +84,40 @@ def test_photo_without_a_face_is_refused(client: TestClient, faces_dir: Path) ->
     assert (response.status_code, response.json()) == (
         422,
         {"detail": "landscape.jpg: no face found"},
+    )
+
+
+def test_several_photos_make_one_template_with_a_reason_per_photo(
+    client: TestClient, faces_dir: Path
+) -> None:
+    member_id = client.post("/api/v1/members", headers=ADMIN, json={}).json()["id"]
+    client.post(
+        f"/api/v1/members/{member_id}/consents",
+        headers=ADMIN,
+        json={"scope": "face_recognition", "given": True, "source": "counter"},
+    )
+    gul = photos(faces_dir, "identity", "Abdullah_Gul")[:2]
+    noface = faces_dir / "dlib_examples" / "_noface" / "dog.jpg"
+    files = [("photos", (p.name, p.read_bytes(), "image/jpeg")) for p in (*gul, noface)]
+    url = f"/api/v1/members/{member_id}/photos"
+    enrolled = client.post(url, headers=ADMIN, files=files)
+    assert enrolled.status_code == 201, enrolled.text
+    body = enrolled.json()
+    assert body["embeddings"] == 1  # one mean template of the two usable photos
+    assert [(p["name"], p["accepted"], p["problem"]) for p in body["photos"]] == [
+        (gul[0].name, True, None),
+        (gul[1].name, True, None),
+        ("dog.jpg", False, "no_face"),
+    ]
+    assert all(0 < p["quality"] <= 1 for p in body["photos"][:2])
+
+    nothing = client.post(url, headers=ADMIN, files=[("photos", ("dog.jpg", b"", "image/jpeg"))])
+    assert (nothing.status_code, nothing.json()) == (
+        422,
+        {"detail": "dog.jpg: not a readable image or video"},
+    )
+    empty = client.post(url, headers=ADMIN, files=[("other", ("x.jpg", b"x", "image/jpeg"))])
+    assert (empty.status_code, empty.json()) == (
+        400,
+        {"detail": "No photo uploaded (multipart field photos)"},
     )

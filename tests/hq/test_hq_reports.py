@@ -273,3 +273,46 @@ def test_zero_setup_demo_run(tmp_path: Path, store_id: str) -> None:
             assert post_events(http, creds, [tag_event(store_id, 1)]).json()["stored"] == 1
     finally:
         stop_hq(hq)
+
+
+def test_empty_reports_say_why(client: TestClient, store_id: str) -> None:
+    """No rows is never left to look like "no sales": the answer says what kept them out."""
+    a = create_store(client, f"{store_id}w")
+    events = [outcome(a.store_id, GTIN_X, "returned_to_floor", T0 + i) for i in range(3)]
+    events += [outcome(a.store_id, GTIN_X, "purchased", T0 + 3)]
+    assert post_events(client, a, events).json()["stored"] == len(events)
+    mine = {"store_id": a.store_id}
+
+    strict = client.get(
+        "/api/v1/reports/tried-not-bought", headers=ADMIN, params={**mine, "min_tries": 5}
+    ).json()
+    assert strict["rows"] == []
+    assert strict["why_empty"] == (
+        "No product was tried 5 times or more (the most tried: 4); lower min_tries to see products."
+    )
+    converting = client.get(
+        "/api/v1/reports/tried-not-bought",
+        headers=ADMIN,
+        params={**mine, "min_tries": 2, "max_conversion": 0.2},
+    ).json()
+    assert "converted above 20%" in converting["why_empty"]
+    flagged = client.get(
+        "/api/v1/reports/tried-not-bought",
+        headers=ADMIN,
+        params={**mine, "min_tries": 2, "max_conversion": 0.25},
+    ).json()
+    assert [r["product"] for r in flagged["rows"]] == [GTIN_X] and "why_empty" not in flagged
+
+    before = {**mine, "from": "2026-01-01", "to": "2026-01-31"}
+    for report in ("conversion", "hourly", "rfm", "revenue", "shrink", "gate-false-alarms"):
+        body = client.get(f"/api/v1/reports/{report}", headers=ADMIN, params=before).json()
+        assert body["rows"] == [], report
+        assert body["why_empty"].endswith(
+            f"in store {a.store_id} from 2026-01-01 to 2026-01-31. "
+            "The newest data is from 2026-03-02 (UTC)."
+        ), body
+    nobody = create_store(client, f"{store_id}z")
+    body = client.get(
+        "/api/v1/reports/conversion", headers=ADMIN, params={"store_id": nobody.store_id}
+    ).json()
+    assert "no try-ons, visits or sales have been uploaded yet" in body["why_empty"]

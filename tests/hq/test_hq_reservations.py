@@ -4,6 +4,7 @@ report."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,9 @@ from fastapi.testclient import TestClient
 import edge.events.reservations
 import edge.events.stock  # noqa: F401  (register the event types `event` checks against)
 from cloud_sync.hq.app import create_app
+from cloud_sync.hq.console.accounts import ConsoleRole
+from cloud_sync.hq.core.config import Settings
+from tests.hq.console_data import PASSWORD, add_user
 from tests.hq.helpers import (
     ADMIN,
     StoreCreds,
@@ -89,7 +93,11 @@ def reserve(client: TestClient, headers: dict[str, str], **body: Any) -> Any:
 
 
 def test_a_reservation_from_the_web_shop_to_the_fitting_room_and_back(
-    client: TestClient, shirts: None, web_shop: dict[str, str], store_id: str
+    client: TestClient,
+    shirts: None,
+    web_shop: dict[str, str],
+    store_id: str,
+    hq_settings: Settings,
 ) -> None:
     here = create_store(client, f"{store_id}h", lat=59.3293, lon=18.0686)
     near = create_store(client, f"{store_id}n", lat=59.3400, lon=18.0700)
@@ -208,6 +216,17 @@ def test_a_reservation_from_the_web_shop_to_the_fitting_room_and_back(
             "reserve_to_buy": 0.5,
         }
     ]
+    # The console's stores page shows the same, for the period the window started in.
+    manager = f"mgr-{store_id}"
+    add_user(hq_settings.database_url, manager, ConsoleRole.STORE_MANAGER, [here.store_id])
+    client.cookies.clear()
+    client.post("/console/login", data={"username": manager, "password": PASSWORD})
+    today = datetime.now(UTC).date().isoformat()
+    page = client.get("/console/stores", params={"from": today, "to": today}).text
+    client.cookies.clear()
+    row = re.search(rf'<tr data-store="{here.store_id}"><td>{here.store_id}</td>(.*?)</tr>', page)
+    assert row, page
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == ["1", "1", "0", "2", "1", "1", "50.0%"]
 
 
 def test_closed_stores_and_stale_counts_are_refused(

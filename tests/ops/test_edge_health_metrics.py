@@ -121,7 +121,15 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
     room = edge.edge.runtime.mqtt_drivers["room-reader"]
     wait_for(lambda: room.stats().messages_received == 3, "three zebra messages")
 
-    edge.edge.store.request_size("fitting-1", NAVY_M, "L", None, device="test")
+    # Straight to the store core: no navy L in this store, so the service would answer "Not
+    # in this store" without an alert.
+    now_ms = edge.edge.store.clock.now_ms()
+    edge.edge.owner.call_emitting(
+        lambda core: (
+            None,
+            core.handle_size_request("fitting-1", NAVY_M, size="L", colour=None, ts_ms=now_ms),
+        )
+    )
     edge.edge.owner.sync()
 
     samples = scrape(edge.client)

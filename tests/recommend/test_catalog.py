@@ -95,6 +95,22 @@ def test_hq_shape_without_style_derives_it() -> None:
     assert catalog.get("00614141110018").label == "Merino crew sweater navy M (navy, M)"  # type: ignore[union-attr]
 
 
+_SHIRT = {"gtin": "00614141110018", "name": "Shirt", "category": "shirt", "price": 1}
+
+
+def test_translations_travel_with_the_product(catalog: Catalog) -> None:
+    """Every demo product speaks Spanish and Chinese; a language may leave a field out."""
+    assert all(set(p.i18n) == {"es", "zh"} and p.text for p in catalog)
+    navy_m = catalog.get("00614141110018")
+    assert navy_m is not None
+    assert navy_m.i18n["es"].name == "Jersey de cuello redondo de merino"
+    assert navy_m.i18n["zh"].colour == "藏青色"
+    partial = Catalog.from_dict(
+        {"version": "1", "products": [dict(_SHIRT, i18n={"pt-BR": {"name": "Camisa"}})]}
+    )
+    assert partial.to_dict()["products"][0]["i18n"] == {"pt-BR": {"name": "Camisa"}}
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
@@ -121,8 +137,39 @@ def test_hq_shape_without_style_derives_it() -> None:
             },
             "GTIN 00614141110018 is listed twice",
         ),
+        (
+            {"version": "1", "products": [dict(_SHIRT, i18n={"Spanish": {"name": "Camisa"}})]},
+            "products -> 0 -> i18n -> Spanish -> [key]: String should match pattern",
+        ),
+        (
+            {"version": "1", "products": [dict(_SHIRT, i18n={"es": {"nombre": "Camisa"}})]},
+            "products -> 0 -> i18n -> es -> nombre: unknown key",
+        ),
+        (
+            {"version": "1", "products": [dict(_SHIRT, i18n={"zh": {"colour": "红" * 51}})]},
+            "products -> 0 -> i18n -> zh -> colour: Value should have at most 50 items",
+        ),
+        (
+            {"version": "1", "products": [dict(_SHIRT, i18n={"es": {"name": ""}})]},
+            "products -> 0 -> i18n -> es -> name: Value should have at least 1 item",
+        ),
+        (
+            {"version": "1", "products": [dict(_SHIRT, text="a\x00b")]},
+            "products -> 0 -> text: Value error, control character",
+        ),
     ],
-    ids=["not-an-object", "no-version", "bad-gtin", "no-category", "duplicate"],
+    ids=[
+        "not-an-object",
+        "no-version",
+        "bad-gtin",
+        "no-category",
+        "duplicate",
+        "i18n-bad-language",
+        "i18n-unknown-field",
+        "i18n-colour-too-long",
+        "i18n-empty-name",
+        "text-control-character",
+    ],
 )
 def test_bad_catalogs_are_refused_with_the_path(data: object, message: str) -> None:
     with pytest.raises(CatalogError, match=r"catalog\.json") as raised:

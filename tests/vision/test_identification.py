@@ -63,6 +63,7 @@ def test_strangers_stay_unknown(lfw_sample: LfwSample) -> None:
 
 
 def test_default_threshold_is_the_documented_one() -> None:
-    assert DEFAULT_THRESHOLD == 0.49
+    assert DEFAULT_THRESHOLD == 0.48
     assert VisionConfig().mirror_templates is True
+    assert VisionConfig().mean_templates is True
     assert VisionConfig().gallery.min_margin == 0.08

@@ -42,7 +42,7 @@ def frame(faces_dir: Path) -> np.ndarray[Any, Any]:
 def enrol(config: StoreConfig, faces_dir: Path) -> None:
     service = FaceService.from_config(config, VirtualClock(0))
     photos = [PhotoInput(p.name, p.read_bytes) for p in lfw_photos(faces_dir, IDENTITY)[:2]]
-    assert service.enroll(MEMBER_ID, photos, consent_reference="form-1").added == 2
+    assert service.enroll(MEMBER_ID, photos, consent_reference="form-1").photos_used == 2
 
 
 def start(config: StoreConfig) -> RecognitionWorker:

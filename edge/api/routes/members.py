@@ -31,14 +31,22 @@ MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, 8 * MAX_PHO
 
 class PhotoPublic(BaseModel):
     name: str
+    """The photo's file name; a video's sampled frames are ``name @ 1.5 s``."""
     accepted: bool
+    """Part of the member's template."""
     problem: str | None
     message: str
+    quality: float | None = None
+    """0-1, the score photos are ranked by (photos with a usable face only)."""
+    notes: list[str] = []
+    """What makes a usable photo weaker: small face, slightly blurred, slightly turned..."""
 
 
 class EnrolmentPublic(BaseModel):
     member_id: str
     added: int
+    """Embeddings added: one mean template of the kept photos (``vision.mean_templates``)."""
+    photos_used: int
     embeddings: int
     photos: list[PhotoPublic]
 
@@ -107,7 +115,10 @@ def enrol(
     member_id: str,
     _: AdminDep,
     service: FaceServiceDep,
-    photos: Annotated[list[UploadFile], File(description="One face per photo")],
+    photos: Annotated[
+        list[UploadFile],
+        File(description="One face per photo, or a short video (MP4/AVI/MKV); the best kept"),
+    ],
     consent_reference: Annotated[
         str | None, Form(description="Records the member's consent (signed form id) first")
     ] = None,
@@ -126,6 +137,7 @@ def enrol(
     body = EnrolmentPublic(
         member_id=report.member_id,
         added=report.added,
+        photos_used=report.photos_used,
         embeddings=report.total,
         photos=[
             PhotoPublic(
@@ -133,6 +145,8 @@ def enrol(
                 accepted=p.accepted,
                 problem=p.problem.value if p.problem else None,
                 message=p.message,
+                quality=p.quality,
+                notes=list(p.notes),
             )
             for p in report.photos
         ],

@@ -3,7 +3,7 @@
 
 (() => {
   const { t, el, api } = O2O;
-  const KINDS = ["size_request", "member_arrived", "exit_unsold", "shelf_empty", "reader_offline", "camera_offline"];
+  const KINDS = ["size_request", "member_arrived", "exit_unsold", "shelf_empty", "left_in_room", "reader_offline", "camera_offline"];
   const kindSelect = document.getElementById("kind");
   const zoneSelect = document.getElementById("zone");
   let alerts = [];

@@ -1,5 +1,8 @@
-// The fitting-room tablet: items in the room, the member's greeting, recommendations with the
-// sizes in stock and where, and "another size or colour" requests with their acknowledgement.
+// The fitting-room tablet: items in the room, the member's greeting, recommendations with
+// every size and where it is, "another size or colour" and "bring me this" requests with
+// their acknowledgement. It offers only what can happen: each option says where it is (on
+// the floor, in the stock room, in this room, not in this store), and a request the store
+// cannot fetch gets the edge's immediate answer, never "on its way".
 "use strict";
 
 (() => {
@@ -8,15 +11,50 @@
   let room = null;
   let openPicker = null; // epc of the item whose size/colour picker is open
   let picked = {}; // {size, colour} chosen in the open picker
-  let failure = null; // {epc, message} of the last failed request
+  let answer = null; // {key, message} of the last refused or failed request (key: epc or gtin)
+  const recSize = {}; // recommendation gtin -> the size the shopper chose on its card
+
+  // Where a variant is -> its words; only these two can be brought by staff.
+  const WHERE = {
+    floor: "where_floor",
+    backroom: "where_backroom",
+    in_room: "where_in_room",
+    nearby_store: "where_nearby_store", // hook: no source of other stores' stock yet
+    not_in_store: "where_not_in_store",
+    no_variant: "where_no_variant",
+  };
+  const FETCHABLE = new Set(["floor", "backroom"]);
+  // The edge's refusals (409 details, stable texts) -> the shopper's words.
+  const ANSWERS = {
+    "Not in this store": "answer_not_in_store",
+    "Already in your room": "answer_in_room",
+    "No such size or colour": "answer_no_variant",
+    "Already requested a moment ago": "answer_repeat",
+  };
+
+  // The catalog's words in the page's language, else its own.
+  function loc(product, field) {
+    const words = product && product.i18n && product.i18n[O2O.lang];
+    return (words && words[field]) || (product ? product[field] : "") || "";
+  }
+
+  function colourName(variants, colour) {
+    const variant = variants.find((v) => v.colour === colour);
+    return variant ? loc(variant, "colour") : colour;
+  }
+
+  function label(product) {
+    const details = [loc(product, "colour"), product.size].filter(Boolean).join(", ");
+    return details ? `${loc(product, "name")} (${details})` : loc(product, "name");
+  }
 
   function price(value) {
     if (value === null || value === undefined) return "";
     return new Intl.NumberFormat(O2O.lang, { style: "currency", currency: "EUR" }).format(value);
   }
 
-  function requestFor(item) {
-    return room.requests.find((r) => r.gtin === item.gtin) || null;
+  function requestFor(gtin) {
+    return room.requests.find((r) => r.gtin === gtin) || null;
   }
 
   function requestStatus(request) {
@@ -30,98 +68,187 @@
     }, text);
   }
 
-  function chips(kind, values) {
-    return el("div", { class: "chips", role: "group", "aria-label": t(kind) },
-      values.map((value) => {
-        const button = el("button", {
-          type: "button", class: "chip", "data-testid": `${kind}-option`, "data-value": value,
-          "aria-pressed": String(picked[kind] === value),
-        }, value);
-        button.addEventListener("click", () => {
-          picked[kind] = picked[kind] === value ? undefined : value;
-          render();
-        });
-        return button;
-      }));
+  function answerLine(key) {
+    if (!answer || answer.key !== key) return null;
+    return el("p", { class: "answer", role: "alert", "data-testid": "request-answer" }, answer.message);
+  }
+
+  // A size or colour button that says where that variant is.
+  function optionChip(kind, value, text, where, pressed, onPick) {
+    const button = el("button", {
+      type: "button",
+      class: "chip" + (FETCHABLE.has(where) ? "" : " unavailable"),
+      "data-testid": `${kind}-option`,
+      "data-value": value,
+      "data-availability": where,
+      "aria-pressed": String(pressed),
+    }, el("span", { class: "chip-value" }, text), el("span", { class: "chip-where" }, t(WHERE[where])));
+    button.addEventListener("click", onPick);
+    return button;
+  }
+
+  function variantOf(item, size, colour) {
+    return item.variants.find((v) => v.size === size && v.colour === colour) || null;
   }
 
   function picker(item) {
-    const sizes = item.sizes.filter((s) => s !== item.size);
-    const colours = item.colours.filter((c) => c !== item.colour);
+    const size = picked.size || item.size;
+    const colour = picked.colour || item.colour;
+    const where = (s, c) => {
+      const variant = variantOf(item, s, c);
+      return variant ? variant.availability : "no_variant";
+    };
+    const toggle = (kind, value) => () => {
+      picked[kind] = picked[kind] === value ? undefined : value;
+      answer = null;
+      render();
+    };
+    const sizes = item.sizes.filter((s) => s !== item.size).map((s) =>
+      optionChip("size", s, s, where(s, colour), picked.size === s, toggle("size", s)));
+    const colours = item.colours.filter((c) => c !== item.colour).map((c) =>
+      optionChip("colour", c, colourName(item.variants, c), where(size, c), picked.colour === c, toggle("colour", c)));
     const ask = el("button", { type: "button", class: "primary", "data-testid": "ask-staff" }, t("askStaff"));
-    ask.addEventListener("click", () => sendRequest(item));
+    ask.addEventListener("click", () => sendPicked(item));
     const cancel = el("button", { type: "button", class: "secondary" }, t("cancel"));
-    cancel.addEventListener("click", () => { openPicker = null; picked = {}; render(); });
+    cancel.addEventListener("click", () => { openPicker = null; picked = {}; answer = null; render(); });
     return el("div", { class: "picker", "data-testid": "picker" },
-      sizes.length ? [el("h4", {}, t("size")), chips("size", sizes)] : null,
-      colours.length ? [el("h4", {}, t("colour")), chips("colour", colours)] : null,
+      sizes.length ? [el("h4", {}, t("size")), el("div", { class: "chips", role: "group", "aria-label": t("size") }, sizes)] : null,
+      colours.length ? [el("h4", {}, t("colour")), el("div", { class: "chips", role: "group", "aria-label": t("colour") }, colours)] : null,
       el("div", { class: "actions" }, ask, cancel));
   }
 
-  async function sendRequest(item) {
+  async function sendPicked(item) {
     if (!picked.size && !picked.colour) {
-      failure = { epc: item.epc, message: t("pickOne") };
+      answer = { key: item.epc, message: t("pickOne") };
       render();
       return;
     }
     const body = { gtin: item.gtin };
     if (picked.size) body.size = picked.size;
     if (picked.colour) body.colour = picked.colour;
-    try {
-      const request = await api(`/api/v1/rooms/${encodeURIComponent(zone)}/size-requests`, { method: "POST", body });
-      room.requests = [request, ...room.requests.filter((r) => r.alert_id !== request.alert_id)];
+    const wanted = variantOf(item, picked.size || item.size, picked.colour || item.colour);
+    // A variant carries the catalog's words for itself (name and colour in every language).
+    const words = label(wanted ? Object.assign({}, item, wanted) : item);
+    if (await send(body, item.epc, words)) {
       openPicker = null;
       picked = {};
-      failure = null;
-    } catch (error) {
-      failure = { epc: item.epc, message: t("requestFailed", { reason: error.message }) };
     }
     render();
   }
 
+  // POST the request; the edge answers at once: 201 the request, 409 why staff cannot bring it.
+  async function send(body, key, words) {
+    try {
+      const request = await api(`/api/v1/rooms/${encodeURIComponent(zone)}/size-requests`, { method: "POST", body });
+      room.requests = [request, ...room.requests.filter((r) => r.alert_id !== request.alert_id)];
+      answer = null;
+      return true;
+    } catch (error) {
+      const known = error.status === 409 && ANSWERS[error.detail];
+      answer = {
+        key,
+        message: known ? t(known, { item: words }) : t("requestFailed", { reason: error.message }),
+      };
+      if (known) refresh(); // the stock changed since the page last heard: show it as it is
+      return false;
+    }
+  }
+
   function itemCard(item) {
-    const request = requestFor(item);
-    const details = [item.colour, item.size && `${t("size")} ${item.size}`].filter(Boolean).join(" · ");
+    const request = requestFor(item.gtin);
+    const details = [loc(item, "colour"), item.size && `${t("size")} ${item.size}`].filter(Boolean).join(" · ");
     const another = el("button", { type: "button", class: "primary", "data-testid": "another-size" }, t("anotherSize"));
     another.addEventListener("click", () => {
       openPicker = openPicker === item.epc ? null : item.epc;
       picked = {};
-      failure = null;
+      answer = null;
       render();
     });
     return el("article", { class: "card item", "data-testid": "room-item", "data-gtin": item.gtin },
-      el("img", { src: item.image, alt: item.name, width: 120, height: 132 }),
+      el("img", { src: item.image, alt: loc(item, "name"), width: 120, height: 132 }),
       el("div", { class: "body" },
-        el("h3", {}, item.name),
-        el("p", { class: "details" }, details),
+        el("h3", { "data-testid": "item-name" }, loc(item, "name")),
+        el("p", { class: "details", "data-testid": "item-details" }, details),
         el("p", { class: "price" }, price(item.price)),
         item.gtin && (item.sizes.length > 1 || item.colours.length > 1) ? another : null,
-        openPicker === item.epc ? picker(item) : null,
-        failure && failure.epc === item.epc ? el("p", { class: "error", role: "alert" }, failure.message) : null,
-        request ? requestedVariant(request) : null,
-        request ? requestStatus(request) : null));
+        request ? requestedVariant(request, item.variants) : null,
+        request ? requestStatus(request) : null),
+      // Full card width: the options and the edge's answer below the picture.
+      openPicker === item.epc ? picker(item) : null,
+      answerLine(item.epc));
   }
 
-  function requestedVariant(request) {
-    const wanted = [request.colour, request.size && `${t("size")} ${request.size}`].filter(Boolean);
+  function requestedVariant(request, variants) {
+    const wanted = [request.colour && colourName(variants, request.colour), request.size && `${t("size")} ${request.size}`].filter(Boolean);
     return el("p", { class: "asked", "data-testid": "request-wanted" }, wanted.join(" · "));
   }
 
-  function stockLine(size) {
-    const where = size.places.map((p) => t(p.where === "backroom" ? "backroom" : "floor"));
-    return el("li", { "data-testid": "size-in-stock" },
-      el("strong", {}, size.size || "—"), " ", Array.from(new Set(where)).join(", "));
+  function reasonText(rec) {
+    const because = rec.because;
+    switch (rec.reason) {
+      case "goes_with": return because ? t("reason_goes_with", { item: label(because) }) : t("reason_goes_with_any");
+      case "member_history": return because ? t("reason_member_history", { item: label(because) }) : t("reason_picked");
+      case "complements": return because ? t("reason_complements", { name: loc(because, "name") }) : t("reason_might_like");
+      case "in_stock": return t("reason_in_stock");
+      default: return rec.text;
+    }
+  }
+
+  // The size to bring: the shopper's choice on this card, else their size, else one to hand.
+  function chosenSize(rec) {
+    const sizes = rec.variants.map((v) => v.size);
+    if (recSize[rec.gtin] !== undefined && sizes.includes(recSize[rec.gtin])) return recSize[rec.gtin];
+    if (rec.shopper_size && sizes.includes(rec.shopper_size)) return rec.shopper_size;
+    const fetchable = rec.variants.find((v) => FETCHABLE.has(v.availability));
+    return fetchable ? fetchable.size : rec.size;
   }
 
   function recommendationCard(rec) {
+    const request = requestFor(rec.gtin);
+    const oneSize = rec.variants.length > 0 && rec.variants.every((v) => !v.size);
+    const size = chosenSize(rec);
+    const chosen = rec.variants.find((v) => v.size === size) || null;
+    const where = chosen ? chosen.availability : "no_variant";
+    let sizes;
+    if (oneSize) {
+      sizes = el("p", { class: "one-size", "data-testid": "one-size", "data-availability": where },
+        t("oneSize"), " · ", t(WHERE[where]));
+    } else {
+      sizes = el("div", { class: "chips", role: "group", "aria-label": t("size") },
+        rec.variants.map((v) => {
+          const chip = optionChip("rec-size", v.size, v.size, v.availability, v.size === size, () => {
+            recSize[rec.gtin] = v.size;
+            answer = null;
+            render();
+          });
+          if (v.size === rec.shopper_size) {
+            chip.classList.add("yours");
+            chip.prepend(el("span", { class: "chip-yours" }, t("yourSize")));
+          }
+          return chip;
+        }));
+    }
+    const bring = el("button", {
+      type: "button", class: "primary", "data-testid": "bring-me-this", "data-size": size || "",
+    }, oneSize || !size ? t("bringMeThis") : t("bringMeThisIn", { size }));
+    bring.addEventListener("click", async () => {
+      const body = { gtin: rec.gtin };
+      if (size) body.size = size;
+      else body.colour = rec.colour;
+      const words = label(Object.assign({}, rec, { size: size || "" }));
+      await send(body, rec.gtin, words);
+      render();
+    });
     return el("article", { class: "card recommendation", "data-testid": "recommendation", "data-gtin": rec.gtin },
-      el("img", { src: rec.image, alt: rec.name, width: 90, height: 99 }),
+      el("img", { src: rec.image, alt: loc(rec, "name"), width: 90, height: 99 }),
       el("div", { class: "body" },
-        el("h3", {}, rec.name),
-        el("p", { class: "details" }, [rec.colour, price(rec.price)].filter(Boolean).join(" · ")),
-        rec.text ? el("p", { class: "why" }, rec.text) : null,
-        el("p", { class: "stock-title" }, t("inStock")),
-        el("ul", { class: "stock" }, rec.sizes_in_stock.map(stockLine))));
+        el("h3", { "data-testid": "recommendation-name" }, loc(rec, "name")),
+        el("p", { class: "details" }, [loc(rec, "colour"), price(rec.price)].filter(Boolean).join(" · ")),
+        el("p", { class: "why", "data-testid": "recommendation-why" }, reasonText(rec)),
+        rec.about ? el("p", { class: "about", "data-testid": "recommendation-about" }, loc({ text: rec.about, i18n: rec.i18n }, "text")) : null,
+        sizes,
+        request ? requestStatus(request) : bring,
+        answerLine(rec.gtin)));
   }
 
   function render() {

@@ -37,6 +37,7 @@ __all__ = [
     "analyse",
     "create_backend",
     "decode_image",
+    "decode_video",
     "fit_image",
 ]
 
@@ -113,6 +114,62 @@ def decode_image(data: bytes) -> np.ndarray | None:
         return None
     image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     return image if image is not None and image.size else None
+
+
+VIDEO_SAMPLE_EVERY_S = 0.5
+VIDEO_MAX_SAMPLES = 20
+"""A short enrolment video gives at most this many frames (the first 10 s at two per second)."""
+
+
+def looks_like_video(data: bytes) -> bool:
+    """An MP4/MOV/3GP (ISO media box), AVI or Matroska/WebM header. Only these reach FFmpeg:
+    given other bytes (a JPEG, say) OpenCV's stream reader can crash the process."""
+    return (
+        data[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free")
+        or (data[:4] == b"RIFF" and data[8:12] == b"AVI ")
+        or data[:4] == b"\x1a\x45\xdf\xa3"
+    )
+
+
+def decode_video(
+    data: bytes,
+    max_side_px: int,
+    *,
+    every_s: float = VIDEO_SAMPLE_EVERY_S,
+    max_samples: int = VIDEO_MAX_SAMPLES,
+) -> list[tuple[float, np.ndarray, float]] | None:
+    """Frames sampled from a video (MP4, AVI, MKV, WebM: what OpenCV's FFmpeg reads), each
+    shrunk as by :func:`fit_image`, with its time in seconds and the shrink factor; None if the
+    bytes are not a video. Decoded from memory: a member's video never touches the disk."""
+    import io
+
+    import cv2
+
+    if not looks_like_video(data):
+        return None
+    # The stream must outlive the capture: OpenCV keeps no reference to it and reads it again
+    # when released (a collected stream crashes the process).
+    stream = io.BytesIO(data)
+    # The stubs name only cv2.IStreamReader; OpenCV 5 takes any io.BufferedIOBase.
+    capture = cv2.VideoCapture(stream, cv2.CAP_FFMPEG, [])  # type: ignore[call-overload]
+    try:
+        if not capture.isOpened():
+            return None
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        fps = fps if 0 < fps < 1000 else 25.0
+        step = max(1, round(every_s * fps))
+        frames: list[tuple[float, np.ndarray, float]] = []
+        index = 0
+        while len(frames) < max_samples and capture.grab():
+            if index % step == 0:
+                ok, frame = capture.retrieve()
+                if ok and frame is not None and frame.size:
+                    frames.append((index / fps, *fit_image(frame, max_side_px)))
+            index += 1
+        return frames or None
+    finally:
+        capture.release()
+        stream.close()
 
 
 def fit_image(image_bgr: np.ndarray, max_side_px: int) -> tuple[np.ndarray, float]:

@@ -13,6 +13,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from edge.vision.quality import LandmarkLayout
+
 Box = tuple[int, int, int, int]
 """(top, right, bottom, left) in pixels of the image given to ``detect``."""
 
@@ -51,6 +53,8 @@ class FaceBackend(Protocol):
     default_threshold: float
     """Largest distance (in ``metric``) that still names a member."""
     metric: Metric
+    landmark_layout: LandmarkLayout
+    """Which five points :attr:`DetectedFace.landmarks` holds (for the head pose)."""
 
     def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]: ...
 

@@ -24,6 +24,7 @@ from edge.config.base import StrictModel
 from edge.config.loader import format_validation_error
 from edge.config.vision import OnnxBackendConfig
 from edge.vision.backends.base import BackendError, DetectedFace, Metric
+from edge.vision.quality import LandmarkLayout
 
 # The five points of a 112x112 ArcFace crop: eye, eye, nose tip, mouth corner, mouth corner
 # (picture-left first), as in InsightFace and OpenCV's FaceRecognizerSF.
@@ -171,6 +172,7 @@ class OnnxBackend:
         self.embedding_size = embedder.embedding_size
         self.default_threshold = embedder.threshold
         self.metric: Metric = embedder.metric
+        self.landmark_layout: LandmarkLayout = "arcface5"
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -10,17 +10,31 @@ from cryptography.fernet import Fernet
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.orm import Session
 
 from cloud_sync import protocol
 from cloud_sync.hq import crud
 from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
-from cloud_sync.hq.models import RecommenderModel, StoreConfirmation
+from cloud_sync.hq.core.db import insert_for
+from cloud_sync.hq.models import RecommenderModel, StoreConfirmation, StorePickup, table
+from cloud_sync.hq.schemas import ProductPublic
 
 router = APIRouter(
     prefix="/api/v1/stores",
     tags=["downlink"],
     responses={401: {"description": "Missing or bad store signature, or unknown store key"}},
 )
+
+
+def _picked_up(session: Session, store_id: str, resource: str, version: str) -> None:
+    """First fetch of this version by this store (later fetches change nothing)."""
+    bind = session.get_bind()
+    session.execute(
+        insert_for(bind.dialect.name, table(StorePickup))
+        .values(store_id=store_id, resource=resource, version=version, first_at=datetime.now(UTC))
+        .on_conflict_do_nothing()
+    )
+    session.commit()
 
 
 def _versioned(request: Request, etag: str, build: Any) -> Response:
@@ -32,21 +46,19 @@ def _versioned(request: Request, etag: str, build: Any) -> Response:
 @router.get("/{store_id}/catalog")
 def catalog(store_id: str, store: StoreAuth, session: SessionDep, request: Request) -> Response:
     version = str(crud.version_of(session, name=crud.CATALOG))
+    # A 304 too: the store holds this version.
+    _picked_up(session, store_id, "catalog", version)
     return _versioned(
         request,
         f'"catalog-{version}"',
         lambda: {
             "version": version,
+            # The one product definition, every field as HQ was given it (style, i18n, ...);
+            # fields at their defaults are left out, as a catalog file may leave them out.
             "products": [
-                {
-                    "gtin": p.gtin,
-                    "name": p.name,
-                    "category": p.category,
-                    "size": p.size,
-                    "colour": p.colour,
-                    "price": p.price,
-                    "image": p.image,
-                }
+                ProductPublic.model_validate(p, from_attributes=True).model_dump(
+                    mode="json", exclude_defaults=True
+                )
                 for p in crud.list_products(session)
             ],
         },
@@ -91,6 +103,7 @@ def model_bytes(store_id: str, version: str, store: StoreAuth, session: SessionD
     found = session.get(RecommenderModel, version)
     if found is None:
         raise HTTPException(status_code=404, detail="Model not found")
+    _picked_up(session, store_id, "model", found.version)
     return Response(
         found.data,
         media_type="application/octet-stream",

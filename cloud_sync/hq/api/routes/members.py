@@ -7,6 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from cloud_sync.hq import crud, schemas
 from cloud_sync.hq.api.deps import AdminStaff, CurrentStaff, SessionDep, SettingsDep, VaultDep
@@ -127,12 +129,54 @@ def add_embeddings(
     return crud.member_public(session, member=crud.get_member(session, member_id=member_id))
 
 
-@router.post("/{member_id}/photos", status_code=201)
+MAX_ENROLMENT_PHOTOS = 20
+
+
+class _InMemoryParser(MultiPartParser):
+    """Starlette spools parts above 1 MiB to temporary files: a face photo must not touch the
+    disk, and the body limit (``max_body_bytes``) already bounds the memory."""
+
+    spool_max_size = 1 << 40
+
+
+async def _enrolment_photos(request: Request) -> list[tuple[str, bytes]]:
+    """multipart/form-data with ``photos`` files (several photos), or the body itself (one
+    photo or a short video, named by ``X-Photo-Name``). Kept in memory, never on disk."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return [(request.headers.get("X-Photo-Name", "photo"), await request.body())]
+    parser = _InMemoryParser(request.headers, request.stream(), max_files=MAX_ENROLMENT_PHOTOS)
+    try:
+        form = await parser.parse()
+    except MultiPartException as error:
+        raise HTTPException(status_code=400, detail=error.message) from None
+    try:
+        photos = []
+        for number, upload in enumerate(form.getlist("photos"), start=1):
+            if isinstance(upload, UploadFile):
+                await upload.seek(0)
+                photos.append((upload.filename or f"photo-{number}", await upload.read()))
+    finally:
+        await form.close()
+    if not photos:
+        raise HTTPException(status_code=400, detail="No photo uploaded (multipart field photos)")
+    return photos
+
+
+@router.post(
+    "/{member_id}/photos",
+    status_code=201,
+    responses={
+        400: {"description": "A multipart body without photos, or more than 20"},
+        422: {"description": "No usable photo (each photo's reason listed)"},
+    },
+)
 async def enrol_photo(
     member_id: str, request: Request, session: SessionDep, vault: VaultDep, staff: AdminStaff
-) -> schemas.MemberPublic:
-    """One photo (JPEG/PNG bytes as the body) -> one embedding with the stores' face backend.
-    Consent is checked before the photo is looked at; the photo itself is never stored."""
+) -> schemas.PhotoEnrolmentPublic:
+    """One enrolment: a photo or a short video as the body, or several photos as
+    multipart/form-data ``photos``. The best few by quality are averaged into one template
+    (as the stores enrol); each photo's outcome is in ``photos``. Consent is checked before
+    any photo is looked at; photos are never stored."""
     member = await run_in_threadpool(crud.get_member, session, member_id=member_id)
     consented = await run_in_threadpool(
         crud.has_consent, session, member_id=member.id, scope=schemas.ConsentScope.FACE_RECOGNITION
@@ -140,21 +184,35 @@ async def enrol_photo(
     if not consented:
         raise HTTPException(status_code=409, detail="No face-recognition consent")
     enroller: PhotoEnroller = request.app.state.enroller
-    name = request.headers.get("X-Photo-Name", "photo")
+    photos = await _enrolment_photos(request)
     try:
-        vector = await run_in_threadpool(enroller.embedding, name, await request.body())
+        template = await run_in_threadpool(enroller.template, photos)
     except PhotoRejected as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from None
     await run_in_threadpool(
         crud.add_embeddings,
         session,
         member_id=member.id,
-        vectors=[vector],
+        vectors=[[float(x) for x in row] for row in template.embeddings],
         vault=vault,
         actor=staff.name,
         now=_now(),
     )
-    return await run_in_threadpool(crud.member_public, session, member=member)
+    public = await run_in_threadpool(crud.member_public, session, member=member)
+    return schemas.PhotoEnrolmentPublic(
+        **public.model_dump(),
+        photos=[
+            schemas.PhotoOutcome(
+                name=p.name,
+                accepted=p.accepted,
+                problem=p.problem.value if p.problem else None,
+                message=p.message,
+                quality=p.quality,
+                notes=list(p.notes),
+            )
+            for p in template.photos
+        ],
+    )
 
 
 @router.delete("/{member_id}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from cloud_sync.hq import epcis, reports
+from cloud_sync.hq import empty, epcis, reports
 from cloud_sync.hq.api.deps import CurrentStaff, SessionDep, SettingsDep
 from cloud_sync.hq.crud import as_utc
 from cloud_sync.hq.models import DeliveryAttempt, Notification, StoredEvent
@@ -38,9 +39,14 @@ def _window(store_id: str | None, day_from: date | None, day_to: date | None) ->
     return reports.Window(store_id=store_id, day_from=day_from, day_to=day_to)
 
 
-def _render(rows: list[dict[str, Any]], fmt: Format, name: str) -> Response:
+def _render(
+    rows: list[dict[str, Any]], fmt: Format, name: str, why_empty: Callable[[], str] | None = None
+) -> Response:
     if fmt is Format.JSON:
-        return JSONResponse({"rows": rows})
+        body: dict[str, Any] = {"rows": rows}
+        if not rows and why_empty is not None:
+            body["why_empty"] = why_empty()
+        return JSONResponse(body)
     out = io.StringIO()
     if rows:
         writer = csv.DictWriter(out, fieldnames=list(rows[0]))
@@ -70,7 +76,14 @@ def conversion(
 ) -> Response:
     """Try-on -> purchase conversion per product, category, store or day."""
     rows = reports.conversion(session, group=group_by, window=_window(store_id, day_from, day_to))
-    return _render(rows, format, f"conversion-{group_by.value}")
+    return _render(
+        rows,
+        format,
+        f"conversion-{group_by.value}",
+        lambda: empty.no_data(
+            session, what="try-ons", store_id=store_id, day_from=day_from, day_to=day_to
+        ),
+    )
 
 
 @router.get("/tried-not-bought")
@@ -84,14 +97,23 @@ def tried_not_bought(
     max_conversion: Annotated[float, Query(ge=0, le=1)] = 0.1,
     format: Format = Format.JSON,
 ) -> Response:
-    """Merchandising list: products tried often and bought rarely."""
+    """Merchandising list: products tried often and bought rarely. When nothing qualifies,
+    ``why_empty`` says which threshold kept the products out."""
+    window = _window(store_id, day_from, day_to)
     rows = reports.tried_not_bought(
-        session,
-        window=_window(store_id, day_from, day_to),
-        min_tries=min_tries,
-        max_conversion=max_conversion,
+        session, window=window, min_tries=min_tries, max_conversion=max_conversion
     )
-    return _render(rows, format, "tried-not-bought")
+
+    def why() -> str:
+        tried = reports.conversion(session, group=reports.ConversionGroup.PRODUCT, window=window)
+        if not tried:
+            return empty.no_data(
+                session, what="try-ons", store_id=store_id, day_from=day_from, day_to=day_to
+            )
+        most = max(r["tries"] for r in tried)
+        return empty.nothing_flagged(most, min_tries, max_conversion)
+
+    return _render(rows, format, "tried-not-bought", why)
 
 
 @router.get("/hourly")
@@ -105,7 +127,12 @@ def hourly(
 ) -> Response:
     """Visits and try-ons per hour (UTC) per store."""
     return _render(
-        reports.hourly(session, window=_window(store_id, day_from, day_to)), format, "hourly"
+        reports.hourly(session, window=_window(store_id, day_from, day_to)),
+        format,
+        "hourly",
+        lambda: empty.no_data(
+            session, what="visits or try-ons", store_id=store_id, day_from=day_from, day_to=day_to
+        ),
     )
 
 
@@ -120,7 +147,16 @@ def shrink(
 ) -> Response:
     """Items lost (and recovered) through the exit gates by store, hour (UTC) and product."""
     return _render(
-        reports.shrink(session, window=_window(store_id, day_from, day_to)), format, "shrink"
+        reports.shrink(session, window=_window(store_id, day_from, day_to)),
+        format,
+        "shrink",
+        lambda: empty.no_data(
+            session,
+            what="exit alarms closed as lost or recovered",
+            store_id=store_id,
+            day_from=day_from,
+            day_to=day_to,
+        ),
     )
 
 
@@ -135,7 +171,14 @@ def gate_false_alarms(
 ) -> Response:
     """Closed exit alarms and the false-alarm rate per store and exit."""
     rows = reports.gate_false_alarms(session, window=_window(store_id, day_from, day_to))
-    return _render(rows, format, "gate-false-alarms")
+    return _render(
+        rows,
+        format,
+        "gate-false-alarms",
+        lambda: empty.no_data(
+            session, what="closed exit alarms", store_id=store_id, day_from=day_from, day_to=day_to
+        ),
+    )
 
 
 @router.get("/rfm")
@@ -150,7 +193,14 @@ def rfm(
     """Member recency (days), frequency (purchases), monetary (net amount), 1..5 scores and
     segment."""
     rows = reports.rfm(session, as_of=datetime.now(UTC), window=_window(store_id, day_from, day_to))
-    return _render(rows, format, "rfm")
+    return _render(
+        rows,
+        format,
+        "rfm",
+        lambda: empty.no_data(
+            session, what="member purchases", store_id=store_id, day_from=day_from, day_to=day_to
+        ),
+    )
 
 
 @router.get("/revenue")
@@ -167,7 +217,14 @@ def revenue(
     rows = reports.revenue_share(
         session, settings=settings, window=_window(store_id, day_from, day_to)
     )
-    return _render(rows, format, "revenue")
+    return _render(
+        rows,
+        format,
+        "revenue",
+        lambda: empty.no_data(
+            session, what="sales", store_id=store_id, day_from=day_from, day_to=day_to
+        ),
+    )
 
 
 @router.get("/notifications")
