@@ -20,5 +20,9 @@ else
     'from edge.replay.scenarios import SHIPPED; print(*SHIPPED, sep="\n")')
 fi
 for scenario in "${scenarios[@]}"; do
-  "$PYTHON" -m edge.cli simulate "$scenario" --out "tests/hil/$scenario" --seed "$SEED"
+  # A scenario made for another store keeps that store's configuration beside its capture.
+  config=firmware_configs/demo_store.yaml
+  [ -f "tests/hil/$scenario/store.yaml" ] && config="tests/hil/$scenario/store.yaml"
+  "$PYTHON" -m edge.cli simulate "$scenario" --out "tests/hil/$scenario" --seed "$SEED" \
+    --config "$config"
 done

@@ -415,9 +415,7 @@ class GateRules:
             severity=Severity.CRITICAL,
             zone=zone,
             subject=item.epc,
-            text=(
-                f"{what}{price} left through {self._zone_names.get(zone, zone)} unsold ({tag})"
-            ),
+            text=(f"{what}{price} left through {self._zone_names.get(zone, zone)} unsold ({tag})"),
             ts_ms=read.ts_ms,
             cause={
                 "exit": zone,

@@ -263,8 +263,7 @@ class AlertRules:
                 zone=exit_zone,
                 subject=payload.epc,
                 text=(
-                    f"{item} left through {self._zone_names.get(exit_zone, exit_zone)} "
-                    f"unsold{tag}"
+                    f"{item} left through {self._zone_names.get(exit_zone, exit_zone)} unsold{tag}"
                 ),
                 ts_ms=ts_ms,
                 cause=event.model_dump(mode="json"),

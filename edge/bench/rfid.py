@@ -5,13 +5,18 @@ The workload is a simulated large store: 5,000 distinct SGTIN-96 tags on 8 R2000
 antennas (shelves, fitting rooms, checkouts, entrance, exit, backroom), about 400 reads per
 second per reader with RSSI jitter, cross-reads by the neighbouring antenna and shoppers moving
 items (shelf -> fitting room -> shelf or checkout -> exit). The readers' byte streams are
-generated up front with the real frame encoder and cut into 4 KiB chunks, each stamped with the
-time its last byte arrived, as the serial driver stamps its reads.
+generated up front with the real frame encoders, as a module answers the driver's default
+command, 0x8A fast switch over its four antennas: tag frames, one summary frame per command,
+and now and then a missing-antenna reply (a loose cable on the backroom reader). They are cut
+into 4 KiB chunks, each stamped with the time its last byte arrived, as the serial driver
+stamps its reads.
 
 Timed, in the order the serial driver and the owner loop run them: ``R2000Parser.feed`` per
-chunk, one ``TagRead`` per tag frame, ``TagTracker.process`` (which decodes each EPC to its GTIN
-the first time it sees the tag; decode caches are cleared first), and ``tick`` once per
-simulated second. ``parse_only`` and ``track_only`` time the two halves alone.
+chunk (with its time, for the idle flush), the driver's command loop on the chunk's frames
+(``InventoryCommander.on_frames``), one ``TagRead`` per tag frame, ``TagTracker.process``
+(which decodes each EPC to its GTIN the first time it sees the tag; decode caches are cleared
+first), and ``tick`` once per simulated second. ``parse_only`` and ``track_only`` time the
+two halves alone.
 """
 
 from __future__ import annotations
@@ -28,16 +33,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from edge.config.readers import R2000SerialReader
 from edge.config.tracker import TrackerConfig
 from edge.config.zones import ZoneKind
 from edge.rfid.epc import decode_epc, encode_sgtin96, gtin_of
 from edge.rfid.r2000 import (
+    CMD_FAST_SWITCH_INVENTORY,
     R2000Parser,
     TagFrame,
-    encode_completion_frame,
+    encode_antenna_missing,
+    encode_fast_switch_done,
     encode_tag_frame,
     pc_for_epc,
 )
+from edge.rfid.r2000_inventory import InventoryCommander
 from edge.rfid.reads import TagRead
 from edge.rfid.tracker import TagTracker
 
@@ -48,7 +57,13 @@ READS_PER_READER_S = 400
 """An R2000 module at 115200 baud delivers a few hundred 96-bit reads a second."""
 CHUNK_BYTES = 4096
 ROUND_READS = 50
-"""Tag frames per inventory round; each round ends with a completion frame."""
+"""Tag frames per 0x8A fast switch command (over the reader's four antennas); each command
+ends with the module's summary frame, upon which the driver sends the next."""
+ROUND_MS = ROUND_READS * 1000 // READS_PER_READER_S
+FAST_SWITCH = CMD_FAST_SWITCH_INVENTORY
+CHUNK_IDLE_MS = 2_000
+LOOSE_READER, LOOSE_EVERY = 7, 10
+"""The backroom reader's antenna 4 has a loose cable: every 10th command reports it missing."""
 CROSS_READ_SHARE = 0.12
 T0_MS = 1_763_800_000_000
 TARGET_READS_PER_S = 100_000
@@ -159,6 +174,7 @@ def build_workload(total_reads: int, seed: int = 1) -> tuple[list[tuple[int, int
     pc = pc_for_epc(epcs[0])
     buffers = [bytearray() for _ in READERS]
     in_round = [0] * len(READERS)
+    commands = [0] * len(READERS)
     chunks: list[tuple[int, int, bytes]] = []
     reads = 0
     second = 0
@@ -175,13 +191,14 @@ def build_workload(total_reads: int, seed: int = 1) -> tuple[list[tuple[int, int
                 tags = store.tags_at[source]
                 tag = tags[int(random_() * len(tags))]
                 raw = min(max(round(gauss(mean, 3.0)) + 129, 0), 255)
-                buf += encode_tag_frame(r + 1, a % 4 + 1, pc, epcs[tag], raw)
+                buf += encode_tag_frame(r + 1, a % 4 + 1, pc, epcs[tag], raw, cmd=FAST_SWITCH)
                 reads += 1
                 in_round[r] += 1
                 if in_round[r] == ROUND_READS:
-                    buf += encode_completion_frame(
-                        r + 1, a % 4 + 1, READS_PER_READER_S, ROUND_READS
-                    )
+                    commands[r] += 1
+                    if r == LOOSE_READER and commands[r] % LOOSE_EVERY == 0:
+                        buf += encode_antenna_missing(r + 1, 4)
+                    buf += encode_fast_switch_done(r + 1, ROUND_READS, ROUND_MS)
                     in_round[r] = 0
                 if len(buf) >= CHUNK_BYTES:
                     ts_ms = T0_MS + second * 1000 + (n * 1000) // READS_PER_READER_S
@@ -227,7 +244,10 @@ def _full_pipeline(
 ) -> tuple[_Timing, int, Counter[str], TagTracker, _Timing]:
     """Parse + decode + track, exactly as the serial driver and the owner loop do it."""
     _clear_decode_caches()
-    parsers = [R2000Parser(r + 1) for r in range(len(READERS))]
+    # A 4 KiB chunk stands for half a second of one reader's line (a driver reads as the bytes
+    # come): the idle flush's gap scales with it, so only a silent line would flush.
+    parsers = [R2000Parser(r + 1, idle_flush_ms=CHUNK_IDLE_MS) for r in range(len(READERS))]
+    commanders = _commanders()
     tracker = _new_tracker()
     process, tick = tracker.process, tracker.tick
     kinds: Counter[str] = Counter()
@@ -238,7 +258,10 @@ def _full_pipeline(
     with _Timing() as timing:
         for n, (r, ts_ms, chunk) in enumerate(chunks):
             reader_id = READERS[r]
-            for frame in parsers[r].feed(chunk):
+            frames = parsers[r].feed(chunk, ts_ms)
+            # The driver's command loop: the next 0x8A on each summary frame.
+            commanders[r].on_frames(frames, ts_ms)
+            for frame in frames:
                 if type(frame) is TagFrame:
                     reads += 1
                     read = TagRead(
@@ -253,7 +276,25 @@ def _full_pipeline(
                 next_tick += 1000
             if n % report_every == report_every - 1:
                 _progress(f"full pipeline: {reads:,} reads")
+    kinds["commands_sent"] = sum(p.stats["fast_switch_done"] for p in parsers)
+    kinds["antenna_missing"] = sum(p.stats["antenna_missing"] for p in parsers)
     return timing, reads, kinds, tracker, ticks
+
+
+def _commanders() -> list[InventoryCommander]:
+    """Each reader's command loop, as the serial driver runs it (0x8A over antennas 1-4)."""
+    return [
+        InventoryCommander(
+            R2000SerialReader(
+                id=reader_id,
+                kind="r2000_serial",
+                port="loop://",
+                address=r + 1,
+                antennas=dict(enumerate(LAYOUT[r], start=1)),
+            )
+        )
+        for r, reader_id in enumerate(READERS)
+    ]
 
 
 def _parse_only(chunks: list[tuple[int, int, bytes]]) -> tuple[_Timing, int]:
@@ -342,12 +383,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     track, tracked = _track_only(chunks)
     decode_per_s = _decode_rate()
     reads_per_s = reads / full.cpu_s
+    commands_sent = kinds.pop("commands_sent")
+    antenna_missing = kinds.pop("antenna_missing")
     return {
         "reads": reads,
         "tags": tracker.tags_tracked,
         "readers": len(READERS),
         "antennas": len(ANTENNAS),
         "zones": len(ZONES),
+        "fast_switch_commands": commands_sent,
+        "antenna_missing_replies": antenna_missing,
         "events": sum(kinds.values()),
         "events_by_kind": {str(kind): kinds[kind] for kind in sorted(kinds)},
         "tags_present_at_end": tracker.tags_present,

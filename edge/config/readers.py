@@ -7,8 +7,10 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from edge.config.base import StrictModel, env_secret
+from edge.config.base import KeyPathError, StrictModel, env_secret
 
+R2000_PORTS = 8
+"""Antenna ports of the largest R2000 module (4-port modules use 1..4)."""
 NO_ANTENNA_PORT = 0
 """The port of reads whose reader reports no antenna (``edge.rfid.reads.NO_ANTENNA``)."""
 
@@ -78,8 +80,59 @@ class R2000SerialReader(ReaderBase):
     port: str = Field(title="pyserial URL: /dev/ttyUSB0, socket://, rfc2217://, loop://")
     baudrate: int = Field(default=115200, title="Baud rate (8N1)")
     address: int = Field(default=1, ge=0, le=255, title="Reader address byte")
-    inventory_repeat: int = Field(default=1, ge=1, le=255, title="Repeat count of cmd 0x89")
+    inventory_mode: Literal["fast_switch", "work_antenna"] = Field(
+        default="fast_switch",
+        title="How the driver inventories the antennas",
+        description="fast_switch: cmd 0x8A walks the antenna sequence in the module; "
+        "work_antenna: cmd 0x74 then 0x89 rounds, one antenna at a time",
+    )
+    antenna_sequence: list[int] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=8,
+        title="Antennas to inventory, in order",
+        description="Unset: every mapped antenna, in port order; a port may repeat (a busy "
+        "antenna read twice per pass); each must be mapped under antennas",
+    )
+    dwell_rounds: int = Field(
+        default=1,
+        ge=1,
+        le=255,
+        title="Inventory rounds per antenna before switching",
+        description="The Stay byte of cmd 0x8A, the repeat byte of cmd 0x89 per antenna",
+    )
+    switch_interval_ms: int = Field(
+        default=0, ge=0, le=255, title="Pause between antennas (Interval byte of cmd 0x8A), ms"
+    )
+    inventory_repeat: int = Field(
+        default=1,
+        ge=1,
+        le=255,
+        title="Passes over the antenna sequence per command (Repeat byte of cmd 0x8A)",
+    )
     reconnect_max_s: float = Field(default=30.0, gt=0, title="Longest reconnect backoff")
+
+    @model_validator(mode="after")
+    def _r2000_antennas(self) -> R2000SerialReader:
+        for port in self.antennas:
+            if not 1 <= port <= R2000_PORTS:
+                raise KeyPathError(
+                    ("antennas", port),
+                    f"Reader {self.id}: antenna {port} is not a port of an R2000 module "
+                    f"(1..{R2000_PORTS})",
+                )
+        for index, port in enumerate(self.antenna_sequence or []):
+            if port not in self.antennas:
+                raise KeyPathError(
+                    ("antenna_sequence", index),
+                    f"Reader {self.id}: antenna_sequence names antenna {port}, which antennas "
+                    f"does not map to a zone (mapped: {sorted(self.antennas)})",
+                )
+        return self
+
+    def inventory_sequence(self) -> list[int]:
+        """The antennas the driver inventories, in order: the sequence, or every mapped one."""
+        return list(self.antenna_sequence or sorted(self.antennas))
 
 
 class EventReaderBase(ReaderBase):

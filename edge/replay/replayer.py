@@ -313,6 +313,7 @@ class Replayer:
             next_tick = self._tick_until(record.t_ms, next_tick)
             self._pace(record.t_ms)
             self.clock.set_ms(record.t_ms)
+            self._settle_serial(record.t_ms)
             self._feed(record)
         self._tick_until(end_ms, next_tick)
         for camera in runtime.cameras.values():
@@ -342,6 +343,7 @@ class Replayer:
         while next_tick <= t_ms:
             self._pace(next_tick)
             self.clock.set_ms(next_tick)
+            self._settle_serial(next_tick)
             for watch in self._watches.values():
                 status = watch.tick(next_tick)
                 if status is not None:
@@ -351,6 +353,19 @@ class Replayer:
             owner.submit_tick(next_tick)
             next_tick += TICK_MS
         return next_tick
+
+    def _settle_serial(self, t_ms: int) -> None:
+        """Wait until every serial driver has flushed the bytes it held past their idle gap
+        by ``t_ms`` (it does so on seeing the clock there), so the flushed reads reach the
+        owner before whatever the capture holds next, at any replay speed."""
+        for reader_id, driver in self.runtime.serial_drivers.items():
+            due = driver.held_due_ms
+            if due is None or due > t_ms:
+                continue
+            _wait_for(
+                lambda d=driver: d.held_due_ms is None or d.held_due_ms > t_ms,  # type: ignore[misc]
+                f"serial reader {reader_id} did not flush its held bytes by t={t_ms}",
+            )
 
     def _pace(self, t_ms: int) -> None:
         """At speed s, a record t seconds into the capture is fed t/s seconds into the run."""

@@ -24,13 +24,8 @@ import serial
 
 from edge.clock import Clock
 from edge.config.readers import R2000SerialReader
-from edge.rfid.r2000 import (
-    ErrorResponse,
-    InventoryDone,
-    R2000Parser,
-    TagFrame,
-    build_realtime_inventory,
-)
+from edge.rfid.r2000 import ErrorResponse, Frame, R2000Parser, TagFrame
+from edge.rfid.r2000_inventory import InventoryCommander
 from edge.rfid.reader_thread import ReaderThread
 from edge.rfid.reads import ReadSink, StatusSink, TagRead
 
@@ -42,6 +37,8 @@ RECONNECT_BASE_S = 0.5
 READ_CHUNK_BYTES = 65536
 POLL_INTERVAL_S = 0.05
 """Longest wait for data in one go, so that ``stop()`` is honoured quickly."""
+HELD_POLL_S = 0.002
+"""Longest wait while bytes are held for an unfinished frame (their idle flush may be due)."""
 IDLE_POLL_S = 0.01
 """Sleep between polls of ports without a file descriptor (``loop://``, ``rfc2217://``)."""
 
@@ -73,8 +70,9 @@ class R2000SerialDriver(ReaderThread):
         self._config = config
         self._on_chunk = on_chunk
         self._resend_after_s = resend_after_s
-        self._command = build_realtime_inventory(config.address, config.inventory_repeat)
+        self._commander = InventoryCommander(config, round(resend_after_s * 1000))
         self._parser = R2000Parser(config.address)
+        self._held_due_ms: int | None = None
         self._rng = random.Random(config.id)
         self._errors_logged: set[int] = set()
         self._bytes_received = 0
@@ -97,8 +95,21 @@ class R2000SerialDriver(ReaderThread):
         """Bytes read so far; all reads from these bytes have been delivered."""
         return self._bytes_received
 
+    @property
+    def held_due_ms(self) -> int | None:
+        """Event time by which bytes held without a complete frame are flushed (None: none
+        held). Published after the reads of the chunk that left them are delivered, so a
+        replayer that moves the clock past it can wait until they are flushed."""
+        return self._held_due_ms
+
     def stats(self) -> dict[str, int]:
-        return {**self._parser.stats, **self._counters, "bytes_received": self._bytes_received}
+        return {
+            **self._parser.stats,
+            **self._counters,
+            "commands_sent": self._commander.commands_sent,
+            "missing_antennas": len(self._commander.missing_antennas),
+            "bytes_received": self._bytes_received,
+        }
 
     # --- thread ---------------------------------------------------------------------------
 
@@ -133,27 +144,28 @@ class R2000SerialDriver(ReaderThread):
     def _session(self, port: Any) -> str | None:
         """Inventory until the port fails (returns why) or the driver stops (None)."""
         self._parser.reset()
+        self._held_due_ms = None
         self._errors_logged.clear()
         wait_fd = _readable_fd(port)
+        commander = self._commander
         try:
-            self._send(port)
-            resend_at_s = time.monotonic() + self._resend_after_s
+            self._write(port, commander.start(_monotonic_ms()))
             while not self._stop.is_set():
                 if wait_fd is not None:
-                    select.select([wait_fd], [], [], POLL_INTERVAL_S)
+                    # Bytes held for a frame look at the clock often: their flush is due soon.
+                    wait_s = POLL_INTERVAL_S if self._held_due_ms is None else HELD_POLL_S
+                    select.select([wait_fd], [], [], wait_s)
                 chunk = port.read(READ_CHUNK_BYTES)
-                now_s = time.monotonic()
+                now_ms = _monotonic_ms()
                 if chunk:
-                    round_done, any_frame = self._handle_chunk(chunk)
-                    if round_done:
-                        resend_at_s = now_s  # next round at once
-                    elif any_frame:
-                        resend_at_s = now_s + self._resend_after_s
-                elif wait_fd is None:
-                    self._stop.wait(IDLE_POLL_S)
-                if now_s >= resend_at_s:
-                    self._send(port)
-                    resend_at_s = now_s + self._resend_after_s
+                    frames = self._handle_chunk(chunk)
+                else:
+                    frames = self._flush_idle()
+                    if wait_fd is None:
+                        self._stop.wait(IDLE_POLL_S)
+                command = commander.on_frames(frames, now_ms) or commander.due(now_ms)
+                if command is not None:
+                    self._write(port, command)
             return None
         except (serial.SerialException, OSError) as error:
             self._counters["read_errors"] += 1
@@ -167,13 +179,37 @@ class R2000SerialDriver(ReaderThread):
         finally:
             port.close()
 
-    def _handle_chunk(self, chunk: bytes) -> tuple[bool, bool]:
-        """Record, parse and deliver one chunk; returns (round completed, any valid frame)."""
+    def _handle_chunk(self, chunk: bytes) -> list[Frame]:
+        """Record, parse and deliver one chunk; returns its frames."""
         ts_ms = self._clock.now_ms()
         if self._on_chunk is not None:
             self._on_chunk(ts_ms, chunk)
-        frames = self._parser.feed(chunk)
-        round_done = False
+        # Bytes held from before an idle gap are flushed first, stamped with their own time.
+        flushed_ms = self._parser.last_bytes_ms
+        flushed = self._parser.flush_idle(ts_ms)
+        if flushed and flushed_ms is not None:
+            self._deliver(flushed, flushed_ms)
+        frames = self._parser.feed(chunk, ts_ms)
+        self._deliver(frames, ts_ms)
+        # Only now: whoever waits on bytes_received (the replayer) sees every read delivered.
+        self._held_due_ms = self._parser.flush_due_ms()
+        self._bytes_received += len(chunk)
+        return flushed + frames
+
+    def _flush_idle(self) -> list[Frame]:
+        """The frames held behind a dead candidate once the line has been idle long enough
+        (event time: the injected clock), delivered with the time their bytes arrived."""
+        due = self._parser.flush_due_ms()
+        if due is None or self._clock.now_ms() < due:
+            return []
+        arrived_ms = self._parser.last_bytes_ms
+        frames = self._parser.flush_idle(self._clock.now_ms())
+        if arrived_ms is not None:
+            self._deliver(frames, arrived_ms)
+        self._held_due_ms = self._parser.flush_due_ms()
+        return frames
+
+    def _deliver(self, frames: list[Frame], ts_ms: int) -> None:
         reader_id = self._config.id
         on_read = self._on_read
         reads = 0
@@ -183,31 +219,31 @@ class R2000SerialDriver(ReaderThread):
                     TagRead(reader_id, frame.antenna, frame.epc_hex, float(frame.rssi_dbm), ts_ms)
                 )
                 reads += 1
-            elif isinstance(frame, InventoryDone):
-                round_done = True
             elif isinstance(frame, ErrorResponse):
-                if frame.code in self._errors_logged:
+                key = frame.code if frame.antenna is None else (frame.antenna << 8) | frame.code
+                if key in self._errors_logged:
                     continue  # counted in stats; a missing antenna would flood the log
-                self._errors_logged.add(frame.code)
+                self._errors_logged.add(key)
+                where = "" if frame.antenna is None else f" on antenna {frame.antenna}"
                 self._log.warning(
-                    "reader %s: command 0x%02X failed: 0x%02X %s",
+                    "reader %s: command 0x%02X failed%s: 0x%02X %s",
                     reader_id,
                     frame.cmd,
+                    where,
                     frame.code,
                     frame.meaning,
                 )
-            else:
-                self._log.info("reader %s: ignoring response %r", reader_id, frame)
         self._counters["reads"] += reads
         if frames and not reads:
             self._heartbeat(ts_ms, "answering, no tags in view")
-        # Only now: whoever waits on bytes_received (the replayer) sees every read delivered.
-        self._bytes_received += len(chunk)
-        return round_done, bool(frames)
 
-    def _send(self, port: Any) -> None:
-        port.write(self._command)
-        self._counters["commands_sent"] += 1
+    def _write(self, port: Any, command: bytes) -> None:
+        port.write(command)
+
+
+def _monotonic_ms() -> int:
+    """Time for the command timers only (resend after silence): never an event time."""
+    return int(time.monotonic() * 1000)
 
 
 def _readable_fd(port: Any) -> int | None:

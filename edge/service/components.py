@@ -6,17 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from edge.rfid.event_delivery import EventReaderStats
+from edge.rfid.r2000 import MALFORMED_KEYS
 from edge.runtime.assembly import StoreRuntime
 
-SERIAL_ERROR_KEYS = (
-    "checksum_errors",
-    "bad_length",
-    "wrong_address",
-    "rssi_out_of_range",
-    "error_responses",
-    "read_errors",
-    "open_errors",
-)
+SERIAL_ERROR_KEYS = (*MALFORMED_KEYS, "error_responses", "read_errors", "open_errors")
 """Serial driver counters that count as errors on the dashboard."""
 
 LLRP_ERROR_KEYS = (

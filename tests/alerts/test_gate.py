@@ -91,9 +91,7 @@ def test_two_reads_within_a_second_alarm_at_the_second_read() -> None:
     assert notice.ts_ms == T0 + 400 and notice.exit == "exit"
     draft = notice.draft
     assert draft is not None and draft.kind is AlertKind.EXIT_UNSOLD
-    assert draft.text == (
-        f"Wool sweater · 59.90 left through Main exit unsold (EPC {EPC_A})"
-    )
+    assert draft.text == (f"Wool sweater · 59.90 left through Main exit unsold (EPC {EPC_A})")
     assert draft.cause is not None
     assert draft.cause["items"] == [
         {"epc": EPC_A, "gtin": "80614141123458", "name": "Wool sweater", "price": 59.9}

@@ -181,6 +181,36 @@ BAD_CONFIGS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
         "(value: 256)",
     ),
     (
+        "r2000-sequence-unmapped",
+        _set("readers.0.antenna_sequence", [1, 3, 6]),
+        "readers -> 0 -> r2000_serial -> antenna_sequence -> 2: Reader shelf-reader: "
+        "antenna_sequence names antenna 6, which antennas does not map to a zone "
+        "(mapped: [1, 2, 3, 4])",
+    ),
+    (
+        "r2000-port-9",
+        _set("readers.0.antennas", {1: "shelf-a", 9: "shelf-b"}),
+        "readers -> 0 -> r2000_serial -> antennas -> 9: Reader shelf-reader: antenna 9 is not "
+        "a port of an R2000 module (1..8)",
+    ),
+    (
+        "r2000-sequence-too-long",
+        _set("readers.0.antenna_sequence", [1, 2, 3, 4, 1, 2, 3, 4, 1]),
+        "readers -> 0 -> r2000_serial -> antenna_sequence: List should have at most 8 items",
+    ),
+    (
+        "r2000-dwell-zero",
+        _set("readers.0.dwell_rounds", 0),
+        "readers -> 0 -> r2000_serial -> dwell_rounds: Input should be greater than or equal "
+        "to 1 (value: 0)",
+    ),
+    (
+        "r2000-bad-mode",
+        _set("readers.0.inventory_mode", "round_robin"),
+        "readers -> 0 -> r2000_serial -> inventory_mode: Input should be 'fast_switch' or "
+        "'work_antenna' (value: 'round_robin')",
+    ),
+    (
         "bad-log-level",
         _set("log_level", "LOUD"),
         "log_level: String should match pattern",

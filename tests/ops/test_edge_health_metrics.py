@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from edge.app.compose import Edge
 from edge.config.store import StoreConfig
 from edge.rfid.epc import encode_sgtin96
-from edge.rfid.r2000 import encode_tag_frame
+from edge.rfid.r2000 import build_command, encode_tag_frame
 from edge.vision.latency import LatencyBuckets
 from tests.api.harness import demo_config
 from tests.edge_harness import IdleSerialPort, private_store, running_edge
@@ -101,7 +101,9 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
     epc = bytes.fromhex(encode_sgtin96("0614141", "011001", 1001))
     good = encode_tag_frame(1, 1, 0x3000, epc, 0x50)
     corrupt = good[:-1] + bytes([good[-1] ^ 0xFF])  # checksum broken
-    edge.serial.write(good + corrupt + good)
+    # Len 0x13 (12 EPC bytes) behind a PC word announcing 8: a false frame, checksum or not.
+    mismatched = build_command(1, 0x89, bytes((0x04, 0x20, 0x00)) + epc + b"\x50")
+    edge.serial.write(good + corrupt + mismatched + good)
     serial = edge.edge.runtime.serial_drivers["shelf-reader"]
     wait_for(lambda: serial.stats()["reads"] == 2, "two serial reads")
 
@@ -140,6 +142,10 @@ def test_metrics_count_reads_errors_events_alerts_and_the_outbox(live_edge: Live
         value(samples, "o2o_reader_errors_total", reader="shelf-reader", kind="checksum_errors")
         == 1
     )
+    mismatch = value(
+        samples, "o2o_reader_errors_total", reader="shelf-reader", kind="epc_length_mismatch"
+    )
+    assert mismatch == 1
     malformed = {
         dict(labels)["kind"]: count
         for (name, labels), count in samples.items()

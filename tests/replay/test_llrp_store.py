@@ -97,8 +97,10 @@ def test_an_llrp_store_reads_goes_offline_and_comes_back(
         try:
             wait_for_events(
                 collector,
-                lambda events: {e.payload.zone for e in events if e.type == "tag.arrived"}
-                == {"shelf-a", "fitting-1"},
+                lambda events: (
+                    {e.payload.zone for e in events if e.type == "tag.arrived"}
+                    == {"shelf-a", "fitting-1"}
+                ),
                 "tags arriving in both mapped zones",
             )
             arrived = [e for e in collector.snapshot() if e.type == "tag.arrived"]

@@ -9,16 +9,23 @@ import random
 import pytest
 
 from edge.rfid.r2000 import (
+    CommandOk,
     ErrorResponse,
+    FastSwitchDone,
     Frame,
     InventoryDone,
     OtherResponse,
     R2000Parser,
     TagFrame,
     build_command,
+    build_fast_switch_inventory,
     build_realtime_inventory,
+    build_set_work_antenna,
+    encode_antenna_missing,
+    encode_buffered_tag_frame,
     encode_completion_frame,
     encode_error_frame,
+    encode_fast_switch_done,
     encode_tag_frame,
     pc_for_epc,
 )
@@ -142,10 +149,11 @@ def test_truncated_frame_followed_by_a_good_one() -> None:
 def test_impossible_lengths_are_skipped_at_once() -> None:
     parser = R2000Parser(1)
     # Len 2 is below the minimum; Len 0x20 cannot be a 0x89 reply (even); Len 0x13 with a PC
-    # announcing 4 EPC words does not match either.
+    # announcing 4 EPC words disagrees with its PC word.
     junk = b"\xa0\x02" + b"\xa0\x20\x01\x89" + b"\xa0\x13\x01\x89\x00\x20\x00"
     assert parser.feed(junk + TAG) == [TAG_FRAME]
-    assert parser.stats["bad_length"] == 3
+    assert parser.stats["bad_length"] == 2
+    assert parser.stats["epc_length_mismatch"] == 1
     assert parser.stats["garbage_bytes"] == len(junk)
 
 
@@ -168,16 +176,31 @@ def test_reset_discards_a_partial_frame() -> None:
 
 def _random_frame(rng: random.Random) -> tuple[bytes, Frame]:
     kind = rng.random()
-    if kind < 0.8:
+    if kind < 0.7:
         epc = rng.randbytes(rng.choice((2, 8, 12, 12, 12, 16, 62)))
         antenna, rssi = rng.randint(1, 8), rng.randint(0, 127)
+        cmd = rng.choice((0x89, 0x89, 0x8A, 0x8B))
+        phase = rng.randint(0, 0xFFFF) if rng.random() < 0.2 else None
         pc = pc_for_epc(epc)
-        frame = encode_tag_frame(1, antenna, pc, epc, rssi, freq=rng.randint(0, 63))
-        return frame, TagFrame(1, antenna, pc, epc.hex().upper(), rssi, rssi - 129)
-    if kind < 0.9:
+        frame = encode_tag_frame(
+            1, antenna, pc, epc, rssi, freq=rng.randint(0, 63), cmd=cmd, phase=phase
+        )
+        return frame, TagFrame(1, antenna, pc, epc.hex().upper(), rssi, rssi - 129, phase)
+    if kind < 0.75:
+        epc = rng.randbytes(12)
+        antenna, rssi = rng.randint(1, 8), rng.randint(0, 127)
+        frame = encode_buffered_tag_frame(1, antenna, 0x3000, epc, rng.randint(0, 0xFFFF), rssi)
+        return frame, TagFrame(1, antenna, 0x3000, epc.hex().upper(), rssi, rssi - 129)
+    if kind < 0.85:
         antenna, rate, total = rng.randint(1, 4), rng.randint(0, 65535), rng.randint(0, 2**32 - 1)
         frame = encode_completion_frame(1, antenna, rate, total)
         return frame, InventoryDone(1, antenna, rate, total)
+    if kind < 0.9:
+        total, duration = rng.randint(0, 2**24 - 1), rng.randint(0, 2**32 - 1)
+        return encode_fast_switch_done(1, total, duration), FastSwitchDone(1, total, duration)
+    if kind < 0.95:
+        antenna = rng.randint(1, 8)
+        return encode_antenna_missing(1, antenna), ErrorResponse(1, 0x8A, 0x22, "", antenna)
     code = rng.choice((0x22, 0x31, 0x36))
     return encode_error_frame(1, 0x89, code), ErrorResponse(1, 0x89, code, "")
 
@@ -221,7 +244,7 @@ def test_seeded_random_garbage_between_frames_yields_exactly_the_frames() -> Non
     def comparable(frame: Frame) -> Frame:
         # Error meanings are looked up by the parser; the reference only knows the code.
         if isinstance(frame, ErrorResponse):
-            return ErrorResponse(frame.address, frame.cmd, frame.code, "")
+            return ErrorResponse(frame.address, frame.cmd, frame.code, "", frame.antenna)
         return frame
 
     assert [comparable(f) for f in got] == expected
@@ -255,3 +278,56 @@ def test_rssi_outside_what_a_module_reports_is_counted_and_the_read_kept() -> No
     )
     assert [f.antenna for f in frames if isinstance(f, TagFrame)] == [1, 2, 3]
     assert parser.stats["rssi_out_of_range"] == 2
+
+
+def test_phase_frames_and_every_tag_command_decode() -> None:
+    epc = bytes.fromhex("E200301666130121155074EF")
+    parser = R2000Parser(1)
+    frames = parser.feed(
+        encode_tag_frame(1, 2, 0x3000, epc, 0x45, cmd=0x8A)
+        + encode_tag_frame(1, 3, 0x3000, epc, 0x45, cmd=0x8B, phase=0x1234)
+    )
+    assert [(f.antenna, f.phase) for f in frames if isinstance(f, TagFrame)] == [
+        (2, None),
+        (3, 0x1234),
+    ]
+    assert parser.stats["phase_frames"] == 1 and parser.stats["tag_frames"] == 2
+
+
+def test_fast_switch_command_forms() -> None:
+    # Four slots while every antenna is 1-4; eight (the 8-port form) otherwise.
+    assert build_fast_switch_inventory(1, [(1, 2), (3, 2)], interval_ms=5, repeat=3)[1:] == (
+        bytes.fromhex("0D 01 8A 00 02 02 02 FF 00 FF 00 05 03")
+        + build_fast_switch_inventory(1, [(1, 2), (3, 2)], 5, 3)[-1:]
+    )
+    eight = build_fast_switch_inventory(1, [(a, 1) for a in (1, 2, 3, 4, 5)])
+    assert eight[1] == 0x15 and eight[4:14] == bytes.fromhex("00 01 01 01 02 01 03 01 04 01")
+    with pytest.raises(ValueError, match="antennas"):
+        build_fast_switch_inventory(1, [(1, 1)] * 9)
+    with pytest.raises(ValueError, match="antenna"):
+        build_set_work_antenna(1, 9)
+    results = R2000Parser(1).feed(
+        encode_error_frame(1, 0x74, 0x10) + encode_error_frame(1, 0x74, 0x47)
+    )
+    assert results == [
+        CommandOk(1, 0x74),
+        ErrorResponse(1, 0x74, 0x47, "parameter_invalid_antenna_id_out_of_range"),
+    ]
+
+
+def test_idle_flush_releases_frames_held_behind_a_dead_head_by_event_time_only() -> None:
+    parser = R2000Parser(1)
+    stray = TAG[:6]  # a plausible head of a 96-bit tag frame, cut short
+    assert parser.feed(stray + DONE, now_ms=1000) == []
+    assert parser.flush_due_ms() == 1100
+    assert parser.flush_idle(1099) == []  # not idle long enough
+    [done] = parser.flush_idle(1100)
+    assert isinstance(done, InventoryDone)
+    assert parser.stats["idle_flushed"] == 1 and parser.pending_bytes == 0
+    # The same bytes fed later, after the gap, flush first: the result never depends on
+    # whether the caller polled in between.
+    other = R2000Parser(1)
+    assert other.feed(stray + DONE, now_ms=1000) == []
+    assert other.feed(TAG, now_ms=1500) == [done, TAG_FRAME]
+    # Without times nothing is ever flushed (a frame may still complete).
+    assert R2000Parser(1).feed(stray + DONE) == []
