@@ -1,0 +1,108 @@
+"""Database operations for everything but the ingestion hot path (keyword-only arguments),
+one module per part of HQ's records; callers use ``crud.NAME``."""
+
+from __future__ import annotations
+
+from cloud_sync.hq.crud.base import (
+    CATALOG,
+    GALLERY,
+    ConflictError,
+    NotFoundError,
+    as_utc,
+    audit,
+    audit_trail,
+    bump_version,
+    version_of,
+)
+from cloud_sync.hq.crud.catalog import (
+    add_model,
+    current_model,
+    delete_product,
+    list_products,
+    upsert_products,
+)
+from cloud_sync.hq.crud.erasure import (
+    add_embeddings,
+    erase_member,
+    erasures_since,
+    gallery,
+    merge_members,
+    purge_erased,
+)
+from cloud_sync.hq.crud.members import (
+    create_member,
+    current_consents,
+    find_member,
+    get_member,
+    has_consent,
+    record_consent,
+    resolve_member,
+    update_member,
+)
+from cloud_sync.hq.crud.points import (
+    add_points_entry,
+    adjust_points,
+    points_balance,
+    points_entries,
+    queue_notification,
+)
+from cloud_sync.hq.crud.public import member_public
+from cloud_sync.hq.crud.stores import (
+    create_staff_token,
+    create_store,
+    haversine_km,
+    list_stores,
+    nearest_store,
+    rotate_store_key,
+    staff_by_token,
+    store_by_key,
+    store_public,
+    update_store,
+)
+
+__all__ = [
+    "CATALOG",
+    "GALLERY",
+    "ConflictError",
+    "NotFoundError",
+    "add_embeddings",
+    "add_model",
+    "add_points_entry",
+    "adjust_points",
+    "as_utc",
+    "audit",
+    "audit_trail",
+    "bump_version",
+    "create_member",
+    "create_staff_token",
+    "create_store",
+    "current_consents",
+    "current_model",
+    "delete_product",
+    "erase_member",
+    "erasures_since",
+    "find_member",
+    "gallery",
+    "get_member",
+    "has_consent",
+    "haversine_km",
+    "list_products",
+    "list_stores",
+    "member_public",
+    "merge_members",
+    "nearest_store",
+    "points_balance",
+    "points_entries",
+    "purge_erased",
+    "queue_notification",
+    "record_consent",
+    "resolve_member",
+    "rotate_store_key",
+    "staff_by_token",
+    "store_by_key",
+    "store_public",
+    "update_member",
+    "update_store",
+    "upsert_products",
+    "version_of",
+]
