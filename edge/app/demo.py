@@ -213,7 +213,7 @@ def replay_day(
     else:
         from edge.config.vision import GALLERY_KEY_ENV
         from edge.replay.camera_scenes import build_camera_capture
-        from edge.vision.gallery import generate_key
+        from edge.vision.gallery_file import generate_key
 
         # The recognition worker processes inherit the gallery key from the environment.
         os.environ.setdefault(GALLERY_KEY_ENV, generate_key())

@@ -46,7 +46,7 @@ from edge.config.readers import ZebraMqttReader
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
 from edge.mqtt.topics import tablet_topic
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 
 READS_PER_READER = 400
 """Reads a second per reader: a fixed reader inventorying a full shelf without pause

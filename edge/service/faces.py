@@ -17,7 +17,7 @@ import numpy as np
 
 from edge.service.errors import ServiceUnavailable
 from edge.vision.enrolment import FaceService
-from edge.vision.gallery import GalleryFileError, GalleryKeyError
+from edge.vision.gallery_file import GalleryFileError, GalleryKeyError
 
 log = logging.getLogger(__name__)
 

@@ -77,7 +77,7 @@ def finite(value: float) -> float | None:
 def _enroll(args: argparse.Namespace) -> int:
     from edge.vision.consent import ConsentError
     from edge.vision.enrolment import MemberIdError
-    from edge.vision.gallery import GalleryFileError, GalleryKeyError
+    from edge.vision.gallery_file import GalleryFileError, GalleryKeyError
 
     try:
         service = _service(args.config)
@@ -111,7 +111,7 @@ def _enroll(args: argparse.Namespace) -> int:
 
 
 def _forget(args: argparse.Namespace) -> int:
-    from edge.vision.gallery import GalleryFileError, GalleryKeyError
+    from edge.vision.gallery_file import GalleryFileError, GalleryKeyError
 
     try:
         report = _service(args.config).forget(args.member_id)
@@ -135,7 +135,7 @@ def _forget(args: argparse.Namespace) -> int:
 
 
 def _identify(args: argparse.Namespace) -> int:
-    from edge.vision.gallery import GalleryFileError, GalleryKeyError
+    from edge.vision.gallery_file import GalleryFileError, GalleryKeyError
 
     try:
         service = _service(args.config)
@@ -158,7 +158,7 @@ def _identify(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from edge.vision.gallery import generate_key
+    from edge.vision.gallery_file import generate_key
 
     print(generate_key())
     return 0

@@ -20,7 +20,7 @@ import yaml
 
 from cloud_sync import protocol
 from edge.bench.sync import HqProcess, StoreCredentials, free_port
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from tests.acceptance.rig import Broker, EdgeRun, Tablet, r2000_tag_frame, wait_until, zebra_event
 from tests.acceptance.test_store_story import (
     GTIN_NAVY_M,

@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from edge.bench.sync import HqProcess, free_port, stored_event_ids
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from tests.acceptance.conftest import ADMIN_TOKEN
 from tests.acceptance.rig import (
     Broker,

@@ -13,7 +13,7 @@ from schemathesis.config import SchemathesisConfig
 
 from edge.app.compose import EdgeOptions
 from edge.clock import VirtualClock
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from tests.api.conftest import ADMIN_TOKEN, START_MS
 from tests.api.harness import demo_config
 from tests.contract_counts import run_contract

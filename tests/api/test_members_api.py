@@ -17,7 +17,7 @@ from edge.clock import VirtualClock
 from edge.config.loader import parse_store_config
 from edge.config.store import StoreConfig
 from edge.config.vision import GALLERY_KEY_ENV
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from tests.edge_harness import running_edge
 
 TOKEN = "test-admin-token-0123456789"

@@ -155,7 +155,7 @@ def test_the_opening_replays_to_the_narrated_attributions_with_cameras(
     mqtt_broker: tuple[str, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from edge.vision.gallery import generate_key
+    from edge.vision.gallery_file import generate_key
 
     monkeypatch.setenv(GALLERY_KEY_ENV, generate_key())  # the recognition workers inherit it
     config = load_store_config(FIRMWARE / "demo_store_cameras.yaml")

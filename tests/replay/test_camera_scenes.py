@@ -30,7 +30,7 @@ from edge.replay.replayer import ReplayStats
 from edge.replay.scenarios import SHIPPED, get_scenario
 from edge.replay.simulator import simulate
 from edge.vision.enrolment import FaceService, PhotoInput
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from tests.conftest import REPO_ROOT
 
 CAMERAS_STORE = REPO_ROOT / "firmware_configs" / "demo_store_cameras.yaml"

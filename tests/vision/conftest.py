@@ -23,7 +23,7 @@ from edge.config.vision import GALLERY_KEY_ENV
 from edge.events.base import Event
 from edge.replay.capture import MANIFEST, CameraSource, Capture, Manifest
 from edge.vision.enrolment import FaceService, PhotoInput
-from edge.vision.gallery import generate_key
+from edge.vision.gallery_file import generate_key
 from edge.vision.video_builder import (
     Appearance,
     Point,

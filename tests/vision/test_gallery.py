@@ -11,12 +11,11 @@ import pytest
 
 from edge.config.vision import GALLERY_KEY_ENV
 from edge.vision.backends.base import Metric
-from edge.vision.gallery import (
-    Gallery,
+from edge.vision.gallery import Gallery, Match
+from edge.vision.gallery_file import (
     GalleryFile,
     GalleryFileError,
     GalleryKeyError,
-    Match,
     generate_key,
     load_key,
 )

@@ -14,7 +14,8 @@ import numpy as np
 
 from edge.clock import VirtualClock
 from edge.vision.consent import ConsentRegistry
-from edge.vision.gallery import Gallery, GalleryFile, generate_key, load_key
+from edge.vision.gallery import Gallery
+from edge.vision.gallery_file import GalleryFile, generate_key, load_key
 
 DIM = 8
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,8 @@ WORKER = textwrap.dedent(
 
     from edge.clock import VirtualClock
     from edge.vision.consent import ConsentRegistry
-    from edge.vision.gallery import Gallery, GalleryFile, load_key
+    from edge.vision.gallery import Gallery
+    from edge.vision.gallery_file import GalleryFile, load_key
 
     folder, name, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     clock = VirtualClock(1_700_000_000_000)
