@@ -481,3 +481,131 @@ class StorePickup(Base):
     resource: Mapped[str] = mapped_column(String(20), primary_key=True)
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_at: Mapped[datetime] = mapped_column(Timestamp)
+
+# --- rollups (cloud_sync/hq/rollups.py maintains them; docs/hq.md "Rollups" says why each is
+# exact). Keys never hold NULL: '' stands for "no store" (chain-wide rows), "no GTIN", "no
+# home store". Grain 'd' rows have a day (YYYY-MM-DD) as period, grain 'm' a month (YYYY-MM).
+
+
+class StoreHourRollup(Base):
+    """Per store, UTC day and hour: what the hourly report shows."""
+
+    __tablename__ = "rollup_store_hour"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    visits: Mapped[int] = mapped_column(BigInteger, default=0)
+    visitors: Mapped[int] = mapped_column(BigInteger, default=0)
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    """try-on outcomes: the row exists for an hour with outcomes only, as in the projection"""
+
+
+class StoreDayRollup(Base):
+    """Per store and UTC day: the overview page."""
+
+    __tablename__ = "rollup_store_day"
+    __table_args__ = (Index("ix_rollup_store_day_day", "day"),)
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    visitors: Mapped[int] = mapped_column(BigInteger, default=0)
+    visits: Mapped[int] = mapped_column(BigInteger, default=0)
+    members: Mapped[int] = mapped_column(BigInteger, default=0)
+    """distinct recognised members that day (rollup_member_day holds who, for exactness)"""
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    sales: Mapped[int] = mapped_column(BigInteger, default=0)
+    returns: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class MemberDayRollup(Base):
+    """Which members were recognised in a store on a day: makes ``members`` a distinct count
+    under replays and late events. Rows of an erased member are deleted (counts stay)."""
+
+    __tablename__ = "rollup_member_day"
+
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class ProductRollup(Base):
+    """Per grain, store ('' = chain), period and GTIN: try-ons, outcomes and sales."""
+
+    __tablename__ = "rollup_product"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RevenueRollup(Base):
+    """Sales per grain, store, period and the buyer's home store ('' = none): the revenue
+    share report. A member's home store change moves their amounts (rollups.move_home)."""
+
+    __tablename__ = "rollup_revenue"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    home_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    amount: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class MemberRollup(Base):
+    """Per member (as on the sale lines): RFM inputs. Deleted when the member is erased."""
+
+    __tablename__ = "rollup_member"
+
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_ts: Mapped[datetime] = mapped_column(Timestamp)
+    frequency: Mapped[int] = mapped_column(BigInteger, default=0)
+    monetary: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class MemberSaleRollup(Base):
+    """Which sales (positive lines) a member made: makes ``frequency`` a distinct count."""
+
+    __tablename__ = "rollup_member_sale"
+
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sale_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class SegmentScore(Base):
+    """Snapshot: each member's RFM scores and segment as of the last refresh."""
+
+    __tablename__ = "segment_scores"
+    __table_args__ = (Index("ix_segment_scores_segment", "segment", "member_id"),)
+
+    member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    r: Mapped[int] = mapped_column(Integer)
+    f: Mapped[int] = mapped_column(Integer)
+    m: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(String(20))
+    monetary: Mapped[float] = mapped_column(Float)
+
+
+class SegmentCell(Base):
+    """Snapshot: the RFM grid, members and revenue per (r, f, m) cell, as of ``as_of``."""
+
+    __tablename__ = "segment_cells"
+
+    r: Mapped[int] = mapped_column(Integer, primary_key=True)
+    f: Mapped[int] = mapped_column(Integer, primary_key=True)
+    m: Mapped[int] = mapped_column(Integer, primary_key=True)
+    segment: Mapped[str] = mapped_column(String(20))
+    members: Mapped[int] = mapped_column(BigInteger)
+    revenue: Mapped[float] = mapped_column(Float)
+    as_of: Mapped[datetime] = mapped_column(Timestamp)

@@ -27,7 +27,7 @@ from sqlalchemy import String, Table, TextClause, func, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud
+from cloud_sync.hq import crud, rollups
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.models import Activity, Member, PointsEntry, SaleLine, table
 from edge.events import limits
@@ -172,6 +172,7 @@ def project(
     if activity:
         _insert_rows(session, ACTIVITY, activity)
     if not sales:
+        rollups.add(session, activity, [])
         return
     named = {s.raw_member for s in sales if s.raw_member is not None}
     if named:
@@ -188,6 +189,7 @@ def project(
             credits.append((sale, member, sum(abs(r["amount"]) for r in lines)))
     if line_rows:
         _insert_rows(session, SALE_LINES, line_rows)
+    rollups.add(session, activity, line_rows)
     for sale, member, lines_total in credits:
         _credit_member(session, sale, member, lines_total, settings=settings, now=now)
 

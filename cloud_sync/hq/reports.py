@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -17,9 +18,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
+from cloud_sync.hq import rollups
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.crud import as_utc
-from cloud_sync.hq.models import Activity, GateOutcomeLine, Member, Product, SaleLine
+from cloud_sync.hq.models import GateOutcomeLine, Member, Product, SaleLine
+from cloud_sync.hq.rollups import segment
 
 Row = dict[str, Any]
 
@@ -39,10 +42,14 @@ class Window:
     store_id: str | None = None
     day_from: date | None = None
     day_to: date | None = None
+    store_ids: frozenset[str] | None = None
+    """The stores a user may see (a store manager's), None for all."""
 
     def apply(self, stmt: S, store_col: Any, day_col: Any) -> S:
         if self.store_id is not None:
             stmt = stmt.where(store_col == self.store_id)
+        if self.store_ids is not None:
+            stmt = stmt.where(store_col.in_(sorted(self.store_ids)))
         if self.day_from is not None:
             stmt = stmt.where(day_col >= self.day_from.isoformat())
         if self.day_to is not None:
@@ -54,85 +61,283 @@ def _rate(purchases: int, tries: int) -> float:
     return round(purchases / tries, 4) if tries else 0.0
 
 
-def conversion(session: Session, *, group: ConversionGroup, window: Window) -> list[Row]:
+class OverviewBy(StrEnum):
+    STORE = "store"
+    DAY = "day"
+    CHAIN = "chain"
+
+
+OVERVIEW_FIELDS = (
+    "visitors",
+    "visits",
+    "members",
+    "tryons",
+    "tries",
+    "purchases",
+    "sales",
+    "returns",
+    "units",
+    "revenue",
+)
+
+
+def overview(session: Session, *, window: Window, by: OverviewBy) -> list[Row]:
+    """The overview page: per store, per day or chain-wide totals for the window. ``visits``
+    are recognised members' visits, ``members`` the distinct members recognised per store and
+    day (summed over days), ``visitors`` the cameras' anonymous counts; ``conversion`` is
+    try-on outcomes ending in a purchase, ``sales``/``returns`` are till transactions and
+    ``revenue`` is net of returns."""
+    d = rollups.STORE_DAY.c
+    keys: dict[OverviewBy, list[Any]] = {
+        OverviewBy.STORE: [d.store_id],
+        OverviewBy.DAY: [d.day],
+        OverviewBy.CHAIN: [],
+    }
+    key = keys[by]
+    stmt = select(*key, *(func.sum(d[name]) for name in OVERVIEW_FIELDS)).select_from(
+        rollups.STORE_DAY
+    )
+    if key:
+        stmt = stmt.group_by(*key).order_by(*key)
+    stmt = window.apply(stmt, d.store_id, d.day)
+    out = []
+    for row in session.execute(stmt):
+        values = dict(zip(OVERVIEW_FIELDS, row[len(key) :], strict=True))
+        if values["tries"] is None:  # chain-wide total over no rows
+            continue
+        item: Row = {by.value: row[0]} if key else {}
+        item |= {name: int(v or 0) for name, v in values.items() if name != "revenue"}
+        item["revenue"] = round(float(values["revenue"] or 0), 2)
+        item["conversion"] = _rate(item["purchases"], item["tries"])
+        out.append(item)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ProductFilter:
+    category: str | None = None
+    size: str | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.category is not None or self.size is not None
+
+
+PRODUCT_FIELDS = ("tryons", "tries", "purchases", "units", "revenue")
+
+
+def product_totals(
+    session: Session,
+    *,
+    group: ConversionGroup,
+    window: Window,
+    products: ProductFilter = ProductFilter(),
+) -> list[Row]:
+    """The products page: try-ons, try-on outcomes (``tries``), purchases among them,
+    conversion, units sold and revenue (net of returns) per product, category, store or day;
+    only groups with at least one try-on outcome, as the conversion report."""
+    if group in (ConversionGroup.STORE, ConversionGroup.DAY) and not products.any:
+        return _store_day_conversion(session, group=group, window=window)
+    p = rollups.PRODUCT.c
     columns: dict[ConversionGroup, Any] = {
-        ConversionGroup.PRODUCT: Activity.gtin,
+        ConversionGroup.PRODUCT: p.gtin,
         ConversionGroup.CATEGORY: func.coalesce(Product.category, "unknown"),
-        ConversionGroup.STORE: Activity.store_id,
-        ConversionGroup.DAY: Activity.day,
+        ConversionGroup.STORE: p.store_id,
+        ConversionGroup.DAY: p.period,
     }
     key = columns[group].label("key")
-    purchased = func.sum(case((Activity.outcome == "purchased", 1), else_=0))
+    sums = [func.sum(p[name]) for name in PRODUCT_FIELDS]
     stmt = (
-        select(key, func.count().label("tries"), purchased.label("purchases"))
-        .select_from(Activity)
-        .outerjoin(Product, Product.gtin == Activity.gtin)
-        .where(Activity.kind == "tryon_outcome")
+        select(key, *sums)
+        .select_from(rollups.PRODUCT)
+        .outerjoin(Product, Product.gtin == p.gtin)
         .group_by(key)
+        .having(func.sum(p.tries) > 0)
+    )
+    slices = (
+        [rollups.Slice(rollups.DAY, _iso(window.day_from), _iso(window.day_to))]
+        if group is ConversionGroup.DAY
+        else rollups.period_slices(window.day_from, window.day_to)
+    )
+    stmt = stmt.where(rollups.in_slices(p.grain, p.period, slices))
+    if window.store_id is not None or window.store_ids is not None:
+        stmt = Window(store_id=window.store_id, store_ids=window.store_ids).apply(
+            stmt, p.store_id, p.period
+        )
+    elif group is ConversionGroup.STORE:
+        stmt = stmt.where(p.store_id != rollups.CHAIN)
+    else:
+        stmt = stmt.where(p.store_id == rollups.CHAIN)
+    if products.category is not None:
+        stmt = stmt.where(Product.category == products.category)
+    if products.size is not None:
+        stmt = stmt.where(Product.size == products.size)
+    rows: list[Row] = []
+    missing: list[Row] = []
+    for k, tryons, tries, purchases, units, revenue in session.execute(stmt.order_by(key)):
+        no_gtin = group is ConversionGroup.PRODUCT and k == rollups.CHAIN
+        (missing if no_gtin else rows).append(
+            {
+                group.value: None if no_gtin else k,  # a try-on without a GTIN sorts last
+                "tries": int(tries),
+                "purchases": int(purchases),
+                "conversion": _rate(int(purchases), int(tries)),
+                "tryons": int(tryons),
+                "units": int(units),
+                "revenue": round(float(revenue), 2),
+            }
+        )
+    return rows + missing
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _store_day_conversion(session: Session, *, group: ConversionGroup, window: Window) -> list[Row]:
+    d = rollups.STORE_DAY.c
+    key = (d.store_id if group is ConversionGroup.STORE else d.day).label("key")
+    stmt = (
+        select(
+            key,
+            *(func.sum(d[name]) for name in ("tryons", "tries", "purchases", "units", "revenue")),
+        )
+        .group_by(key)
+        .having(func.sum(d.tries) > 0)
         .order_by(key)
     )
-    stmt = window.apply(stmt, Activity.store_id, Activity.day)
+    stmt = window.apply(stmt, d.store_id, d.day)
     return [
         {
             group.value: k,
-            "tries": int(t),
-            "purchases": int(p or 0),
-            "conversion": _rate(int(p or 0), int(t)),
+            "tries": int(tries),
+            "purchases": int(purchases),
+            "conversion": _rate(int(purchases), int(tries)),
+            "tryons": int(tryons),
+            "units": int(units),
+            "revenue": round(float(revenue), 2),
         }
-        for k, t, p in session.execute(stmt)
+        for k, tryons, tries, purchases, units, revenue in session.execute(stmt)
+    ]
+
+
+def conversion(session: Session, *, group: ConversionGroup, window: Window) -> list[Row]:
+    """Try-on -> purchase conversion (the public report: ``product_totals``' first fields)."""
+    return [
+        {k: r[k] for k in (group.value, "tries", "purchases", "conversion")}
+        for r in product_totals(session, group=group, window=window)
     ]
 
 
 def tried_not_bought(
-    session: Session, *, window: Window, min_tries: int, max_conversion: float
+    session: Session,
+    *,
+    window: Window,
+    min_tries: int,
+    max_conversion: float,
+    products: ProductFilter = ProductFilter(),
+    limit: int | None = None,
 ) -> list[Row]:
-    """Products tried at least ``min_tries`` times that convert at most ``max_conversion``."""
-    rows = conversion(session, group=ConversionGroup.PRODUCT, window=window)
-    names = {p.gtin: (p.name, p.category) for p in session.scalars(select(Product))}
-    flagged = [
-        {
-            **r,
-            "name": names.get(r["product"], ("", ""))[0],
-            "category": names.get(r["product"], ("", ""))[1],
-        }
+    """Products tried at least ``min_tries`` times that convert at most ``max_conversion``,
+    most tried first (with units sold and revenue for the console's list)."""
+    rows = product_totals(session, group=ConversionGroup.PRODUCT, window=window, products=products)
+    candidates = [
+        r
         for r in rows
         if r["product"] is not None
         and r["tries"] >= min_tries
         and r["conversion"] <= max_conversion
     ]
-    return sorted(flagged, key=lambda r: (-r["tries"], r["conversion"]))
+    candidates.sort(key=lambda r: (-r["tries"], r["conversion"]))
+    if limit is not None:
+        candidates = candidates[:limit]
+    names = {
+        gtin: (name, category)
+        for gtin, name, category in session.execute(
+            select(Product.gtin, Product.name, Product.category).where(
+                Product.gtin.in_([r["product"] for r in candidates])
+            )
+        )
+    }
+    return [
+        {
+            "product": r["product"],
+            "tries": r["tries"],
+            "purchases": r["purchases"],
+            "conversion": r["conversion"],
+            "name": names.get(r["product"], ("", ""))[0],
+            "category": names.get(r["product"], ("", ""))[1],
+            "tryons": r["tryons"],
+            "units": r["units"],
+            "revenue": r["revenue"],
+        }
+        for r in candidates
+    ]
+
+
+TREND_DAILY_MAX_DAYS = 62
+"""Longer windows get one trend point per month: a year is 12 points per product, not 365."""
+
+
+def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> list[Row]:
+    """The trend line of each product in ``gtins``: tries, purchases and units per day (per
+    month for windows over ``TREND_DAILY_MAX_DAYS`` days or unbounded), ordered by product and
+    period; ``period`` is YYYY-MM-DD or YYYY-MM."""
+    p = rollups.PRODUCT.c
+    daily = (
+        window.day_from is not None
+        and window.day_to is not None
+        and (window.day_to - window.day_from).days < TREND_DAILY_MAX_DAYS
+    )
+    grain = rollups.DAY if daily else rollups.MONTH
+    first, last = _iso(window.day_from), _iso(window.day_to)
+    if not daily:
+        first, last = first and first[:7], last and last[:7]
+    stmt = (
+        select(p.gtin, p.period, func.sum(p.tries), func.sum(p.purchases), func.sum(p.units))
+        .where(
+            p.gtin.in_(list(gtins)),
+            rollups.in_slices(p.grain, p.period, [rollups.Slice(grain, first, last)]),
+        )
+        .group_by(p.gtin, p.period)
+        .order_by(p.gtin, p.period)
+    )
+    if window.store_id is not None or window.store_ids is not None:
+        stmt = Window(store_id=window.store_id, store_ids=window.store_ids).apply(
+            stmt, p.store_id, p.period
+        )
+    else:
+        stmt = stmt.where(p.store_id == rollups.CHAIN)
+    return [
+        {
+            "product": g,
+            "period": period,
+            "tries": int(tries),
+            "purchases": int(purchases),
+            "units": int(units),
+        }
+        for g, period, tries, purchases, units in session.execute(stmt)
+    ]
 
 
 def hourly(session: Session, *, window: Window) -> list[Row]:
     """Member visits (visit.started), anonymous visitors (sum of the cameras' zone.visitors
     counts: a person seen by two cameras counts twice) and try-ons, per store and UTC hour."""
-
-    def total(kind: str) -> Any:
-        return func.sum(case((Activity.kind == kind, Activity.quantity), else_=0))
-
-    stmt = (
-        select(
-            Activity.store_id,
-            Activity.day,
-            Activity.hour,
-            total("visit"),
-            total("visitors"),
-            total("tryon"),
-        )
-        .group_by(Activity.store_id, Activity.day, Activity.hour)
-        .order_by(Activity.store_id, Activity.day, Activity.hour)
+    h = rollups.STORE_HOUR.c
+    stmt = select(h.store_id, h.day, h.hour, h.visits, h.visitors, h.tryons).order_by(
+        h.store_id, h.day, h.hour
     )
-    stmt = window.apply(stmt, Activity.store_id, Activity.day)
+    stmt = window.apply(stmt, h.store_id, h.day)
     return [
         {
             "store_id": s,
             "day": d,
-            "hour": h,
-            "visits": int(v or 0),
-            "visitors": int(p or 0),
-            "tryons": int(t or 0),
+            "hour": hr,
+            "visits": int(v),
+            "visitors": int(p),
+            "tryons": int(t),
         }
-        for s, d, h, v, p, t in session.execute(stmt)
+        for s, d, hr, v, p, t in session.execute(stmt)
     ]
 
 
@@ -223,34 +428,28 @@ def _quintile_scores(values: list[float], *, higher_is_better: bool) -> list[int
     return scores
 
 
-def segment(r: int, f: int, m: int) -> str:
-    """Common RFM segments from 1..5 scores."""
-    if r >= 4 and f >= 4:
-        return "champions"
-    if f >= 4:
-        return "loyal"
-    if r >= 4 and f <= 2:
-        return "new"
-    if r <= 2 and f >= 3:
-        return "at_risk"
-    if r <= 2:
-        return "hibernating"
-    return "needs_attention" if m <= 2 else "promising"
-
-
 def rfm(session: Session, *, as_of: datetime, window: Window) -> list[Row]:
-    stmt = (
-        select(
-            SaleLine.member_id,
-            func.max(SaleLine.ts),
-            func.count(func.distinct(case((SaleLine.amount > 0, SaleLine.sale_id)))),
-            func.sum(SaleLine.amount),
+    """Every member's recency, frequency, monetary, scores and segment, ranked among the
+    members who bought in the window. Erased members are not profiled."""
+    if window == Window():
+        mr = rollups.MEMBER.c
+        stmt: Select[*tuple[Any, ...]] = select(
+            mr.member_id, mr.last_ts, mr.frequency, mr.monetary
+        ).order_by(mr.member_id)
+    else:
+        stmt = (
+            select(
+                SaleLine.member_id,
+                func.max(SaleLine.ts),
+                func.count(func.distinct(case((SaleLine.amount > 0, SaleLine.sale_id)))),
+                func.sum(SaleLine.amount),
+            )
+            .join(Member, Member.id == SaleLine.member_id)
+            .where(Member.erased_at.is_(None))
+            .group_by(SaleLine.member_id)
+            .order_by(SaleLine.member_id)
         )
-        .where(SaleLine.member_id.is_not(None))
-        .group_by(SaleLine.member_id)
-        .order_by(SaleLine.member_id)
-    )
-    stmt = window.apply(stmt, SaleLine.store_id, SaleLine.day)
+        stmt = window.apply(stmt, SaleLine.store_id, SaleLine.day)
     raw = [
         (m, max(0.0, (as_of - as_utc(last)).total_seconds() / 86400), int(f), float(total or 0))
         for m, last, f, total in session.execute(stmt)
@@ -276,14 +475,16 @@ def rfm(session: Session, *, as_of: datetime, window: Window) -> list[Row]:
 def revenue_share(session: Session, *, settings: Settings, window: Window) -> list[Row]:
     """Per store: its own sales, the share it pays to members' home stores elsewhere, the
     share it receives as home store, and the attributed total (sales - paid + received)."""
+    r = rollups.REVENUE.c
     stmt = (
-        select(SaleLine.store_id, Member.home_store_id, func.sum(SaleLine.amount))
-        .select_from(SaleLine)
-        .outerjoin(Member, Member.id == SaleLine.member_id)
-        .group_by(SaleLine.store_id, Member.home_store_id)
-    )
-    stmt = Window(day_from=window.day_from, day_to=window.day_to).apply(
-        stmt, SaleLine.store_id, SaleLine.day
+        select(r.store_id, r.home_store_id, func.sum(r.amount))
+        .where(r.grain.in_((rollups.DAY, rollups.MONTH)))
+        .where(
+            rollups.in_slices(
+                r.grain, r.period, rollups.period_slices(window.day_from, window.day_to)
+            )
+        )
+        .group_by(r.store_id, r.home_store_id)
     )
     totals: dict[str, dict[str, float]] = defaultdict(
         lambda: {"sales": 0.0, "paid": 0.0, "received": 0.0}
@@ -291,7 +492,7 @@ def revenue_share(session: Session, *, settings: Settings, window: Window) -> li
     for store, home, amount in session.execute(stmt):
         amount = float(amount or 0)
         totals[store]["sales"] += amount
-        if home is not None and home != store:
+        if home != rollups.CHAIN and home != store:
             pct = settings.revenue_share_pct_by_store.get(home, settings.revenue_share_pct)
             share = amount * pct / 100
             totals[store]["paid"] += share
@@ -306,4 +507,39 @@ def revenue_share(session: Session, *, settings: Settings, window: Window) -> li
         }
         for s, t in sorted(totals.items())
     ]
-    return [r for r in rows if window.store_id is None or r["store_id"] == window.store_id]
+    return [
+        r
+        for r in rows
+        if (window.store_id is None or r["store_id"] == window.store_id)
+        and (window.store_ids is None or r["store_id"] in window.store_ids)
+    ]
+
+
+def segments_grid(session: Session) -> list[Row]:
+    """The segments page: the RFM grid as of the last refresh (rollups.refresh_segments), one
+    row per (r, f, m) cell with its segment, members and their net revenue."""
+    c = rollups.SEGMENT_CELLS.c
+    stmt = select(c.r, c.f, c.m, c.segment, c.members, c.revenue, c.as_of).order_by(c.r, c.f, c.m)
+    return [
+        {
+            "r": r,
+            "f": f,
+            "m": m,
+            "segment": seg,
+            "members": int(n),
+            "revenue": round(float(rev), 2),
+            "as_of": as_utc(at).isoformat(),
+        }
+        for r, f, m, seg, n, rev, at in session.execute(stmt)
+    ]
+
+
+def segment_members(
+    session: Session, *, segment_name: str, after: str | None = None, limit: int = 10_000
+) -> list[str]:
+    """A segment's member ids (as of the last refresh), for a campaign; page with ``after``."""
+    c = rollups.SEGMENT_SCORES.c
+    stmt = select(c.member_id).where(c.segment == segment_name).order_by(c.member_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(c.member_id > after)
+    return list(session.scalars(stmt))

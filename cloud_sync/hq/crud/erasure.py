@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import schemas
+from cloud_sync.hq import rollups, schemas
 from cloud_sync.hq.core.security import (
     Vault,
 )
@@ -154,6 +154,7 @@ def erase_member(session: Session, *, member_id: str, actor: str, now: datetime)
     removed = session.execute(delete(Embedding).where(Embedding.member_id == member.id))
     removed_count = int(getattr(removed, "rowcount", 0))
     member.erased_at = now
+    rollups.forget_member(session, member_id=member.id)
     member.updated_at = now
     erasure = Erasure(member_id=member.id, erased_at=now)
     session.add(erasure)

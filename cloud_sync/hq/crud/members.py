@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import schemas
+from cloud_sync.hq import rollups, schemas
 from cloud_sync.hq.crud.base import (
     GALLERY,
     ConflictError,
@@ -142,6 +142,9 @@ def update_member(
         member.tier = data.tier
     if data.home_store_id is not None:
         _get_store(session, data.home_store_id)
+        rollups.move_home(
+            session, member_id=member.id, old=member.home_store_id, new=data.home_store_id
+        )
         member.home_store_id = data.home_store_id
     if data.identities is not None:
         _add_identities(session, member=member, identities=data.identities)

@@ -1,0 +1,631 @@
+"""Rollups of the projections, maintained in the ingesting transaction (docs/hq.md, "Rollups").
+
+The reports read these instead of scanning ``activity`` and ``sale_lines``. Why they stay
+exact:
+
+- **Exactly-once input.** :func:`add` sees only the activity rows and sale lines of events
+  that were *newly* stored in this transaction (``ingest.store_batch`` projects only ids its
+  ``INSERT ... ON CONFLICT DO NOTHING`` returned), and it commits or rolls back with them. A
+  duplicate, a replayed batch or a retry after a lost answer therefore adds nothing.
+- **Additive, keyed by event time.** Every counter is a sum over rows keyed by the event's own
+  UTC day (and hour, month, GTIN, store): a late event adds to its own day whatever arrives in
+  between, and ``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`` is commutative, so
+  batches may land in any order and from several workers. Rows are upserted in key order, so
+  two transactions lock shared rows (chain-wide ones) in the same order: no deadlock.
+- **Distinct counts keep their set.** Recognised members per store-day and a member's number
+  of purchases are distinct counts, not sums: ``rollup_member_day`` and
+  ``rollup_member_sale`` hold the pairs, and a counter grows only by the pairs that
+  ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` actually inserted.
+- **State that is not an event.** The revenue share depends on the buyer's current home store:
+  :func:`move_home` moves a member's amounts when it changes. Erasing a member
+  (:func:`forget_member`) deletes every row that names them; aggregate counts, which name
+  nobody, stay (as the sale lines themselves stay, for accounting).
+- **Checked.** :func:`recompute` gives, for each rollup table, the SELECT that derives it from
+  the projections; tests compare every row, and :func:`rebuild` (the migration's backfill and
+  the benchmark's bulk load) is nothing but those SELECTs.
+
+The RFM segments are a ranking of all members as of a moment, not a sum, so they are a
+snapshot (:func:`refresh_segments`) of ``rollup_member``, refreshed in the background.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+
+from cloud_sync.hq.core.db import insert_for
+from cloud_sync.hq.models import (
+    Activity,
+    Member,
+    MemberDayRollup,
+    MemberRollup,
+    MemberSaleRollup,
+    ProductRollup,
+    RevenueRollup,
+    SaleLine,
+    SegmentCell,
+    SegmentScore,
+    StoreDayRollup,
+    StoreHourRollup,
+    table,
+)
+
+STORE_HOUR = table(StoreHourRollup)
+STORE_DAY = table(StoreDayRollup)
+MEMBER_DAY = table(MemberDayRollup)
+PRODUCT = table(ProductRollup)
+REVENUE = table(RevenueRollup)
+MEMBER = table(MemberRollup)
+MEMBER_SALE = table(MemberSaleRollup)
+SEGMENT_SCORES = table(SegmentScore)
+SEGMENT_CELLS = table(SegmentCell)
+
+DAY, MONTH = "d", "m"
+CHAIN = ""
+"""store_id of chain-wide rows (also: no GTIN, no home store)."""
+
+ROLLUPS: tuple[Table, ...] = (
+    STORE_HOUR,
+    STORE_DAY,
+    MEMBER_DAY,
+    PRODUCT,
+    REVENUE,
+    MEMBER,
+    MEMBER_SALE,
+)
+
+_CHUNK_ROWS = 1000
+"""Rows per upsert statement: stays far below PostgreSQL's 65,535 parameters."""
+
+
+def _key(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
+    return tuple(row[c] for c in columns)
+
+
+class _Sums:
+    """Per-key additive deltas for one rollup table, collected in Python, written once."""
+
+    def __init__(self, target: Table) -> None:
+        self.target = target
+        self.keys = [c.name for c in target.primary_key.columns]
+        self.rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def add(self, key: tuple[Any, ...], **deltas: float) -> None:
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = dict(zip(self.keys, key, strict=True))
+            for column in self.target.columns:
+                if column.name not in row:
+                    row[column.name] = 0
+        for name, delta in deltas.items():
+            row[name] += delta
+
+    def write(self, session: Session) -> None:
+        if self.rows:
+            _upsert_add(session, self.target, [self.rows[k] for k in sorted(self.rows)])
+
+
+def _upsert_add(session: Session, target: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO UPDATE adding every non-key column (rows in key order)."""
+    keys = [c.name for c in target.primary_key.columns]
+    dialect = session.get_bind().dialect.name
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        stmt = insert_for(dialect, target).values(rows[start : start + _CHUNK_ROWS])
+        excluded = stmt.excluded
+        updates: dict[str, Any] = {}
+        for column in target.columns:
+            if column.name in keys:
+                continue
+            if column.name == "last_ts":
+                updates[column.name] = case(
+                    (excluded.last_ts > column, excluded.last_ts), else_=column
+                )
+            else:
+                updates[column.name] = column + excluded[column.name]
+        session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=updates))
+
+
+def _insert_new(session: Session, target: Table, rows: Iterable[tuple[Any, ...]]) -> list[Any]:
+    """Insert the key tuples not yet present; the ones actually inserted."""
+    keys = [c.name for c in target.primary_key.columns]
+    ordered = sorted(set(rows))
+    dialect = session.get_bind().dialect.name
+    inserted: list[Any] = []
+    for start in range(0, len(ordered), _CHUNK_ROWS):
+        chunk = [dict(zip(keys, r, strict=True)) for r in ordered[start : start + _CHUNK_ROWS]]
+        stmt = (
+            insert_for(dialect, target)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=keys)
+            .returning(*target.primary_key.columns)
+        )
+        inserted.extend(session.execute(stmt).all())
+    return inserted
+
+
+def _levels(store_id: str, day: str) -> tuple[tuple[str, str, str], ...]:
+    """The (grain, store, period) rows one event adds to: its store and the chain, by day
+    and by month."""
+    month = day[:7]
+    return (
+        (DAY, store_id, day),
+        (MONTH, store_id, month),
+        (DAY, CHAIN, day),
+        (MONTH, CHAIN, month),
+    )
+
+
+def add(
+    session: Session,
+    activity: Sequence[dict[str, Any]],
+    sale_lines: Sequence[dict[str, Any]],
+) -> None:
+    """Add newly projected rows (exactly the ones just inserted) to every rollup."""
+    hours, days, products = _Sums(STORE_HOUR), _Sums(STORE_DAY), _Sums(PRODUCT)
+    revenue, members = _Sums(REVENUE), _Sums(MEMBER)
+    seen: list[tuple[str, str, str]] = []
+    for row in activity:
+        kind, quantity = row["kind"], row["quantity"]
+        store, day = row["store_id"], row["day"]
+        hours.add(
+            (store, day, row["hour"]),
+            visits=quantity if kind == "visit" else 0,
+            visitors=quantity if kind == "visitors" else 0,
+            tryons=quantity if kind == "tryon" else 0,
+            tries=1 if kind == "tryon_outcome" else 0,
+        )
+        bought = 1 if kind == "tryon_outcome" and row["outcome"] == "purchased" else 0
+        days.add(
+            (store, day),
+            visits=quantity if kind == "visit" else 0,
+            visitors=quantity if kind == "visitors" else 0,
+            tryons=quantity if kind == "tryon" else 0,
+            tries=1 if kind == "tryon_outcome" else 0,
+            purchases=bought,
+        )
+        if kind == "visit" and row["member_id"] is not None:
+            seen.append((store, day, row["member_id"]))
+        if kind in ("tryon", "tryon_outcome"):
+            for level in _levels(store, day):
+                products.add(
+                    (*level, row["gtin"] or CHAIN),
+                    tryons=quantity if kind == "tryon" else 0,
+                    tries=1 if kind == "tryon_outcome" else 0,
+                    purchases=bought,
+                )
+    homes = _home_stores(session, {r["member_id"] for r in sale_lines if r["member_id"]})
+    sales: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    returns: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    bought_sales: list[tuple[str, str]] = []
+    for line in sale_lines:
+        store, day, member = line["store_id"], line["day"], line["member_id"]
+        quantity, amount = line["quantity"], line["amount"]
+        (sales if quantity > 0 else returns)[(store, day)].add(line["event_id"])
+        days.add((store, day), units=quantity, revenue=amount)
+        for level in _levels(store, day):
+            products.add((*level, line["gtin"] or CHAIN), units=quantity, revenue=amount)
+            if level[1] != CHAIN:
+                revenue.add((*level, homes.get(member, CHAIN)), amount=amount)
+        if member is not None:
+            members.add((member,), monetary=amount)
+            row = members.rows[(member,)]
+            row["last_ts"] = max(line["ts"], row["last_ts"] or line["ts"])
+            if amount > 0:
+                bought_sales.append((member, line["sale_id"]))
+    for key, ids in sales.items():
+        days.add(key, sales=len(ids))
+    for key, ids in returns.items():
+        days.add(key, returns=len(ids))
+    # Distinct counts: only pairs not seen before count.
+    for store, day, _member in _insert_new(session, MEMBER_DAY, _without_erased(session, seen)):
+        days.add((store, day), members=1)
+    for member, _sale in _insert_new(session, MEMBER_SALE, bought_sales):
+        members.add((member,), frequency=1)
+    for sums in (hours, days, products, revenue, members):
+        sums.write(session)
+
+
+def _home_stores(session: Session, member_ids: set[str]) -> dict[str | None, str]:
+    if not member_ids:
+        return {}
+    found = session.execute(
+        select(Member.id, Member.home_store_id).where(Member.id.in_(sorted(member_ids)))
+    )
+    return {m: home or CHAIN for m, home in found}
+
+
+def _without_erased(
+    session: Session, seen: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """An erased member's id is not written again (a visit in flight when they were erased)."""
+    if not seen:
+        return seen
+    erased = set(
+        session.scalars(
+            select(Member.id).where(
+                Member.id.in_(sorted({m for _, _, m in seen})), Member.erased_at.is_not(None)
+            )
+        )
+    )
+    return [s for s in seen if s[2] not in erased]
+
+
+def move_home(session: Session, *, member_id: str, old: str | None, new: str | None) -> None:
+    """A member's home store changed: their sales now count toward the new home's share."""
+    if (old or CHAIN) == (new or CHAIN):
+        return
+    moved = _Sums(REVENUE)
+    found = session.execute(
+        select(SaleLine.store_id, SaleLine.day, func.sum(SaleLine.amount))
+        .where(SaleLine.member_id == member_id)
+        .group_by(SaleLine.store_id, SaleLine.day)
+    )
+    for store, day, amount in found:
+        for grain, _, period in _levels(store, day)[:2]:
+            moved.add((grain, store, period, old or CHAIN), amount=-float(amount or 0))
+            moved.add((grain, store, period, new or CHAIN), amount=float(amount or 0))
+    moved.write(session)
+
+
+def forget_member(session: Session, *, member_id: str) -> None:
+    """Erasure: delete every rollup row that names the member (counts stay)."""
+    for target in (MEMBER_DAY, MEMBER, MEMBER_SALE, SEGMENT_SCORES):
+        session.execute(delete(target).where(target.c.member_id == member_id))
+
+
+# --- recomputation from the projections -----------------------------------------------------
+
+ACT = table(Activity)
+LINES = table(SaleLine)
+MEMBERS = table(Member)
+
+
+def _count(condition: ColumnElement[bool], value: Any = 1) -> Any:
+    return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
+
+
+def _not_erased(member_col: ColumnElement[Any]) -> ColumnElement[bool]:
+    erased = select(MEMBERS.c.id).where(MEMBERS.c.erased_at.is_not(None))
+    return member_col.not_in(erased.scalar_subquery())
+
+
+def _period(grain: str, day: Any) -> Any:
+    return day if grain == DAY else func.substr(day, 1, 7)
+
+
+def _product_level(grain: str, chain: bool) -> Select[Any]:
+    store = literal(CHAIN) if chain else ACT.c.store_id
+    period = _period(grain, ACT.c.day)
+    gtin = func.coalesce(ACT.c.gtin, CHAIN)
+    tryon_rows = select(
+        literal(grain).label("grain"),
+        store.label("store_id"),
+        period.label("period"),
+        gtin.label("gtin"),
+        _count(ACT.c.kind == "tryon", ACT.c.quantity).label("tryons"),
+        _count(ACT.c.kind == "tryon_outcome").label("tries"),
+        _count(and_(ACT.c.kind == "tryon_outcome", ACT.c.outcome == "purchased")).label(
+            "purchases"
+        ),
+        literal(0).label("units"),
+        literal(0.0).label("revenue"),
+    ).where(ACT.c.kind.in_(("tryon", "tryon_outcome")))
+    tryon_rows = tryon_rows.group_by(store, period, gtin)
+    lstore = literal(CHAIN) if chain else LINES.c.store_id
+    lperiod = _period(grain, LINES.c.day)
+    lgtin = func.coalesce(LINES.c.gtin, CHAIN)
+    sale_rows = select(
+        literal(grain),
+        lstore,
+        lperiod,
+        lgtin,
+        literal(0),
+        literal(0),
+        literal(0),
+        func.sum(LINES.c.quantity),
+        func.sum(LINES.c.amount),
+    ).group_by(lstore, lperiod, lgtin)
+    return union_all(tryon_rows, sale_rows).subquery().select()
+
+
+def _products() -> Select[Any]:
+    both = union_all(
+        *(_product_level(g, chain) for g in (DAY, MONTH) for chain in (False, True))
+    ).subquery()
+    c = both.c
+    return select(
+        c.grain,
+        c.store_id,
+        c.period,
+        c.gtin,
+        func.sum(c.tryons),
+        func.sum(c.tries),
+        func.sum(c.purchases),
+        func.sum(c.units),
+        func.sum(c.revenue),
+    ).group_by(c.grain, c.store_id, c.period, c.gtin)
+
+
+def _store_day() -> Select[Any]:
+    activity = select(
+        ACT.c.store_id,
+        ACT.c.day,
+        _count(ACT.c.kind == "visitors", ACT.c.quantity).label("visitors"),
+        _count(ACT.c.kind == "visit", ACT.c.quantity).label("visits"),
+        func.count(func.distinct(case((ACT.c.kind == "visit", ACT.c.member_id), else_=None))).label(
+            "members"
+        ),
+        _count(ACT.c.kind == "tryon", ACT.c.quantity).label("tryons"),
+        _count(ACT.c.kind == "tryon_outcome").label("tries"),
+        _count(and_(ACT.c.kind == "tryon_outcome", ACT.c.outcome == "purchased")).label(
+            "purchases"
+        ),
+        literal(0).label("sales"),
+        literal(0).label("returns"),
+        literal(0).label("units"),
+        literal(0.0).label("revenue"),
+    ).group_by(ACT.c.store_id, ACT.c.day)
+    sales = select(
+        LINES.c.store_id,
+        LINES.c.day,
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        func.count(func.distinct(case((LINES.c.quantity > 0, LINES.c.event_id), else_=None))),
+        func.count(func.distinct(case((LINES.c.quantity < 0, LINES.c.event_id), else_=None))),
+        func.sum(LINES.c.quantity),
+        func.sum(LINES.c.amount),
+    ).group_by(LINES.c.store_id, LINES.c.day)
+    both = union_all(activity, sales).subquery()
+    c = both.c
+    return select(
+        c.store_id,
+        c.day,
+        *(
+            func.sum(getattr(c, name))
+            for name in (
+                "visitors",
+                "visits",
+                "members",
+                "tryons",
+                "tries",
+                "purchases",
+                "sales",
+                "returns",
+                "units",
+                "revenue",
+            )
+        ),
+    ).group_by(c.store_id, c.day)
+
+
+def _store_hour() -> Select[Any]:
+    return select(
+        ACT.c.store_id,
+        ACT.c.day,
+        ACT.c.hour,
+        _count(ACT.c.kind == "visit", ACT.c.quantity),
+        _count(ACT.c.kind == "visitors", ACT.c.quantity),
+        _count(ACT.c.kind == "tryon", ACT.c.quantity),
+        _count(ACT.c.kind == "tryon_outcome"),
+    ).group_by(ACT.c.store_id, ACT.c.day, ACT.c.hour)
+
+
+def _revenue() -> Select[Any]:
+    home = func.coalesce(MEMBERS.c.home_store_id, CHAIN)
+    levels = []
+    for grain in (DAY, MONTH):
+        period = _period(grain, LINES.c.day)
+        levels.append(
+            select(
+                literal(grain).label("grain"),
+                LINES.c.store_id,
+                period.label("period"),
+                home.label("home_store_id"),
+                func.sum(LINES.c.amount).label("amount"),
+            )
+            .select_from(LINES.outerjoin(MEMBERS, MEMBERS.c.id == LINES.c.member_id))
+            .group_by(LINES.c.store_id, period, home)
+        )
+    return union_all(*levels).subquery().select()
+
+
+def _member() -> Select[Any]:
+    sales = func.count(func.distinct(case((LINES.c.amount > 0, LINES.c.sale_id), else_=None)))
+    return (
+        select(LINES.c.member_id, func.max(LINES.c.ts), sales, func.sum(LINES.c.amount))
+        .where(LINES.c.member_id.is_not(None), _not_erased(LINES.c.member_id))
+        .group_by(LINES.c.member_id)
+    )
+
+
+def _member_sale() -> Select[Any]:
+    return (
+        select(LINES.c.member_id, LINES.c.sale_id)
+        .where(LINES.c.member_id.is_not(None), LINES.c.amount > 0, _not_erased(LINES.c.member_id))
+        .distinct()
+    )
+
+
+def _member_day() -> Select[Any]:
+    return (
+        select(ACT.c.store_id, ACT.c.day, ACT.c.member_id)
+        .where(ACT.c.kind == "visit", ACT.c.member_id.is_not(None), _not_erased(ACT.c.member_id))
+        .distinct()
+    )
+
+
+def recompute(target: Table) -> Select[Any]:
+    """The rollup's rows derived from the projections, columns in the table's order."""
+    builders = {
+        STORE_HOUR.name: _store_hour,
+        STORE_DAY.name: _store_day,
+        MEMBER_DAY.name: _member_day,
+        PRODUCT.name: _products,
+        REVENUE.name: _revenue,
+        MEMBER.name: _member,
+        MEMBER_SALE.name: _member_sale,
+    }
+    return builders[target.name]()
+
+
+def rebuild(conn: Connection | Session) -> None:
+    """Every rollup from scratch, in bulk (the migration's backfill, the benchmark's load)."""
+    for target in ROLLUPS:
+        conn.execute(delete(target))
+        conn.execute(
+            insert(target).from_select([c.name for c in target.columns], recompute(target))
+        )
+
+
+# --- RFM segments: a snapshot ---------------------------------------------------------------
+
+
+def segment(r: int, f: int, m: int) -> str:
+    """Common RFM segments from 1..5 scores."""
+    if r >= 4 and f >= 4:
+        return "champions"
+    if f >= 4:
+        return "loyal"
+    if r >= 4 and f <= 2:
+        return "new"
+    if r <= 2 and f >= 3:
+        return "at_risk"
+    if r <= 2:
+        return "hibernating"
+    return "needs_attention" if m <= 2 else "promising"
+
+
+def refresh_segments(session: Session, *, as_of: datetime) -> int:
+    """Score every member in ``rollup_member`` 1..5 on recency, frequency and monetary by rank
+    (as reports.rfm does), store each member's segment and the grid; returns the members.
+    One transaction: readers see the old snapshot or the new one, never half."""
+    n = session.scalar(select(func.count()).select_from(MEMBER)) or 0
+    session.execute(delete(SEGMENT_SCORES))
+    session.execute(delete(SEGMENT_CELLS))
+    if n:
+        # rank() - 1 is the number of members strictly below: reports._quintile_scores.
+        last = case((MEMBER.c.last_ts > as_of, as_of), else_=MEMBER.c.last_ts)
+
+        def score(order: Any) -> Any:
+            below = func.rank().over(order_by=order) - 1
+            return 1 + func.least(4, (5 * below) / n)
+
+        ranked = select(
+            MEMBER.c.member_id,
+            score(last).label("r"),
+            score(MEMBER.c.frequency).label("f"),
+            score(MEMBER.c.monetary).label("m"),
+            MEMBER.c.monetary,
+        ).subquery()
+        code = ranked.c.r * 100 + ranked.c.f * 10 + ranked.c.m
+        names = {
+            r * 100 + f * 10 + m: segment(r, f, m)
+            for r in range(1, 6)
+            for f in range(1, 6)
+            for m in range(1, 6)
+        }
+        session.execute(
+            insert(SEGMENT_SCORES).from_select(
+                ["member_id", "r", "f", "m", "segment", "monetary"],
+                select(
+                    ranked.c.member_id,
+                    ranked.c.r,
+                    ranked.c.f,
+                    ranked.c.m,
+                    case(names, value=code),
+                    ranked.c.monetary,
+                ),
+            )
+        )
+        s = SEGMENT_SCORES.c
+        session.execute(
+            insert(SEGMENT_CELLS).from_select(
+                ["r", "f", "m", "segment", "members", "revenue", "as_of"],
+                select(
+                    s.r,
+                    s.f,
+                    s.m,
+                    func.min(s.segment),
+                    func.count(),
+                    func.sum(s.monetary),
+                    literal(as_of, SEGMENT_CELLS.c.as_of.type),
+                ).group_by(s.r, s.f, s.m),
+            )
+        )
+    session.commit()
+    return int(n)
+
+
+class Slice(NamedTuple):
+    grain: str
+    first: str | None
+    last: str | None
+    """Periods first..last inclusive (None: unbounded) of the rows of one grain."""
+
+
+def period_slices(day_from: date | None, day_to: date | None) -> list[Slice]:
+    """A day range as slices of rollup rows: whole months from the monthly rows, the ragged
+    ends from the daily rows, so a year's query reads 12 rows per key instead of 365."""
+    if day_from is None and day_to is None:
+        return [Slice(MONTH, None, None)]
+    first_full = day_from if day_from is None or day_from.day == 1 else _next_month(day_from)
+    end = None if day_to is None else day_to + timedelta(days=1)
+    last_full_end = end if end is None or end.day == 1 else end.replace(day=1)
+    if first_full is not None and last_full_end is not None and first_full >= last_full_end:
+        return [Slice(DAY, _iso(day_from), _iso(day_to))]
+    slices = []
+    if day_from is not None and first_full is not None and first_full != day_from:
+        slices.append(Slice(DAY, day_from.isoformat(), _iso(first_full - timedelta(days=1))))
+    months_to = None if last_full_end is None else (last_full_end - timedelta(days=1))
+    slices.append(Slice(MONTH, _month(first_full), _month(months_to)))
+    if day_to is not None and last_full_end != end:
+        slices.append(Slice(DAY, _iso(last_full_end), day_to.isoformat()))
+    return slices
+
+
+def _iso(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()
+
+
+def _month(d: date | None) -> str | None:
+    return None if d is None else d.isoformat()[:7]
+
+
+def _next_month(d: date) -> date:
+    return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def in_slices(grain: Any, period: Any, slices: Sequence[Slice]) -> ColumnElement[bool]:
+    """The WHERE clause selecting the rows of the slices."""
+    terms = []
+    for piece in slices:
+        term = [grain == piece.grain]
+        if piece.first is not None:
+            term.append(period >= piece.first)
+        if piece.last is not None:
+            term.append(period <= piece.last)
+        terms.append(and_(*term))
+    return or_(*terms)
