@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         one = users_sub.add_parser(verb, help=f"{verb} a console user")
         one.add_argument("username")
     bench = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
-    bench.add_argument("name", choices=["availability"])
+    bench.add_argument("name", choices=["availability", "reports"])
     bench.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -225,7 +225,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         help="PostgreSQL server to create the benchmark's own database on",
     )
-    bench.add_argument("--stores", type=int, default=500)
+    bench.add_argument(
+        "--stores", type=int, default=None, help="default 500 (availability), 100 (reports)"
+    )
+    bench.add_argument(
+        "--scale", type=float, default=1.0, help="reports: fraction of a year of 100 stores' data"
+    )
+    bench.add_argument("--runs", type=int, default=40, help="reports: timed runs per query")
     bench.add_argument("--gtins", type=int, default=20_000)
     bench.add_argument("--requests", type=int, default=2000)
     bench.add_argument("--keep", action="store_true", help="keep the database afterwards")

@@ -347,10 +347,11 @@ def _product_level(grain: str, chain: bool) -> Select[Any]:
     return union_all(tryon_rows, sale_rows).subquery().select()
 
 
-def _products() -> Select[Any]:
-    both = union_all(
-        *(_product_level(g, chain) for g in (DAY, MONTH) for chain in (False, True))
-    ).subquery()
+ALL_LEVELS = ((DAY, False), (MONTH, False), (DAY, True), (MONTH, True))
+
+
+def _products(levels: Sequence[tuple[str, bool]] = ALL_LEVELS) -> Select[Any]:
+    both = union_all(*(_product_level(grain, chain) for grain, chain in levels)).subquery()
     c = both.c
     return select(
         c.grain,
@@ -363,6 +364,26 @@ def _products() -> Select[Any]:
         func.sum(c.units),
         func.sum(c.revenue),
     ).group_by(c.grain, c.store_id, c.period, c.gtin)
+
+
+def _coarser(target: Table, grain: str, chain: bool) -> Select[Any]:
+    """Rows of a coarser level summed from the store-by-day rows already in ``target``."""
+    c = target.c
+    store = literal(CHAIN) if chain else c.store_id
+    period = _period(grain, c.period)
+    other = [col for col in c if col.name not in ("grain", "store_id", "period")]
+    keys = [col for col in other if col.primary_key]
+    return (
+        select(
+            literal(grain),
+            store,
+            period,
+            *keys,
+            *(func.sum(col) for col in other if not col.primary_key),
+        )
+        .where(c.grain == DAY, c.store_id != CHAIN)
+        .group_by(store, period, *keys)
+    )
 
 
 def _store_day() -> Select[Any]:
@@ -433,10 +454,10 @@ def _store_hour() -> Select[Any]:
     ).group_by(ACT.c.store_id, ACT.c.day, ACT.c.hour)
 
 
-def _revenue() -> Select[Any]:
+def _revenue(*grains: str) -> Select[Any]:
     home = func.coalesce(MEMBERS.c.home_store_id, CHAIN)
     levels = []
-    for grain in (DAY, MONTH):
+    for grain in grains or (DAY, MONTH):
         period = _period(grain, LINES.c.day)
         levels.append(
             select(
@@ -492,12 +513,26 @@ def recompute(target: Table) -> Select[Any]:
 
 
 def rebuild(conn: Connection | Session) -> None:
-    """Every rollup from scratch, in bulk (the migration's backfill, the benchmark's load)."""
+    """Every rollup from scratch, in bulk (the migration's backfill, the benchmark's load).
+    The product and revenue rollups' coarser levels are summed from their store-by-day rows,
+    a tenth of the projections' size, instead of scanning the projections four times."""
     for target in ROLLUPS:
-        conn.execute(delete(target))
-        conn.execute(
-            insert(target).from_select([c.name for c in target.columns], recompute(target))
-        )
+        rebuild_one(conn, target)
+
+
+def rebuild_one(conn: Connection | Session, target: Table) -> None:
+    """One rollup table from scratch (see :func:`rebuild`)."""
+    conn.execute(delete(target))
+    names = [c.name for c in target.columns]
+    if target is PRODUCT:
+        conn.execute(insert(target).from_select(names, _products([(DAY, False)])))
+        for grain, chain in ((MONTH, False), (DAY, True), (MONTH, True)):
+            conn.execute(insert(target).from_select(names, _coarser(target, grain, chain)))
+    elif target is REVENUE:
+        conn.execute(insert(target).from_select(names, _revenue(DAY)))
+        conn.execute(insert(target).from_select(names, _coarser(target, MONTH, False)))
+    else:
+        conn.execute(insert(target).from_select(names, recompute(target)))
 
 
 # --- RFM segments: a snapshot ---------------------------------------------------------------
@@ -531,7 +566,7 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int:
 
         def score(order: Any) -> Any:
             below = func.rank().over(order_by=order) - 1
-            return 1 + func.least(4, (5 * below) / n)
+            return 1 + func.least(4, (5 * below) // n)
 
         ranked = select(
             MEMBER.c.member_id,

@@ -1,0 +1,69 @@
+"""``o2o-hq bench reports`` at a tiny scale, as a user runs it: one JSON object on stdout
+with every console query's p95 and rows, the database's size and row counts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DATABASE_URL, REPO_ROOT, cli_env
+
+pytestmark = pytest.mark.network
+
+QUERIES = {
+    "overview_by_store",
+    "overview_by_day",
+    "overview_chain",
+    "products_by_product",
+    "products_by_category",
+    "products_by_store",
+    "products_by_day",
+    "tried_often_bought_rarely",
+    "hourly",
+    "segments_grid",
+    "segment_members",
+    "stores_revenue",
+}
+
+
+def test_bench_reports_tiny_scale() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cloud_sync.hq.cli",
+            "bench",
+            "reports",
+            "--database-url",
+            DATABASE_URL,
+            "--scale",
+            "0.0005",
+            "--stores",
+            "4",
+            "--runs",
+            "5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=cli_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bench: [7/7] sale_lines" in result.stderr  # progress goes to stderr
+    figures = json.loads(result.stdout)
+    assert set(figures["queries"]) == QUERIES
+    for name, query in figures["queries"].items():
+        assert query["runs"] == 5, name
+        assert query["max_rows"] > 0, f"{name} returned no rows"
+        assert 0 < query["p50_ms"] <= query["p95_ms"], name
+    assert figures["page_p95_ms"] == max(q["p95_ms"] for q in figures["queries"].values())
+    assert figures["queries"][figures["slowest_query"]]["p95_ms"] == figures["page_p95_ms"]
+    rows = figures["rows"]
+    assert rows["members"] == 500 and rows["activity"] == 2 * 5000 + 1500 + 2500
+    assert rows["rollup_store_day"] > 0 and rows["segment_cells"] > 0
+    assert figures["database_bytes"] > 1_000_000 and figures["target_p95_ms"] == 300
