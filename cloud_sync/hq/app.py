@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cloud_sync.api_docs import serve_docs
 from cloud_sync.auth_first import AuthFirst
 from cloud_sync.body_limit import BodyLimit, RouteLimit
-from cloud_sync.hq import crud, notify
+from cloud_sync.hq import crud, notify, rollups
 from cloud_sync.hq.api.deps import (
     CurrentStaff,
     StoreKeyCache,
@@ -57,9 +57,13 @@ PURGE_INTERVAL_S = 60.0
 """Retention is counted in days: checking every minute is plenty (and an erasure with a
 retention of 0 days purges at once, in the request)."""
 
+SEGMENTS_INTERVAL_S = 600.0
+"""The RFM segments snapshot (rollups.refresh_segments) is at most this old."""
+
 
 class BackgroundLoop:
-    """Per worker: delivers due notifications and purges erased members' personal data."""
+    """Per worker: delivers due notifications, purges erased members' personal data and
+    refreshes the RFM segments snapshot."""
 
     def __init__(self, app: FastAPI) -> None:
         self._app = app
@@ -76,7 +80,7 @@ class BackgroundLoop:
     def _run(self) -> None:
         state = self._app.state
         settings: Settings = state.settings
-        next_purge_s = 0.0
+        next_purge_s = next_segments_s = 0.0
         with httpx.Client(timeout=notify.SEND_TIMEOUT_S) as client:
             adapter = notify.make_adapter(settings, client)
             while not self._stop.wait(settings.background_interval_s):
@@ -84,6 +88,10 @@ class BackgroundLoop:
                     now = datetime.now(UTC)
                     if adapter is not None:
                         notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
+                    if time.monotonic() >= next_segments_s:
+                        next_segments_s = time.monotonic() + SEGMENTS_INTERVAL_S
+                        with state.sessions() as session:
+                            rollups.refresh_segments(session, as_of=now)
                     if time.monotonic() >= next_purge_s:
                         next_purge_s = time.monotonic() + PURGE_INTERVAL_S
                         with state.sessions() as session:

@@ -260,19 +260,27 @@ _FILL_SQL = (
     + _TS
     + """) AS ts
           FROM generate_series(1, {visitor_counts})) AS v""",
-    # Sales of 1-3 lines (two on average); 40% name a member; 4% are returns.
+    # Sales of 1-3 lines (two on average); 40% name a member, who buys at their home store
+    # four times in five, else at one of the three next stores; 4% are returns.
     """INSERT INTO sale_lines (event_id, store_id, sale_id, ts, day, member_id, gtin, quantity,
                             amount, currency)
-    SELECT s.event_id, s.store, s.sale_id, s.ts, to_char(s.ts, 'YYYY-MM-DD'), s.member,
+    SELECT s.event_id,
+           CASE WHEN s.m IS NULL THEN s.store
+                WHEN s.near < 0.8 THEN 's' || lpad((s.m % {stores})::text, 3, '0')
+                ELSE 's' || lpad(((s.m + 1 + floor(s.near * 15)::int % 3) % {stores})::text,
+                                 3, '0')
+           END,
+           s.sale_id, s.ts, to_char(s.ts, 'YYYY-MM-DD'),
+           'm' || lpad(s.m::text, 8, '0'),
            lpad(l.g::text, 14, '0'), s.sign * l.q, s.sign * l.q * {price_g}, 'EUR'
     FROM (SELECT gen_random_uuid() AS event_id, """
     + _STORE
     + """ AS store, 'S' || n AS sale_id, """
     + _TS
     + """ AS ts,
-                 CASE WHEN random() < 0.4 THEN
-                      'm' || lpad(floor({members} * power(random(), 1.5))::int::text, 8, '0')
-                 END AS member,
+                 CASE WHEN random() < 0.4 THEN floor({members} * power(random(), 1.5))::int
+                 END AS m,
+                 random() AS near,
                  CASE WHEN random() < 0.04 THEN -1 ELSE 1 END AS sign,
                  1 + floor(random() * 3)::int AS lines
           FROM generate_series(1, {sales}) AS n) AS s,

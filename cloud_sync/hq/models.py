@@ -550,6 +550,25 @@ class ProductRollup(Base):
     revenue: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class CategoryRollup(Base):
+    """As rollup_product, per category and size instead of GTIN (the product's catalog entry
+    when the event was ingested; 'unknown' and '' if it had none): the products page's
+    per-store and per-day figures under a category or size filter."""
+
+    __tablename__ = "rollup_category"
+
+    grain: Mapped[str] = mapped_column(String(1), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(10), primary_key=True)
+    category: Mapped[str] = mapped_column(String(100), primary_key=True)
+    size: Mapped[str] = mapped_column(String(20), primary_key=True)
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class RevenueRollup(Base):
     """Sales per grain, store, period and the buyer's home store ('' = none): the revenue
     share report. A member's home store change moves their amounts (rollups.move_home)."""

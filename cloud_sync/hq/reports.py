@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from cloud_sync.hq import rollups
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.crud import as_utc
-from cloud_sync.hq.models import GateOutcomeLine, Member, Product, SaleLine
+from cloud_sync.hq.models import GateOutcomeLine, Member, Product, SaleLine, Store
 from cloud_sync.hq.rollups import segment
 
 Row = dict[str, Any]
@@ -138,40 +138,50 @@ def product_totals(
     only groups with at least one try-on outcome, as the conversion report."""
     if group in (ConversionGroup.STORE, ConversionGroup.DAY) and not products.any:
         return _store_day_conversion(session, group=group, window=window)
-    p = rollups.PRODUCT.c
-    columns: dict[ConversionGroup, Any] = {
-        ConversionGroup.PRODUCT: p.gtin,
-        ConversionGroup.CATEGORY: func.coalesce(Product.category, "unknown"),
-        ConversionGroup.STORE: p.store_id,
-        ConversionGroup.DAY: p.period,
-    }
-    key = columns[group].label("key")
-    sums = [func.sum(p[name]) for name in PRODUCT_FIELDS]
-    stmt = (
-        select(key, *sums)
-        .select_from(rollups.PRODUCT)
-        .outerjoin(Product, Product.gtin == p.gtin)
-        .group_by(key)
-        .having(func.sum(p.tries) > 0)
-    )
+    if group is ConversionGroup.PRODUCT:
+        p = rollups.PRODUCT.c
+        key = p.gtin.label("key")
+        stmt = (
+            select(key, *(func.sum(p[name]) for name in PRODUCT_FIELDS))
+            .select_from(rollups.PRODUCT)
+            .group_by(key)
+            .having(func.sum(p.tries) > 0)
+        )
+        if products.any:
+            stmt = stmt.join(Product, Product.gtin == p.gtin)
+            if products.category is not None:
+                stmt = stmt.where(Product.category == products.category)
+            if products.size is not None:
+                stmt = stmt.where(Product.size == products.size)
+    else:
+        # Category, or store/day under a category or size filter: a few rows per period
+        # instead of one per GTIN.
+        p = rollups.CATEGORY.c
+        columns = {
+            ConversionGroup.CATEGORY: p.category,
+            ConversionGroup.STORE: p.store_id,
+            ConversionGroup.DAY: p.period,
+        }
+        key = columns[group].label("key")
+        stmt = (
+            select(key, *(func.sum(p[name]) for name in PRODUCT_FIELDS))
+            .group_by(key)
+            .having(func.sum(p.tries) > 0)
+        )
+        if products.category is not None:
+            stmt = stmt.where(p.category == products.category)
+        if products.size is not None:
+            stmt = stmt.where(p.size == products.size)
     slices = (
         [rollups.Slice(rollups.DAY, _iso(window.day_from), _iso(window.day_to))]
         if group is ConversionGroup.DAY
         else rollups.period_slices(window.day_from, window.day_to)
     )
-    stmt = stmt.where(rollups.in_slices(p.grain, p.period, slices))
-    if window.store_id is not None or window.store_ids is not None:
-        stmt = Window(store_id=window.store_id, store_ids=window.store_ids).apply(
-            stmt, p.store_id, p.period
+    stmt = stmt.where(
+        rollups.in_slices(
+            p, slices, _rollup_stores(session, window, each=group is ConversionGroup.STORE)
         )
-    elif group is ConversionGroup.STORE:
-        stmt = stmt.where(p.store_id != rollups.CHAIN)
-    else:
-        stmt = stmt.where(p.store_id == rollups.CHAIN)
-    if products.category is not None:
-        stmt = stmt.where(Product.category == products.category)
-    if products.size is not None:
-        stmt = stmt.where(Product.size == products.size)
+    )
     rows: list[Row] = []
     missing: list[Row] = []
     for k, tryons, tries, purchases, units, revenue in session.execute(stmt.order_by(key)):
@@ -188,6 +198,19 @@ def product_totals(
             }
         )
     return rows + missing
+
+
+def _rollup_stores(session: Session, window: Window, *, each: bool = False) -> list[str]:
+    """The store_id values of the rollup rows to read: the window's stores, else every store
+    (``each``: a figure per store is wanted) or the chain-wide rows ('')."""
+    if window.store_id is not None or window.store_ids is not None:
+        chosen = set(window.store_ids) if window.store_ids is not None else None
+        if window.store_id is not None:
+            chosen = {window.store_id} if chosen is None else chosen & {window.store_id}
+        return sorted(chosen or ())
+    if each:
+        return list(session.scalars(select(Store.id).order_by(Store.id)))
+    return [rollups.CHAIN]
 
 
 def _iso(day: date | None) -> str | None:
@@ -297,17 +320,13 @@ def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> 
         select(p.gtin, p.period, func.sum(p.tries), func.sum(p.purchases), func.sum(p.units))
         .where(
             p.gtin.in_(list(gtins)),
-            rollups.in_slices(p.grain, p.period, [rollups.Slice(grain, first, last)]),
+            rollups.in_slices(
+                p, [rollups.Slice(grain, first, last)], _rollup_stores(session, window)
+            ),
         )
         .group_by(p.gtin, p.period)
         .order_by(p.gtin, p.period)
     )
-    if window.store_id is not None or window.store_ids is not None:
-        stmt = Window(store_id=window.store_id, store_ids=window.store_ids).apply(
-            stmt, p.store_id, p.period
-        )
-    else:
-        stmt = stmt.where(p.store_id == rollups.CHAIN)
     return [
         {
             "product": g,
@@ -478,10 +497,11 @@ def revenue_share(session: Session, *, settings: Settings, window: Window) -> li
     r = rollups.REVENUE.c
     stmt = (
         select(r.store_id, r.home_store_id, func.sum(r.amount))
-        .where(r.grain.in_((rollups.DAY, rollups.MONTH)))
         .where(
             rollups.in_slices(
-                r.grain, r.period, rollups.period_slices(window.day_from, window.day_to)
+                r,
+                rollups.period_slices(window.day_from, window.day_to),
+                _rollup_stores(session, Window(), each=True),
             )
         )
         .group_by(r.store_id, r.home_store_id)

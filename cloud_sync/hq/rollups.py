@@ -55,10 +55,12 @@ from sqlalchemy.orm import Session
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import (
     Activity,
+    CategoryRollup,
     Member,
     MemberDayRollup,
     MemberRollup,
     MemberSaleRollup,
+    Product,
     ProductRollup,
     RevenueRollup,
     SaleLine,
@@ -73,6 +75,7 @@ STORE_HOUR = table(StoreHourRollup)
 STORE_DAY = table(StoreDayRollup)
 MEMBER_DAY = table(MemberDayRollup)
 PRODUCT = table(ProductRollup)
+CATEGORY = table(CategoryRollup)
 REVENUE = table(RevenueRollup)
 MEMBER = table(MemberRollup)
 MEMBER_SALE = table(MemberSaleRollup)
@@ -88,6 +91,7 @@ ROLLUPS: tuple[Table, ...] = (
     STORE_DAY,
     MEMBER_DAY,
     PRODUCT,
+    CATEGORY,
     REVENUE,
     MEMBER,
     MEMBER_SALE,
@@ -181,6 +185,8 @@ def add(
 ) -> None:
     """Add newly projected rows (exactly the ones just inserted) to every rollup."""
     hours, days, products = _Sums(STORE_HOUR), _Sums(STORE_DAY), _Sums(PRODUCT)
+    categories = _Sums(CATEGORY)
+    catalog = _catalog(session, {r["gtin"] for r in [*activity, *sale_lines] if r["gtin"]})
     revenue, members = _Sums(REVENUE), _Sums(MEMBER)
     seen: list[tuple[str, str, str]] = []
     for row in activity:
@@ -205,13 +211,15 @@ def add(
         if kind == "visit" and row["member_id"] is not None:
             seen.append((store, day, row["member_id"]))
         if kind in ("tryon", "tryon_outcome"):
+            counts = {
+                "tryons": quantity if kind == "tryon" else 0,
+                "tries": 1 if kind == "tryon_outcome" else 0,
+                "purchases": bought,
+            }
+            kind_of = catalog.get(row["gtin"], UNKNOWN)
             for level in _levels(store, day):
-                products.add(
-                    (*level, row["gtin"] or CHAIN),
-                    tryons=quantity if kind == "tryon" else 0,
-                    tries=1 if kind == "tryon_outcome" else 0,
-                    purchases=bought,
-                )
+                products.add((*level, row["gtin"] or CHAIN), **counts)
+                categories.add((*level, *kind_of), **counts)
     homes = _home_stores(session, {r["member_id"] for r in sale_lines if r["member_id"]})
     sales: dict[tuple[str, str], set[Any]] = defaultdict(set)
     returns: dict[tuple[str, str], set[Any]] = defaultdict(set)
@@ -221,8 +229,10 @@ def add(
         quantity, amount = line["quantity"], line["amount"]
         (sales if quantity > 0 else returns)[(store, day)].add(line["event_id"])
         days.add((store, day), units=quantity, revenue=amount)
+        kind_of = catalog.get(line["gtin"], UNKNOWN)
         for level in _levels(store, day):
             products.add((*level, line["gtin"] or CHAIN), units=quantity, revenue=amount)
+            categories.add((*level, *kind_of), units=quantity, revenue=amount)
             if level[1] != CHAIN:
                 revenue.add((*level, homes.get(member, CHAIN)), amount=amount)
         if member is not None:
@@ -240,8 +250,21 @@ def add(
         days.add((store, day), members=1)
     for member, _sale in _insert_new(session, MEMBER_SALE, bought_sales):
         members.add((member,), frequency=1)
-    for sums in (hours, days, products, revenue, members):
+    for sums in (hours, days, products, categories, revenue, members):
         sums.write(session)
+
+
+UNKNOWN = ("unknown", "")
+"""(category, size) of a GTIN missing from the catalog (or of no GTIN)."""
+
+
+def _catalog(session: Session, gtins: set[str]) -> dict[str | None, tuple[str, str]]:
+    if not gtins:
+        return {}
+    found = session.execute(
+        select(Product.gtin, Product.category, Product.size).where(Product.gtin.in_(sorted(gtins)))
+    )
+    return {g: (category, size) for g, category, size in found}
 
 
 def _home_stores(session: Session, member_ids: set[str]) -> dict[str | None, str]:
@@ -358,12 +381,33 @@ def _products(levels: Sequence[tuple[str, bool]] = ALL_LEVELS) -> Select[Any]:
         c.store_id,
         c.period,
         c.gtin,
-        func.sum(c.tryons),
-        func.sum(c.tries),
-        func.sum(c.purchases),
-        func.sum(c.units),
-        func.sum(c.revenue),
+        *(func.sum(getattr(c, n)).label(n) for n in ("tryons", "tries", "purchases", "units")),
+        func.sum(c.revenue).label("revenue"),
     ).group_by(c.grain, c.store_id, c.period, c.gtin)
+
+
+PRODUCTS = table(Product)
+
+
+def _categories(products: Select[Any]) -> Select[Any]:
+    """Category rows from product rows (GTIN-keyed) joined to the catalog."""
+    rows = products.subquery()
+    c = rows.c
+    category = func.coalesce(PRODUCTS.c.category, UNKNOWN[0])
+    size = func.coalesce(PRODUCTS.c.size, UNKNOWN[1])
+    return (
+        select(
+            c.grain,
+            c.store_id,
+            c.period,
+            category,
+            size,
+            *(func.sum(getattr(c, name)) for name in ("tryons", "tries", "purchases", "units")),
+            func.sum(c.revenue),
+        )
+        .select_from(rows.outerjoin(PRODUCTS, PRODUCTS.c.gtin == c.gtin))
+        .group_by(c.grain, c.store_id, c.period, category, size)
+    )
 
 
 def _coarser(target: Table, grain: str, chain: bool) -> Select[Any]:
@@ -505,6 +549,7 @@ def recompute(target: Table) -> Select[Any]:
         STORE_DAY.name: _store_day,
         MEMBER_DAY.name: _member_day,
         PRODUCT.name: _products,
+        CATEGORY.name: lambda: _categories(_products()),
         REVENUE.name: _revenue,
         MEMBER.name: _member,
         MEMBER_SALE.name: _member_sale,
@@ -526,6 +571,11 @@ def rebuild_one(conn: Connection | Session, target: Table) -> None:
     names = [c.name for c in target.columns]
     if target is PRODUCT:
         conn.execute(insert(target).from_select(names, _products([(DAY, False)])))
+        for grain, chain in ((MONTH, False), (DAY, True), (MONTH, True)):
+            conn.execute(insert(target).from_select(names, _coarser(target, grain, chain)))
+    elif target is CATEGORY:
+        day_rows = select(PRODUCT).where(PRODUCT.c.grain == DAY, PRODUCT.c.store_id != CHAIN)
+        conn.execute(insert(target).from_select(names, _categories(day_rows)))
         for grain, chain in ((MONTH, False), (DAY, True), (MONTH, True)):
             conn.execute(insert(target).from_select(names, _coarser(target, grain, chain)))
     elif target is REVENUE:
@@ -553,10 +603,19 @@ def segment(r: int, f: int, m: int) -> str:
     return "needs_attention" if m <= 2 else "promising"
 
 
-def refresh_segments(session: Session, *, as_of: datetime) -> int:
+SEGMENTS_LOCK = 0x0016_5E67
+"""Advisory lock id: one refresh at a time across every HQ worker."""
+
+
+def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
     """Score every member in ``rollup_member`` 1..5 on recency, frequency and monetary by rank
-    (as reports.rfm does), store each member's segment and the grid; returns the members.
+    (as reports.rfm does), store each member's segment and the grid; returns the members
+    scored, or None when another worker holds the refresh.
     One transaction: readers see the old snapshot or the new one, never half."""
+    if session.get_bind().dialect.name == "postgresql" and not session.scalar(
+        select(func.pg_try_advisory_xact_lock(SEGMENTS_LOCK))
+    ):
+        return None  # another worker is refreshing right now
     n = session.scalar(select(func.count()).select_from(MEMBER)) or 0
     session.execute(delete(SEGMENT_SCORES))
     session.execute(delete(SEGMENT_CELLS))
@@ -565,8 +624,8 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int:
         last = case((MEMBER.c.last_ts > as_of, as_of), else_=MEMBER.c.last_ts)
 
         def score(order: Any) -> Any:
-            below = func.rank().over(order_by=order) - 1
-            return 1 + func.least(4, (5 * below) // n)
+            quintile = (5 * (func.rank().over(order_by=order) - 1)) // n
+            return 1 + case((quintile > 4, 4), else_=quintile)  # SQLite has no least()
 
         ranked = select(
             MEMBER.c.member_id,
@@ -653,14 +712,16 @@ def _next_month(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def in_slices(grain: Any, period: Any, slices: Sequence[Slice]) -> ColumnElement[bool]:
-    """The WHERE clause selecting the rows of the slices."""
+def in_slices(columns: Any, slices: Sequence[Slice], stores: Sequence[str]) -> ColumnElement[bool]:
+    """The WHERE clause selecting the rows of ``stores`` ('' = chain-wide) in the slices of a
+    grain/store/period-keyed rollup. Each OR arm carries all three key conditions, so each
+    is an index range (grain, store_id IN ..., period BETWEEN ...), never a scan of a grain."""
     terms = []
     for piece in slices:
-        term = [grain == piece.grain]
+        term = [columns.grain == piece.grain, columns.store_id.in_(sorted(stores))]
         if piece.first is not None:
-            term.append(period >= piece.first)
+            term.append(columns.period >= piece.first)
         if piece.last is not None:
-            term.append(period <= piece.last)
+            term.append(columns.period <= piece.last)
         terms.append(and_(*term))
     return or_(*terms)

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,7 @@ from sqlalchemy import Engine, Table, select
 
 from cloud_sync.hq import reports, rollups
 from cloud_sync.hq.app import create_app
-from cloud_sync.hq.core.db import make_engine, make_sessionmaker
+from cloud_sync.hq.core.db import make_engine, make_sessionmaker, upgrade
 from tests.hq.conftest import private_schema
 from tests.hq.helpers import ADMIN, StoreCreds, create_store, event, make_settings, post_events
 
@@ -28,16 +30,21 @@ START_MS = int(datetime(2026, 1, 30, 9, tzinfo=UTC).timestamp() * 1000)
 GTINS = [f"0400000000{n:04d}" for n in range(12)]
 
 
-@pytest.fixture
-def own_hq(database_url: str) -> Iterator[tuple[TestClient, Engine]]:
-    """A private schema: the comparison covers every row of the rollup tables."""
-    with private_schema(database_url) as url:
+@pytest.fixture(params=["postgresql", "sqlite"])
+def own_hq(
+    request: pytest.FixtureRequest, database_url: str, tmp_path: Path
+) -> Iterator[tuple[TestClient, Engine]]:
+    """A database of its own (the comparison covers every row of the rollup tables), on
+    PostgreSQL and on the demo's SQLite."""
+    with ExitStack() as stack:
+        if request.param == "postgresql":
+            url = stack.enter_context(private_schema(database_url))
+        else:
+            url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+            upgrade(url)
         engine = make_engine(url, pool_size=2)
-        try:
-            with TestClient(create_app(make_settings(url))) as client:
-                yield client, engine
-        finally:
-            engine.dispose()
+        stack.callback(engine.dispose)
+        yield stack.enter_context(TestClient(create_app(make_settings(url)))), engine
 
 
 def _mixed_events(

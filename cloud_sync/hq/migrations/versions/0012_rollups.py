@@ -21,6 +21,7 @@ TABLES = (
     "rollup_store_day",
     "rollup_member_day",
     "rollup_product",
+    "rollup_category",
     "rollup_revenue",
     "rollup_member",
     "rollup_member_sale",
@@ -78,6 +79,19 @@ def upgrade() -> None:
         sa.Column("revenue", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint(
             "grain", "store_id", "period", "gtin", name=op.f("pk_rollup_product")
+        ),
+    )
+    op.create_table(
+        "rollup_category",
+        sa.Column("grain", sa.String(length=1), nullable=False),
+        sa.Column("store_id", sa.String(length=64), nullable=False),
+        sa.Column("period", sa.String(length=10), nullable=False),
+        sa.Column("category", sa.String(length=100), nullable=False),
+        sa.Column("size", sa.String(length=20), nullable=False),
+        *_counters("tryons", "tries", "purchases", "units"),
+        sa.Column("revenue", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "grain", "store_id", "period", "category", "size", name=op.f("pk_rollup_category")
         ),
     )
     op.create_table(
