@@ -138,12 +138,19 @@ def product_totals(
     only groups with at least one try-on outcome, as the conversion report."""
     if group in (ConversionGroup.STORE, ConversionGroup.DAY) and not products.any:
         return _store_day_conversion(session, group=group, window=window)
+    slices = (
+        [rollups.Slice(rollups.DAY, _iso(window.day_from), _iso(window.day_to))]
+        if group is ConversionGroup.DAY
+        else rollups.period_slices(window.day_from, window.day_to)
+    )
+    stores = _rollup_stores(session, window, each=group is ConversionGroup.STORE)
     if group is ConversionGroup.PRODUCT:
-        p = rollups.PRODUCT.c
+        rows_in = rollups.sliced(rollups.PRODUCT, slices, stores)
+        p = rows_in.c
         key = p.gtin.label("key")
         stmt = (
             select(key, *(func.sum(p[name]) for name in PRODUCT_FIELDS))
-            .select_from(rollups.PRODUCT)
+            .select_from(rows_in)
             .group_by(key)
             .having(func.sum(p.tries) > 0)
         )
@@ -156,7 +163,8 @@ def product_totals(
     else:
         # Category, or store/day under a category or size filter: a few rows per period
         # instead of one per GTIN.
-        p = rollups.CATEGORY.c
+        rows_in = rollups.sliced(rollups.CATEGORY, slices, stores)
+        p = rows_in.c
         columns = {
             ConversionGroup.CATEGORY: p.category,
             ConversionGroup.STORE: p.store_id,
@@ -172,16 +180,6 @@ def product_totals(
             stmt = stmt.where(p.category == products.category)
         if products.size is not None:
             stmt = stmt.where(p.size == products.size)
-    slices = (
-        [rollups.Slice(rollups.DAY, _iso(window.day_from), _iso(window.day_to))]
-        if group is ConversionGroup.DAY
-        else rollups.period_slices(window.day_from, window.day_to)
-    )
-    stmt = stmt.where(
-        rollups.in_slices(
-            p, slices, _rollup_stores(session, window, each=group is ConversionGroup.STORE)
-        )
-    )
     rows: list[Row] = []
     missing: list[Row] = []
     for k, tryons, tries, purchases, units, revenue in session.execute(stmt.order_by(key)):
@@ -306,7 +304,6 @@ def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> 
     """The trend line of each product in ``gtins``: tries, purchases and units per day (per
     month for windows over ``TREND_DAILY_MAX_DAYS`` days or unbounded), ordered by product and
     period; ``period`` is YYYY-MM-DD or YYYY-MM."""
-    p = rollups.PRODUCT.c
     daily = (
         window.day_from is not None
         and window.day_to is not None
@@ -316,16 +313,17 @@ def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> 
     first, last = _iso(window.day_from), _iso(window.day_to)
     if not daily:
         first, last = first and first[:7], last and last[:7]
+    rows_in = rollups.sliced(
+        rollups.PRODUCT, [rollups.Slice(grain, first, last)], _rollup_stores(session, window)
+    )
+    c = rows_in.c
     stmt = (
-        select(p.gtin, p.period, func.sum(p.tries), func.sum(p.purchases), func.sum(p.units))
-        .where(
-            p.gtin.in_(list(gtins)),
-            rollups.in_slices(
-                p, [rollups.Slice(grain, first, last)], _rollup_stores(session, window)
-            ),
-        )
-        .group_by(p.gtin, p.period)
-        .order_by(p.gtin, p.period)
+        select(c.gtin, c.period, func.sum(c.tries), func.sum(c.purchases), func.sum(c.units))
+        # gtin || '' keeps the list out of the index condition: with stores and GTINs both
+        # as lists, PostgreSQL 15 would rescan the period range once per (store, GTIN) pair.
+        .where((c.gtin + "").in_(list(gtins)))
+        .group_by(c.gtin, c.period)
+        .order_by(c.gtin, c.period)
     )
     return [
         {
@@ -494,17 +492,14 @@ def rfm(session: Session, *, as_of: datetime, window: Window) -> list[Row]:
 def revenue_share(session: Session, *, settings: Settings, window: Window) -> list[Row]:
     """Per store: its own sales, the share it pays to members' home stores elsewhere, the
     share it receives as home store, and the attributed total (sales - paid + received)."""
-    r = rollups.REVENUE.c
-    stmt = (
-        select(r.store_id, r.home_store_id, func.sum(r.amount))
-        .where(
-            rollups.in_slices(
-                r,
-                rollups.period_slices(window.day_from, window.day_to),
-                _rollup_stores(session, Window(), each=True),
-            )
-        )
-        .group_by(r.store_id, r.home_store_id)
+    rows_in = rollups.sliced(
+        rollups.REVENUE,
+        rollups.period_slices(window.day_from, window.day_to),
+        _rollup_stores(session, Window(), each=True),
+    )
+    r = rows_in.c
+    stmt = select(r.store_id, r.home_store_id, func.sum(r.amount)).group_by(
+        r.store_id, r.home_store_id
     )
     totals: dict[str, dict[str, float]] = defaultdict(
         lambda: {"sales": 0.0, "paid": 0.0, "received": 0.0}

@@ -39,6 +39,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Subquery,
     Table,
     and_,
     case,
@@ -46,7 +47,6 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    or_,
     select,
     union_all,
 )
@@ -712,16 +712,18 @@ def _next_month(d: date) -> date:
     return (d.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
-def in_slices(columns: Any, slices: Sequence[Slice], stores: Sequence[str]) -> ColumnElement[bool]:
-    """The WHERE clause selecting the rows of ``stores`` ('' = chain-wide) in the slices of a
-    grain/store/period-keyed rollup. Each OR arm carries all three key conditions, so each
-    is an index range (grain, store_id IN ..., period BETWEEN ...), never a scan of a grain."""
-    terms = []
+def sliced(target: Table, slices: Sequence[Slice], stores: Sequence[str]) -> Subquery:
+    """The rows of ``stores`` ('' = chain-wide) in the slices of a grain/store/period-keyed
+    rollup, as one UNION ALL arm per slice: each arm is one range of the primary key (which
+    INCLUDEs the measures), so PostgreSQL reads it by an index-only scan; an OR of the arms
+    would make it fetch every row from the heap."""
+    c = target.c
+    arms = []
     for piece in slices:
-        term = [columns.grain == piece.grain, columns.store_id.in_(sorted(stores))]
+        arm = select(target).where(c.grain == piece.grain, c.store_id.in_(sorted(stores)))
         if piece.first is not None:
-            term.append(columns.period >= piece.first)
+            arm = arm.where(c.period >= piece.first)
         if piece.last is not None:
-            term.append(columns.period <= piece.last)
-        terms.append(and_(*term))
-    return or_(*terms)
+            arm = arm.where(c.period <= piece.last)
+        arms.append(arm)
+    return union_all(*arms).subquery() if len(arms) > 1 else arms[0].subquery()
