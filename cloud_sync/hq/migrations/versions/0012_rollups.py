@@ -1,7 +1,7 @@
 """Rollups of the projections for the reports and the console, backfilled from them
 
 Revision ID: 0012_rollups
-Revises: 0010_product_style
+Revises: 0013_console_users
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_rollups"
-down_revision: str | None = "0010_product_style"
+down_revision: str | None = "0013_console_users"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
