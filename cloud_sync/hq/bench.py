@@ -404,6 +404,11 @@ def _random_window(rng: random.Random, stores: int, *, scoped: bool = True) -> A
     return Window(day_from=start, day_to=end)
 
 
+def _home_scope(rng: random.Random, stores: int) -> frozenset[str] | None:
+    """All members (analysts) or a store manager's home members."""
+    return None if rng.random() < 0.6 else frozenset({f"s{rng.randrange(stores):03d}"})
+
+
 def _random_products(rng: random.Random) -> Any:
     from cloud_sync.hq.reports import ProductFilter
 
@@ -469,9 +474,11 @@ def _page_queries(
                 day_to=d + timedelta(days=6),
             ),
         ),
-        "segments_grid": lambda s: reports.segments_grid(s),
+        "segments_grid": lambda s: reports.segments_grid(s, home_stores=_home_scope(rng, stores)),
         "segment_members": lambda s: reports.segment_members(
-            s, segment_name=rng.choice(("champions", "loyal", "at_risk", "hibernating"))
+            s,
+            segment_name=rng.choice(("champions", "loyal", "at_risk", "hibernating")),
+            home_stores=_home_scope(rng, stores),
         ),
         "stores_revenue": lambda s: reports.revenue_share(
             s, settings=settings, window=_random_window(rng, stores, scoped=False)

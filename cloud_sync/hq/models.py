@@ -482,6 +482,7 @@ class StorePickup(Base):
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     first_at: Mapped[datetime] = mapped_column(Timestamp)
 
+
 # --- rollups (cloud_sync/hq/rollups.py maintains them; docs/hq.md "Rollups" says why each is
 # exact). Keys never hold NULL: '' stands for "no store" (chain-wide rows), "no GTIN", "no
 # home store". Grain 'd' rows have a day (YYYY-MM-DD) as period, grain 'm' a month (YYYY-MM).
@@ -606,9 +607,11 @@ class SegmentScore(Base):
     """Snapshot: each member's RFM scores and segment as of the last refresh."""
 
     __tablename__ = "segment_scores"
-    __table_args__ = (Index("ix_segment_scores_segment", "segment", "member_id"),)
+    __table_args__ = (Index("ix_segment_scores_segment", "segment", "home_store_id", "member_id"),)
 
     member_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    home_store_id: Mapped[str] = mapped_column(String(64))
+    """'' for none: a store manager exports their home members"""
     r: Mapped[int] = mapped_column(Integer)
     f: Mapped[int] = mapped_column(Integer)
     m: Mapped[int] = mapped_column(Integer)
@@ -617,10 +620,12 @@ class SegmentScore(Base):
 
 
 class SegmentCell(Base):
-    """Snapshot: the RFM grid, members and revenue per (r, f, m) cell, as of ``as_of``."""
+    """Snapshot: the RFM grid, members and revenue per members' home store and (r, f, m)
+    cell, as of ``as_of``."""
 
     __tablename__ = "segment_cells"
 
+    home_store_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     r: Mapped[int] = mapped_column(Integer, primary_key=True)
     f: Mapped[int] = mapped_column(Integer, primary_key=True)
     m: Mapped[int] = mapped_column(Integer, primary_key=True)

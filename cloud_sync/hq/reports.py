@@ -530,11 +530,27 @@ def revenue_share(session: Session, *, settings: Settings, window: Window) -> li
     ]
 
 
-def segments_grid(session: Session) -> list[Row]:
+def segments_grid(session: Session, *, home_stores: frozenset[str] | None = None) -> list[Row]:
     """The segments page: the RFM grid as of the last refresh (rollups.refresh_segments), one
-    row per (r, f, m) cell with its segment, members and their net revenue."""
+    row per (r, f, m) cell with its segment, members and their net revenue; scores rank
+    members chain-wide, ``home_stores`` keeps the members whose home store is one of them (a
+    store manager's). Sum over m for the R x F grid, or by segment."""
     c = rollups.SEGMENT_CELLS.c
-    stmt = select(c.r, c.f, c.m, c.segment, c.members, c.revenue, c.as_of).order_by(c.r, c.f, c.m)
+    stmt = (
+        select(
+            c.r,
+            c.f,
+            c.m,
+            func.min(c.segment),
+            func.sum(c.members),
+            func.sum(c.revenue),
+            func.min(c.as_of),
+        )
+        .group_by(c.r, c.f, c.m)
+        .order_by(c.r, c.f, c.m)
+    )
+    if home_stores is not None:
+        stmt = stmt.where(c.home_store_id.in_(sorted(home_stores)))
     return [
         {
             "r": r,
@@ -550,11 +566,19 @@ def segments_grid(session: Session) -> list[Row]:
 
 
 def segment_members(
-    session: Session, *, segment_name: str, after: str | None = None, limit: int = 10_000
+    session: Session,
+    *,
+    segment_name: str,
+    home_stores: frozenset[str] | None = None,
+    after: str | None = None,
+    limit: int = 10_000,
 ) -> list[str]:
-    """A segment's member ids (as of the last refresh), for a campaign; page with ``after``."""
+    """A segment's member ids (as of the last refresh), for a campaign; page with ``after``;
+    ``home_stores`` as in :func:`segments_grid`."""
     c = rollups.SEGMENT_SCORES.c
     stmt = select(c.member_id).where(c.segment == segment_name).order_by(c.member_id).limit(limit)
+    if home_stores is not None:
+        stmt = stmt.where(c.home_store_id.in_(sorted(home_stores)))
     if after is not None:
         stmt = stmt.where(c.member_id > after)
     return list(session.scalars(stmt))

@@ -627,13 +627,18 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
             quintile = (5 * (func.rank().over(order_by=order) - 1)) // n
             return 1 + case((quintile > 4, 4), else_=quintile)  # SQLite has no least()
 
-        ranked = select(
-            MEMBER.c.member_id,
-            score(last).label("r"),
-            score(MEMBER.c.frequency).label("f"),
-            score(MEMBER.c.monetary).label("m"),
-            MEMBER.c.monetary,
-        ).subquery()
+        ranked = (
+            select(
+                MEMBER.c.member_id,
+                func.coalesce(MEMBERS.c.home_store_id, CHAIN).label("home_store_id"),
+                score(last).label("r"),
+                score(MEMBER.c.frequency).label("f"),
+                score(MEMBER.c.monetary).label("m"),
+                MEMBER.c.monetary,
+            )
+            .select_from(MEMBER.outerjoin(MEMBERS, MEMBERS.c.id == MEMBER.c.member_id))
+            .subquery()
+        )
         code = ranked.c.r * 100 + ranked.c.f * 10 + ranked.c.m
         names = {
             r * 100 + f * 10 + m: segment(r, f, m)
@@ -643,9 +648,10 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
         }
         session.execute(
             insert(SEGMENT_SCORES).from_select(
-                ["member_id", "r", "f", "m", "segment", "monetary"],
+                ["member_id", "home_store_id", "r", "f", "m", "segment", "monetary"],
                 select(
                     ranked.c.member_id,
+                    ranked.c.home_store_id,
                     ranked.c.r,
                     ranked.c.f,
                     ranked.c.m,
@@ -657,8 +663,9 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
         s = SEGMENT_SCORES.c
         session.execute(
             insert(SEGMENT_CELLS).from_select(
-                ["r", "f", "m", "segment", "members", "revenue", "as_of"],
+                ["home_store_id", "r", "f", "m", "segment", "members", "revenue", "as_of"],
                 select(
+                    s.home_store_id,
                     s.r,
                     s.f,
                     s.m,
@@ -666,7 +673,7 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
                     func.count(),
                     func.sum(s.monetary),
                     literal(as_of, SEGMENT_CELLS.c.as_of.type),
-                ).group_by(s.r, s.f, s.m),
+                ).group_by(s.home_store_id, s.r, s.f, s.m),
             )
         )
     session.commit()

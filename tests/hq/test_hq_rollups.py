@@ -216,6 +216,12 @@ def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
         assert snapshot == expected
         grid = reports.segments_grid(session)
         assert sum(c["members"] for c in grid) == 5
+        # A store manager's grid: their home members; the three stores' grids make the whole.
+        scoped = [
+            reports.segments_grid(session, home_stores=frozenset({s.store_id})) for s in stores
+        ]
+        assert all(sum(c["members"] for c in g) < 5 for g in scoped)
+        assert sum(c["members"] for g in scoped for c in g) == 5
         # The windowed path (sale lines) agrees with the rollup path over all time.
         windowed = reports.rfm(
             session, as_of=as_of, window=reports.Window(day_from=date(2000, 1, 1))

@@ -138,6 +138,7 @@ def upgrade() -> None:
     op.create_table(
         "segment_scores",
         sa.Column("member_id", sa.String(length=40), nullable=False),
+        sa.Column("home_store_id", sa.String(length=64), nullable=False),
         sa.Column("r", sa.Integer(), nullable=False),
         sa.Column("f", sa.Integer(), nullable=False),
         sa.Column("m", sa.Integer(), nullable=False),
@@ -146,10 +147,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("member_id", name=op.f("pk_segment_scores")),
     )
     op.create_index(
-        "ix_segment_scores_segment", "segment_scores", ["segment", "member_id"], unique=False
+        "ix_segment_scores_segment",
+        "segment_scores",
+        ["segment", "home_store_id", "member_id"],
+        unique=False,
     )
     op.create_table(
         "segment_cells",
+        sa.Column("home_store_id", sa.String(length=64), nullable=False),
         sa.Column("r", sa.Integer(), nullable=False),
         sa.Column("f", sa.Integer(), nullable=False),
         sa.Column("m", sa.Integer(), nullable=False),
@@ -157,7 +162,7 @@ def upgrade() -> None:
         sa.Column("members", sa.BigInteger(), nullable=False),
         sa.Column("revenue", sa.Float(), nullable=False),
         sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("r", "f", "m", name=op.f("pk_segment_cells")),
+        sa.PrimaryKeyConstraint("home_store_id", "r", "f", "m", name=op.f("pk_segment_cells")),
     )
     if op.get_bind().dialect.name == "postgresql":
         # Covering primary keys: the reports read a range of the key and sum the measures,
