@@ -29,7 +29,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import edge.events
-from cloud_sync.hq import projections, reservations, sold, stock
+from cloud_sync.hq import projections, reservations, rollups, sold, stock
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import StoredEvent, table
@@ -292,11 +292,15 @@ def store_batch(
         results[v.index] = _judge(v, first_by_id[v.row["event_id"]].row["body"])
     new_rows = [v.row for v in firsts if v.row["event_id"] in inserted]
     if new_rows:
-        projections.project(session, new_rows, settings=settings, now=now)
+        projected = projections.project(session, new_rows, settings=settings, now=now)
+        chain = rollups.add(session, projected.activity, projected.sale_lines)
         stock.project_stock(session, new_rows)
         reservations.project(session, new_rows, settings=settings, now=now)
         sold.project(session, new_rows)
         sold.project_gate_outcomes(session, new_rows)
+        # Last before the commit: the chain-wide rollup rows are shared by every store's
+        # uploads, so their row locks are held for as short a time as possible.
+        chain.write(session)
     session.commit()
     return BatchOutcome([results[i] for i in range(len(items))])
 

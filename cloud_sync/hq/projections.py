@@ -27,7 +27,7 @@ from sqlalchemy import String, Table, TextClause, func, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud, rollups
+from cloud_sync.hq import crud
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.models import Activity, Member, PointsEntry, SaleLine, table
 from edge.events import limits
@@ -137,9 +137,17 @@ def _insert_rows(session: Session, target: Table, rows: list[dict[str, Any]]) ->
         session.execute(insert(target), rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Projected:
+    """The rows a batch added to the projections (the rollups add exactly these)."""
+
+    activity: list[dict[str, Any]]
+    sale_lines: list[dict[str, Any]]
+
+
 def project(
     session: Session, rows: Sequence[dict[str, Any]], *, settings: Settings, now: datetime
-) -> None:
+) -> Projected:
     """One INSERT per projection table per batch; the per-member work (points, notifications)
     only for sales naming a member, after every sale line of the batch is in."""
     activity: list[dict[str, Any]] = []
@@ -172,8 +180,7 @@ def project(
     if activity:
         _insert_rows(session, ACTIVITY, activity)
     if not sales:
-        rollups.add(session, activity, [])
-        return
+        return Projected(activity, [])
     named = {s.raw_member for s in sales if s.raw_member is not None}
     if named:
         # Loads them into the identity map: resolve_member's lookups then cost no query.
@@ -189,9 +196,9 @@ def project(
             credits.append((sale, member, sum(abs(r["amount"]) for r in lines)))
     if line_rows:
         _insert_rows(session, SALE_LINES, line_rows)
-    rollups.add(session, activity, line_rows)
     for sale, member, lines_total in credits:
         _credit_member(session, sale, member, lines_total, settings=settings, now=now)
+    return Projected(activity, line_rows)
 
 
 @dataclass(frozen=True, slots=True)
