@@ -57,9 +57,6 @@ PURGE_INTERVAL_S = 60.0
 """Retention is counted in days: checking every minute is plenty (and an erasure with a
 retention of 0 days purges at once, in the request)."""
 
-SEGMENTS_INTERVAL_S = 600.0
-"""The RFM segments snapshot (rollups.refresh_segments) is at most this old."""
-
 
 class BackgroundLoop:
     """Per worker: delivers due notifications, purges erased members' personal data and
@@ -89,7 +86,7 @@ class BackgroundLoop:
                     if adapter is not None:
                         notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
                     if time.monotonic() >= next_segments_s:
-                        next_segments_s = time.monotonic() + SEGMENTS_INTERVAL_S
+                        next_segments_s = time.monotonic() + settings.segments_refresh_s
                         with state.sessions() as session:
                             rollups.refresh_segments(session, as_of=now)
                     if time.monotonic() >= next_purge_s:

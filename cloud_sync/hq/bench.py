@@ -352,6 +352,8 @@ def _fill_reports(url: str, *, scale: float, stores: int) -> dict[str, float]:
         cur.execute("SET synchronous_commit TO off")
         cur.execute("SET work_mem TO '256MB'")
         cur.execute("SET maintenance_work_mem TO '1GB'")
+        # The same chain every run: random() below draws from this session's seed.
+        cur.execute("SELECT setseed(0.2)")
         saved = _strip_indexes(cur, ("activity", "sale_lines", *(t.name for t in rollups.ROLLUPS)))
         conn.commit()
         for n, statement in enumerate(_FILL_SQL, 1):
@@ -419,7 +421,7 @@ def _random_products(rng: random.Random) -> Any:
 
 
 def _page_queries(
-    rng: random.Random, stores: int, settings: Any
+    rng: random.Random, stores: int, settings: Any, members: int
 ) -> dict[str, Callable[[Any], list[Any]]]:
     """Each console page query with randomly varied filters: session -> rows."""
     from cloud_sync.hq import reports
@@ -483,11 +485,72 @@ def _page_queries(
         "stores_revenue": lambda s: reports.revenue_share(
             s, settings=settings, window=_random_window(rng, stores, scoped=False)
         ),
+        **_console_pages(rng, stores, settings, members),
+    }
+
+
+def _console_pages(
+    rng: random.Random, stores: int, settings: Any, members: int
+) -> dict[str, Callable[[Any], list[Any]]]:
+    """Every query one console page makes, together, as the page makes them."""
+    from cloud_sync.hq.console import queries as console
+    from cloud_sync.hq.reports import ConversionGroup
+
+    now = datetime.combine(YEAR_START, datetime.min.time(), UTC) + timedelta(days=YEAR_DAYS)
+
+    def scope() -> tuple[Any, frozenset[str] | None]:
+        w = _random_window(rng, stores)
+        chosen = w.store_ids or (frozenset({w.store_id}) if w.store_id else None)
+        return console.Period(w.day_from, w.day_to), chosen
+
+    def overview(s: Any) -> list[Any]:
+        period, chosen = scope()
+        shown = console.overview(s, period=period, stores=chosen)
+        return [*shown["stores"], *console.store_health(s, stores=chosen, now=now)]
+
+    def products(s: Any) -> list[Any]:
+        period, chosen = scope()
+        f = _random_products(rng)
+        rows = console.products(s, period=period, stores=chosen, category=f.category, size=f.size)
+        flagged = console.tried_often_bought_rarely(rows, min_tries=3, max_conversion=0.2)
+        console.daily_tries(
+            s, period=period, stores=chosen, gtins=[r["gtin"] for r in flagged[:50]]
+        )
+        for group in (ConversionGroup.CATEGORY, ConversionGroup.STORE):
+            console.conversion_by(
+                s, group=group, period=period, stores=chosen, category=f.category, size=f.size
+            )
+        return rows
+
+    def member(s: Any) -> list[Any]:
+        found = console.find_members(
+            s, query=f"m{rng.randrange(members):08d}", stores=_home_scope(rng, stores)
+        )
+        return [console.member_detail(s, member=m, stores=None) for m in found]
+
+    def stores_page(s: Any) -> list[Any]:
+        period, chosen = scope()
+        rows = console.stores_page(s, period=period, stores=chosen, settings=settings)
+        return rows + console.reserve_to_buy(s, period=period, stores=chosen)
+
+    return {
+        "console_overview_page": overview,
+        "console_products_page": products,
+        "console_member_page": member,
+        "console_segments_page": lambda s: [console.segments(s, stores=_home_scope(rng, stores))],
+        "console_stores_page": stores_page,
+        "console_notifications_page": lambda s: [
+            console.notification_counts(s, stores=(scoped := _home_scope(rng, stores))),
+            *console.deliveries(s, stores=scoped, failed_only=rng.random() < 0.5),
+        ],
+        "console_catalog_page": lambda s: [
+            console.catalog_and_models(s, stores=_home_scope(rng, stores))
+        ],
     }
 
 
 def time_queries(
-    url: str, *, stores: int, runs: int, rng: random.Random
+    url: str, *, stores: int, runs: int, rng: random.Random, members: int
 ) -> dict[str, dict[str, Any]]:
     """Each page query ``runs`` times (after 3 warm-up runs) with varied filters."""
     from cloud_sync.hq.core.config import Settings
@@ -499,7 +562,7 @@ def time_queries(
     sessions = make_sessionmaker(engine)
     results: dict[str, dict[str, Any]] = {}
     try:
-        for name, query in _page_queries(rng, stores, settings).items():
+        for name, query in _page_queries(rng, stores, settings, members).items():
             timings_ms: list[float] = []
             most = 0
             with sessions() as session:
@@ -569,7 +632,9 @@ def reports_bench(args: Any) -> dict[str, Any]:
                 ).one()
         finally:
             engine.dispose()
-        results = time_queries(url, stores=stores, runs=args.runs, rng=rng)
+        results = time_queries(
+            url, stores=stores, runs=args.runs, rng=rng, members=counts["members"]
+        )
     slowest = max(results, key=lambda n: results[n]["p95_ms"])
     return {
         "scale": args.scale,

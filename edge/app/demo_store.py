@@ -406,6 +406,8 @@ class Headquarters:
             # Member messages (login codes for the member page) go to a file the demo shows.
             "O2O_HQ_NOTIFY_CHANNEL": "file",
             "O2O_HQ_NOTIFY_FILE": str(work_dir / "notifications.jsonl"),
+            # The console's RFM segments follow the day within half a minute.
+            "O2O_HQ_SEGMENTS_REFRESH_S": "30",
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
             ),

@@ -38,7 +38,7 @@ def hq(database_url: str) -> Iterator[tuple[HqProcess, dict[str, Any]]]:
             admin_token=ADMIN_TOKEN,
             secret_key=SECRET_KEY,
             # Personal data goes with the erasure itself (no retention period).
-            env={"O2O_HQ_PERSONAL_DATA_RETENTION_DAYS": "0"},
+            env={"O2O_HQ_PERSONAL_DATA_RETENTION_DAYS": "0", "O2O_HQ_SEGMENTS_REFRESH_S": "1"},
         ) as process,
     ):
         with httpx.Client(base_url=process.url, timeout=30) as http:

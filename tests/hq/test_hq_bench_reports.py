@@ -26,6 +26,14 @@ QUERIES = {
     "segments_grid",
     "segment_members",
     "stores_revenue",
+    # Each console page with every query it makes.
+    "console_overview_page",
+    "console_products_page",
+    "console_member_page",
+    "console_segments_page",
+    "console_stores_page",
+    "console_notifications_page",
+    "console_catalog_page",
 }
 
 

@@ -80,7 +80,11 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "tries": ("Try-ons with outcome", "Pruebas con resultado", "有结果的试穿"),
     "purchases": ("Bought after trying", "Compradas tras probar", "试穿后购买"),
     "units_sold": ("Units sold", "Unidades vendidas", "售出件数"),
-    "trend": ("Trend (try-ons per day)", "Tendencia (pruebas por día)", "趋势（每日试穿）"),
+    "trend": (
+        "Trend (try-ons per day; per month over two months)",
+        "Tendencia (pruebas por día; por mes en periodos largos)",
+        "趋势（每日试穿；超过两个月按月）",
+    ),
     "tobr": ("Tried often, bought rarely", "Se prueba mucho, se compra poco", "试穿多、购买少"),
     "tobr_rule": (
         "At least {min_tries} try-ons and at most {max_pct}% bought.",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from cloud_sync.hq import crud, empty, reports, reservations
@@ -103,10 +103,6 @@ def _in_stores(stmt: Any, column: Any, stores: frozenset[str] | None) -> Any:
     return stmt if stores is None else stmt.where(column.in_(sorted(stores)))
 
 
-def _in_period(stmt: Any, column: Any, period: Period) -> Any:
-    return stmt.where(column >= period.day_from.isoformat(), column <= period.day_to.isoformat())
-
-
 def visible_stores(session: Session, stores: frozenset[str] | None) -> list[Store]:
     return list(session.scalars(_in_stores(select(Store), Store.id, stores).order_by(Store.id)))
 
@@ -121,92 +117,34 @@ def latest_day(session: Session, stores: frozenset[str] | None) -> date | None:
 KPIS = ("visitors", "members", "tryons", "tries", "purchases", "sales", "revenue")
 
 
-def _activity_by(session: Session, key: Any, period: Period, stores: frozenset[str] | None) -> Any:
-    def total(kind: str) -> Any:
-        return func.sum(case((Activity.kind == kind, Activity.quantity), else_=0))
-
-    stmt: Select[Any] = select(
-        key,
-        total("visitors"),
-        func.count(distinct(case((Activity.kind == "visit", Activity.member_id)))),
-        total("tryon"),
-        func.sum(case((Activity.kind == "tryon_outcome", 1), else_=0)),
-        func.sum(
-            case(
-                ((Activity.kind == "tryon_outcome") & (Activity.outcome == "purchased"), 1), else_=0
-            )
-        ),
-    ).group_by(key)
-    return session.execute(
-        _in_stores(_in_period(stmt, Activity.day, period), Activity.store_id, stores)
-    )
+def _window(period: Period, stores: frozenset[str] | None) -> reports.Window:
+    return reports.Window(day_from=period.day_from, day_to=period.day_to, store_ids=stores)
 
 
-def _sales_by(session: Session, key: Any, period: Period, stores: frozenset[str] | None) -> Any:
-    stmt: Select[Any] = select(
-        key,
-        func.count(distinct(case((SaleLine.amount > 0, SaleLine.sale_id)))),
-        func.sum(SaleLine.amount),
-    ).group_by(key)
-    return session.execute(
-        _in_stores(_in_period(stmt, SaleLine.day, period), SaleLine.store_id, stores)
-    )
-
-
-def _kpi_rows(
-    session: Session, key_a: Any, key_s: Any, period: Period, stores: frozenset[str] | None
-) -> dict[str, Row]:
-    rows: dict[str, Row] = defaultdict(lambda: dict.fromkeys(KPIS, 0) | {"conversion": None})
-    for k, visitors, members, tryons, tries, purchases in _activity_by(
-        session, key_a, period, stores
-    ):
-        row = rows[k]
-        row.update(
-            visitors=int(visitors or 0),
-            members=int(members or 0),
-            tryons=int(tryons or 0),
-            tries=int(tries or 0),
-            purchases=int(purchases or 0),
-        )
-    for k, sales, revenue in _sales_by(session, key_s, period, stores):
-        rows[k].update(sales=int(sales or 0), revenue=round(float(revenue or 0), 2))
-    for row in rows.values():
-        row["conversion"] = round(row["purchases"] / row["tries"], 4) if row["tries"] else None
-    return rows
+def _kpis(row: Row | None) -> Row:
+    out: Row = dict.fromkeys(KPIS, 0)
+    if row is not None:
+        out.update({k: row[k] for k in KPIS})
+    out["conversion"] = round(out["purchases"] / out["tries"], 4) if out["tries"] else None
+    return out
 
 
 def overview(session: Session, *, period: Period, stores: frozenset[str] | None) -> Row:
-    """Totals, per store and per day for the period (members: distinct recognised members,
-    per store and day; the total counts each member once)."""
-    per_store = _kpi_rows(session, Activity.store_id, SaleLine.store_id, period, stores)
-    per_day = _kpi_rows(session, Activity.day, SaleLine.day, period, stores)
-    totals: Row = dict.fromkeys(KPIS, 0)
-    for row in per_store.values():
-        for k in KPIS:
-            totals[k] += row[k]
-    totals["revenue"] = round(totals["revenue"], 2)
-    distinct_members = select(func.count(distinct(Activity.member_id))).where(
-        Activity.kind == "visit"
-    )
-    totals["members"] = int(
-        session.scalar(
-            _in_stores(
-                _in_period(distinct_members, Activity.day, period), Activity.store_id, stores
-            )
-        )
-        or 0
-    )
-    totals["conversion"] = (
-        round(totals["purchases"] / totals["tries"], 4) if totals["tries"] else None
-    )
+    """Totals, per store and per day for the period, from the store-day rollup. ``members``:
+    members recognised, counted once per store and day."""
+    window = _window(period, stores)
+    by = reports.OverviewBy
+    per_store = {r["store"]: r for r in reports.overview(session, window=window, by=by.STORE)}
+    per_day = {r["day"]: r for r in reports.overview(session, window=window, by=by.DAY)}
+    chain = reports.overview(session, window=window, by=by.CHAIN)
     names = {s.id: s.name for s in visible_stores(session, stores)}
     return {
-        "totals": totals,
+        "totals": _kpis(chain[0] if chain else None),
         "stores": [
-            {"store_id": s, "name": names.get(s, s), **per_store[s]}
+            {"store_id": s, "name": names.get(s, s), **_kpis(per_store.get(s))}
             for s in sorted(set(per_store) | set(names))
         ],
-        "days": [{"day": d, **per_day[d]} for d in period.days],
+        "days": [{"day": d, **_kpis(per_day.get(d))} for d in period.days],
     }
 
 
@@ -264,12 +202,8 @@ def categories_and_sizes(session: Session) -> tuple[list[str], list[str]]:
     return cats, sizes
 
 
-def _product_filter(stmt: Any, gtin_col: Any, category: str | None, size: str | None) -> Any:
-    if category:
-        stmt = stmt.where(gtin_col.in_(select(Product.gtin).where(Product.category == category)))
-    if size:
-        stmt = stmt.where(gtin_col.in_(select(Product.gtin).where(Product.size == size)))
-    return stmt
+def _filter(category: str | None, size: str | None) -> reports.ProductFilter:
+    return reports.ProductFilter(category=category or None, size=size or None)
 
 
 def products(
@@ -280,43 +214,21 @@ def products(
     category: str | None = None,
     size: str | None = None,
 ) -> list[Row]:
-    """Per product: try-ons with an outcome, purchases among them, conversion, units sold
-    and revenue (till and online sales in these stores)."""
-    purchased = func.sum(case((Activity.outcome == "purchased", 1), else_=0))
-    tries = (
-        select(Activity.gtin, func.count(), purchased)
-        .where(Activity.kind == "tryon_outcome", Activity.gtin.is_not(None))
-        .group_by(Activity.gtin)
+    """Per product tried in the period: try-ons with an outcome, purchases among them,
+    conversion, units sold and revenue (net of returns), most tried first."""
+    rows = reports.product_totals(
+        session,
+        group=reports.ConversionGroup.PRODUCT,
+        window=_window(period, stores),
+        products=_filter(category, size),
     )
-    tries = _product_filter(
-        _in_stores(_in_period(tries, Activity.day, period), Activity.store_id, stores),
-        Activity.gtin,
-        category,
-        size,
-    )
-    sold = (
-        select(SaleLine.gtin, func.sum(SaleLine.quantity), func.sum(SaleLine.amount))
-        .where(SaleLine.gtin.is_not(None))
-        .group_by(SaleLine.gtin)
-    )
-    sold = _product_filter(
-        _in_stores(_in_period(sold, SaleLine.day, period), SaleLine.store_id, stores),
-        SaleLine.gtin,
-        category,
-        size,
-    )
-    rows: dict[str, Row] = defaultdict(
-        lambda: {"tries": 0, "purchases": 0, "units_sold": 0, "revenue": 0.0}
-    )
-    for gtin, n, p in session.execute(tries):
-        rows[gtin].update(tries=int(n), purchases=int(p or 0))
-    for gtin, units, revenue in session.execute(sold):
-        rows[gtin].update(units_sold=int(units or 0), revenue=round(float(revenue or 0), 2))
-    catalog = {
-        p.gtin: p for p in session.scalars(select(Product).where(Product.gtin.in_(list(rows))))
-    }
+    gtins = [r["product"] for r in rows if r["product"] is not None]
+    catalog = {p.gtin: p for p in session.scalars(select(Product).where(Product.gtin.in_(gtins)))}
     out = []
-    for gtin, row in rows.items():
+    for row in rows:
+        gtin = row["product"]
+        if gtin is None:
+            continue
         product = catalog.get(gtin)
         out.append(
             {
@@ -325,8 +237,11 @@ def products(
                 "category": product.category if product else "",
                 "size": product.size if product else "",
                 "colour": product.colour if product else "",
-                **row,
-                "conversion": round(row["purchases"] / row["tries"], 4) if row["tries"] else None,
+                "tries": row["tries"],
+                "purchases": row["purchases"],
+                "conversion": row["conversion"] if row["tries"] else None,
+                "units_sold": row["units"],
+                "revenue": row["revenue"],
             }
         )
     return sorted(out, key=lambda r: (-r["tries"], -r["revenue"], r["gtin"]))
@@ -340,23 +255,25 @@ def tried_often_bought_rarely(
     ]
 
 
+def trend_labels(period: Period) -> list[str]:
+    """The points of a trend line: days up to the rollups' daily limit, else months."""
+    if (period.day_to - period.day_from).days < reports.TREND_DAILY_MAX_DAYS:
+        return period.days
+    months = sorted({d[:7] for d in period.days})
+    return months
+
+
 def daily_tries(
     session: Session, *, period: Period, stores: frozenset[str] | None, gtins: list[str]
 ) -> dict[str, list[int]]:
-    """Try-ons per day of the period for each product: the trend lines."""
+    """Try-ons with an outcome per point of ``trend_labels`` for each product."""
     if not gtins:
         return {}
-    stmt = (
-        select(Activity.gtin, Activity.day, func.count())
-        .where(Activity.kind == "tryon_outcome", Activity.gtin.in_(gtins))
-        .group_by(Activity.gtin, Activity.day)
-    )
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for gtin, day, n in session.execute(
-        _in_stores(_in_period(stmt, Activity.day, period), Activity.store_id, stores)
-    ):
-        counts[gtin][day] = int(n)
-    return {g: [counts[g].get(d, 0) for d in period.days] for g in gtins}
+    for row in reports.product_trend(session, window=_window(period, stores), gtins=gtins):
+        counts[row["product"]][row["period"]] = row["tries"]
+    labels = trend_labels(period)
+    return {g: [counts[g].get(label, 0) for label in labels] for g in gtins}
 
 
 def conversion_by(
@@ -368,37 +285,18 @@ def conversion_by(
     category: str | None = None,
     size: str | None = None,
 ) -> list[Row]:
-    """Conversion per category or store (or day): as the conversion report, in scope."""
-    columns: dict[reports.ConversionGroup, Any] = {
-        reports.ConversionGroup.CATEGORY: func.coalesce(Product.category, "unknown"),
-        reports.ConversionGroup.STORE: Activity.store_id,
-        reports.ConversionGroup.DAY: Activity.day,
-        reports.ConversionGroup.PRODUCT: Activity.gtin,
-    }
-    key = columns[group].label("key")
-    purchased = func.sum(case((Activity.outcome == "purchased", 1), else_=0))
-    stmt = (
-        select(key, func.count(), purchased)
-        .select_from(Activity)
-        .outerjoin(Product, Product.gtin == Activity.gtin)
-        .where(Activity.kind == "tryon_outcome")
-        .group_by(key)
-        .order_by(key)
-    )
-    stmt = _product_filter(
-        _in_stores(_in_period(stmt, Activity.day, period), Activity.store_id, stores),
-        Activity.gtin,
-        category,
-        size,
+    """Conversion per category, store or day, for the same filters."""
+    rows = reports.product_totals(
+        session, group=group, window=_window(period, stores), products=_filter(category, size)
     )
     return [
         {
-            "key": k,
-            "tries": int(t),
-            "purchases": int(p or 0),
-            "conversion": round(int(p or 0) / int(t), 4) if t else None,
+            "key": r[group.value],
+            "tries": r["tries"],
+            "purchases": r["purchases"],
+            "conversion": r["conversion"] if r["tries"] else None,
         }
-        for k, t, p in session.execute(stmt)
+        for r in rows
     ]
 
 
@@ -501,32 +399,22 @@ def member_detail(session: Session, *, member: Member, stores: frozenset[str] | 
 # --- segments -----------------------------------------------------------------------------------
 
 
-def segments(
-    session: Session, *, period: Period, stores: frozenset[str] | None, as_of: datetime
-) -> Row:
+def segments(session: Session, *, stores: frozenset[str] | None) -> Row:
     """The RFM grid (recency score x frequency score) with members and revenue per cell, and
-    per segment. Scores rank members chain-wide; a store manager sees their home members."""
-    rows = reports.rfm(session, as_of=as_of, window=period.window())
-    if stores is not None:
-        home = dict(
-            session.execute(
-                select(Member.id, Member.home_store_id).where(
-                    Member.id.in_([r["member_id"] for r in rows])
-                )
-            ).all()
-        )
-        rows = [r for r in rows if home.get(r["member_id"]) in stores]
+    per segment, from the segments snapshot. Scores rank buying members chain-wide; a store
+    manager sees the members whose home store is theirs."""
+    cells = reports.segments_grid(session, home_stores=stores)
     grid = {(r, f): {"members": 0, "revenue": 0.0} for r in range(1, 6) for f in range(1, 6)}
     per_segment: dict[str, Row] = defaultdict(lambda: {"members": 0, "revenue": 0.0})
-    for row in rows:
-        cell = grid[(row["r"], row["f"])]
-        cell["members"] += 1
-        cell["revenue"] = round(cell["revenue"] + row["monetary"], 2)
-        seg = per_segment[row["segment"]]
-        seg["members"] += 1
-        seg["revenue"] = round(seg["revenue"] + row["monetary"], 2)
+    for cell in cells:
+        into = grid[(cell["r"], cell["f"])]
+        into["members"] += cell["members"]
+        into["revenue"] = round(into["revenue"] + cell["revenue"], 2)
+        seg = per_segment[cell["segment"]]
+        seg["members"] += cell["members"]
+        seg["revenue"] = round(seg["revenue"] + cell["revenue"], 2)
     return {
-        "rows": rows,
+        "as_of": min((c["as_of"] for c in cells), default=None),
         "grid": grid,
         "segments": dict(sorted(per_segment.items(), key=lambda kv: -kv[1]["members"])),
     }
@@ -549,7 +437,7 @@ def stores_page(
     )
     share = {
         r["store_id"]: r
-        for r in reports.revenue_share(session, settings=settings, window=period.window())
+        for r in reports.revenue_share(session, settings=settings, window=_window(period, stores))
     }
     out = []
     for store in visible_stores(session, stores):

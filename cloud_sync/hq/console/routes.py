@@ -499,42 +499,20 @@ async def erase_member(
 
 
 @router.get("/segments")
-def segments(
-    request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-) -> HTMLResponse:
-    try:
-        period, stores, latest = _period_and_stores(session, viewer, day_from, day_to, None)
-    except queries.FilterError as error:
-        return _error_page(request, viewer, str(error))
-    data = queries.segments(session, period=period, stores=stores, as_of=_now())
+def segments(request: Request, viewer: ViewerDep, session: SessionDep) -> HTMLResponse:
+    data = queries.segments(session, stores=viewer.stores)
     top = max((c["members"] for c in data["grid"].values()), default=0) or 1
-    return _render(
-        request, "segments.html", viewer, period=period, latest=latest, data=data, top=top
-    )
+    return _render(request, "segments.html", viewer, data=data, top=top)
 
 
 @router.get("/segments/{segment}.csv")
-def segment_csv(
-    request: Request,
-    segment: str,
-    viewer: ViewerDep,
-    session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-) -> Response:
-    """A segment's member ids (with their scores) for a campaign."""
-    try:
-        period, stores, _latest = _period_and_stores(session, viewer, day_from, day_to, None)
-    except queries.FilterError as error:
-        return _error_page(request, viewer, str(error))
-    rows = queries.segments(session, period=period, stores=stores, as_of=_now())["rows"]
-    chosen = [r for r in rows if r["segment"] == segment]
-    columns = ("member_id", "segment", "r", "f", "m", "recency_days", "frequency", "monetary")
-    return _csv(chosen, columns, f"segment-{segment[:40]}-{period.day_to}.csv")
+def segment_csv(segment: str, viewer: ViewerDep, session: SessionDep) -> Response:
+    """A segment's member ids for a campaign (as of the last segments snapshot)."""
+    ids = reports.segment_members(
+        session, segment_name=segment[:40], home_stores=viewer.stores, limit=1_000_000
+    )
+    rows = [{"member_id": m, "segment": segment[:40]} for m in ids]
+    return _csv(rows, ("member_id", "segment"), f"segment-{segment[:40]}.csv")
 
 
 @router.get("/stores")

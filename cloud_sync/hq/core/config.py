@@ -117,6 +117,12 @@ class Settings(BaseModel):
     background_interval_s: float = Field(
         default=1.0, gt=0, title="Period of the delivery / purge loop, seconds"
     )
+    segments_refresh_s: float = Field(
+        default=600.0,
+        gt=0,
+        title="How old the RFM segments snapshot may get, seconds",
+        description="Each refresh ranks every buying member (about 12 s at 1 million)",
+    )
 
     @property
     def effective_database_url(self) -> str:
