@@ -85,6 +85,8 @@ class BackgroundLoop:
                     now = datetime.now(UTC)
                     if adapter is not None:
                         notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
+                    with state.sessions() as session:
+                        rollups.fold_chain(session)
                     if time.monotonic() >= next_segments_s:
                         next_segments_s = time.monotonic() + settings.segments_refresh_s
                         with state.sessions() as session:

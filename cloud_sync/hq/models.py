@@ -30,6 +30,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+QueueId = BigInteger().with_variant(Integer(), "sqlite")
+"""A 64-bit serial key (SQLite numbers rows itself only for INTEGER PRIMARY KEY)."""
 Timestamp = DateTime(timezone=True)
 
 NAMING = {
@@ -633,3 +635,40 @@ class SegmentCell(Base):
     members: Mapped[int] = mapped_column(BigInteger)
     revenue: Mapped[float] = mapped_column(Float)
     as_of: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ProductChainDelta(Base):
+    """Chain-wide (store '') additions to rollup_product not yet folded in: ingestion appends
+    here instead of updating rows every store's uploads share (no lock waits between stores);
+    the background fold moves them (rollups.fold_chain), and readers add what is pending."""
+
+    __tablename__ = "rollup_product_pending"
+
+    id: Mapped[int] = mapped_column(QueueId, primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    store_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(10))
+    gtin: Mapped[str] = mapped_column(String(14))
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class CategoryChainDelta(Base):
+    """As rollup_product_pending, for rollup_category."""
+
+    __tablename__ = "rollup_category_pending"
+
+    id: Mapped[int] = mapped_column(QueueId, primary_key=True, autoincrement=True)
+    grain: Mapped[str] = mapped_column(String(1))
+    store_id: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(10))
+    category: Mapped[str] = mapped_column(String(100))
+    size: Mapped[str] = mapped_column(String(20))
+    tryons: Mapped[int] = mapped_column(BigInteger, default=0)
+    tries: Mapped[int] = mapped_column(BigInteger, default=0)
+    purchases: Mapped[int] = mapped_column(BigInteger, default=0)
+    units: Mapped[int] = mapped_column(BigInteger, default=0)
+    revenue: Mapped[float] = mapped_column(Float, default=0.0)

@@ -61,12 +61,14 @@ from sqlalchemy.orm import Session
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import (
     Activity,
+    CategoryChainDelta,
     CategoryRollup,
     Member,
     MemberDayRollup,
     MemberRollup,
     MemberSaleRollup,
     Product,
+    ProductChainDelta,
     ProductRollup,
     RevenueRollup,
     SaleLine,
@@ -82,6 +84,11 @@ STORE_DAY = table(StoreDayRollup)
 MEMBER_DAY = table(MemberDayRollup)
 PRODUCT = table(ProductRollup)
 CATEGORY = table(CategoryRollup)
+PENDING: dict[str, Table] = {
+    PRODUCT.name: table(ProductChainDelta),
+    CATEGORY.name: table(CategoryChainDelta),
+}
+"""The chain-wide additions of a rollup waiting to be folded into its store '' rows."""
 REVENUE = table(RevenueRollup)
 MEMBER = table(MemberRollup)
 MEMBER_SALE = table(MemberSaleRollup)
@@ -143,14 +150,40 @@ class _Sums:
 
 @dataclass(slots=True)
 class ChainRows:
-    """Chain-wide rollup deltas, written by :func:`add_chain` just before the commit: every
-    store's uploads update these same rows, so their locks must be held briefly."""
+    """Chain-wide rollup deltas of one batch. Every store's uploads add to the same chain
+    rows: updating them in the ingesting transaction made the stores wait for each other's
+    commits, so they are appended to the pending tables (no conflicts, no lock waits) and
+    folded in the background (:func:`fold_chain`); readers add what is still pending."""
 
     sums: list[_Sums]
 
     def write(self, session: Session) -> None:
         for sums in self.sums:
-            sums.write(session)
+            if sums.rows:
+                rows = [sums.rows[k] for k in sorted(sums.rows)]
+                session.execute(insert(PENDING[sums.target.name]), rows)
+
+
+def fold_chain(session: Session) -> int:
+    """Move every pending chain-wide addition into its rollup row, in one transaction (a
+    reader sees either the pending rows or their sum, never both or neither); returns how
+    many were folded. Safe with several workers: each pending row is deleted, so added,
+    by exactly one of them."""
+    folded = 0
+    for name, pending in PENDING.items():
+        target = PRODUCT if name == PRODUCT.name else CATEGORY
+        sums = _Sums(target)
+        measures = [c.name for c in target.columns if c.name not in sums.keys]
+        taken = session.execute(
+            delete(pending).returning(*(pending.c[k] for k in [*sums.keys, *measures]))
+        ).all()
+        width = len(sums.keys)
+        for row in taken:
+            sums.add(tuple(row[:width]), **dict(zip(measures, row[width:], strict=True)))
+        sums.write(session)
+        folded += len(taken)
+    session.commit()
+    return folded
 
 
 @functools.cache
@@ -613,17 +646,20 @@ def recompute(target: Table) -> Select[Any]:
     return builders[target.name]()
 
 
-def rebuild(conn: Connection | Session) -> None:
+def rebuild(conn: Connection | Session, *, pending: bool = True) -> None:
     """Every rollup from scratch, in bulk (the migration's backfill, the benchmark's load).
     The product and revenue rollups' coarser levels are summed from their store-by-day rows,
     a tenth of the projections' size, instead of scanning the projections four times."""
     for target in ROLLUPS:
-        rebuild_one(conn, target)
+        rebuild_one(conn, target, pending=pending)
 
 
-def rebuild_one(conn: Connection | Session, target: Table) -> None:
-    """One rollup table from scratch (see :func:`rebuild`)."""
+def rebuild_one(conn: Connection | Session, target: Table, *, pending: bool = True) -> None:
+    """One rollup table from scratch (see :func:`rebuild`); ``pending``: the chain-wide
+    pending tables exist (not yet in the migration that first builds the rollups)."""
     conn.execute(delete(target))
+    if pending and target.name in PENDING:  # the rebuild counts what they would add
+        conn.execute(delete(PENDING[target.name]))
     names = [c.name for c in target.columns]
     if target is PRODUCT:
         conn.execute(insert(target).from_select(names, _products([(DAY, False)])))
@@ -785,13 +821,19 @@ def sliced(target: Table, slices: Sequence[Slice], stores: Sequence[str]) -> Sub
     rollup, as one UNION ALL arm per slice: each arm is one range of the primary key (which
     INCLUDEs the measures), so PostgreSQL reads it by an index-only scan; an OR of the arms
     would make it fetch every row from the heap."""
-    c = target.c
+    sources = [target]
+    if CHAIN in stores and target.name in PENDING:
+        sources.append(PENDING[target.name])  # chain-wide additions not yet folded
     arms = []
-    for piece in slices:
-        arm = select(target).where(c.grain == piece.grain, c.store_id.in_(sorted(stores)))
-        if piece.first is not None:
-            arm = arm.where(c.period >= piece.first)
-        if piece.last is not None:
-            arm = arm.where(c.period <= piece.last)
-        arms.append(arm)
+    for source in sources:
+        c = source.c
+        for piece in slices:
+            arm = select(*(c[col.name] for col in target.columns)).where(
+                c.grain == piece.grain, c.store_id.in_(sorted(stores))
+            )
+            if piece.first is not None:
+                arm = arm.where(c.period >= piece.first)
+            if piece.last is not None:
+                arm = arm.where(c.period <= piece.last)
+            arms.append(arm)
     return union_all(*arms).subquery() if len(arms) > 1 else arms[0].subquery()

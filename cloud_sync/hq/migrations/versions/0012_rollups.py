@@ -176,7 +176,7 @@ def upgrade() -> None:
     # incremental rollups against (the segments snapshot fills at its first refresh).
     from cloud_sync.hq import rollups
 
-    rollups.rebuild(op.get_bind())
+    rollups.rebuild(op.get_bind(), pending=False)  # 0014 adds the pending tables
 
 
 def downgrade() -> None:
