@@ -67,18 +67,7 @@ class OverviewBy(StrEnum):
     CHAIN = "chain"
 
 
-OVERVIEW_FIELDS = (
-    "visitors",
-    "visits",
-    "members",
-    "tryons",
-    "tries",
-    "purchases",
-    "sales",
-    "returns",
-    "units",
-    "revenue",
-)
+OVERVIEW_FIELDS = rollups.STORE_DAY_MEASURES
 
 
 def overview(session: Session, *, window: Window, by: OverviewBy) -> list[Row]:

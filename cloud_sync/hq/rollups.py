@@ -95,6 +95,20 @@ MEMBER_SALE = table(MemberSaleRollup)
 SEGMENT_SCORES = table(SegmentScore)
 SEGMENT_CELLS = table(SegmentCell)
 
+STORE_DAY_MEASURES = (
+    "visitors",
+    "visits",
+    "members",
+    "tryons",
+    "tries",
+    "purchases",
+    "sales",
+    "returns",
+    "units",
+    "revenue",
+)
+"""The measures of rollup_store_day, in order."""
+
 DAY, MONTH = "d", "m"
 CHAIN = ""
 """store_id of chain-wide rows (also: no GTIN, no home store)."""
@@ -557,21 +571,7 @@ def _store_day() -> Select[Any]:
     return select(
         c.store_id,
         c.day,
-        *(
-            func.sum(getattr(c, name))
-            for name in (
-                "visitors",
-                "visits",
-                "members",
-                "tryons",
-                "tries",
-                "purchases",
-                "sales",
-                "returns",
-                "units",
-                "revenue",
-            )
-        ),
+        *(func.sum(getattr(c, name)) for name in STORE_DAY_MEASURES),
     ).group_by(c.store_id, c.day)
 
 

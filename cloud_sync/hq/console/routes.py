@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -219,6 +220,51 @@ def _period_and_stores(
     return period, queries.scope_stores(session, viewer.stores, store), latest
 
 
+@dataclass(frozen=True, slots=True)
+class PeriodParams:
+    """The period and store a page is filtered by, as the query string gives them."""
+
+    day_from: str | None
+    day_to: str | None
+    store: str | None
+
+
+def _period_params(
+    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    store: Annotated[str | None, Query(max_length=64)] = None,
+) -> PeriodParams:
+    return PeriodParams(day_from, day_to, store)
+
+
+PeriodQ = Annotated[PeriodParams, Depends(_period_params)]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductParams:
+    """The products page's filters (and its CSV's)."""
+
+    period: PeriodParams
+    category: str | None
+    size: str | None
+    min_tries: int
+    max_conversion: float
+    """Percent."""
+
+
+def _product_params(
+    period: PeriodQ,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    size: Annotated[str | None, Query(max_length=20)] = None,
+    min_tries: Annotated[int, Query(ge=1, le=1_000_000)] = DEFAULT_MIN_TRIES,
+    max_conversion: Annotated[float, Query(ge=0, le=100)] = DEFAULT_MAX_CONVERSION_PCT,
+) -> ProductParams:
+    return ProductParams(period, category or None, size or None, min_tries, max_conversion)
+
+
+ProductQ = Annotated[ProductParams, Depends(_product_params)]
+
+
 def _error_page(request: Request, viewer: Viewer, message: str) -> HTMLResponse:
     return _render(request, "error.html", viewer, status_code=400, message=message)
 
@@ -231,12 +277,13 @@ def overview(
     request: Request,
     viewer: ViewerDep,
     session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    store: Annotated[str | None, Query(max_length=64)] = None,
+    params: PeriodQ,
 ) -> HTMLResponse:
+    store = params.store
     try:
-        period, stores, latest = _period_and_stores(session, viewer, day_from, day_to, store)
+        period, stores, latest = _period_and_stores(
+            session, viewer, params.day_from, params.day_to, store
+        )
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
     today = _now().date()
@@ -284,68 +331,48 @@ def overview(
 
 
 def _product_filters(
-    session: Session,
-    viewer: Viewer,
-    day_from: str | None,
-    day_to: str | None,
-    store: str | None,
-    category: str | None,
-    size: str | None,
+    session: Session, viewer: Viewer, params: ProductParams
 ) -> tuple[queries.Period, frozenset[str] | None, date | None]:
-    period, stores, latest = _period_and_stores(session, viewer, day_from, day_to, store)
+    p = params.period
+    period, stores, latest = _period_and_stores(session, viewer, p.day_from, p.day_to, p.store)
     categories, sizes = queries.categories_and_sizes(session)
-    if category and category not in categories:
-        raise queries.FilterError(f"There is no category {category[:100]!r}")
-    if size and size not in sizes:
-        raise queries.FilterError(f"There is no size {size[:20]!r}")
+    if params.category and params.category not in categories:
+        raise queries.FilterError(f"There is no category {params.category[:100]!r}")
+    if params.size and params.size not in sizes:
+        raise queries.FilterError(f"There is no size {params.size[:20]!r}")
     return period, stores, latest
 
 
 @router.get("/products")
 def products(
-    request: Request,
-    viewer: ViewerDep,
-    session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    store: Annotated[str | None, Query(max_length=64)] = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    size: Annotated[str | None, Query(max_length=20)] = None,
-    min_tries: Annotated[int, Query(ge=1, le=1_000_000)] = DEFAULT_MIN_TRIES,
-    max_conversion: Annotated[float, Query(ge=0, le=100)] = DEFAULT_MAX_CONVERSION_PCT,
+    request: Request, viewer: ViewerDep, session: SessionDep, params: ProductQ
 ) -> HTMLResponse:
     try:
-        period, stores, latest = _product_filters(
-            session, viewer, day_from, day_to, store, category, size
-        )
+        period, stores, latest = _product_filters(session, viewer, params)
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
-    rows = queries.products(
-        session, period=period, stores=stores, category=category or None, size=size or None
-    )
+    category, size = params.category, params.size
+    rows = queries.products(session, period=period, stores=stores, category=category, size=size)
     flagged = queries.tried_often_bought_rarely(
-        rows, min_tries=min_tries, max_conversion=max_conversion / 100
+        rows, min_tries=params.min_tries, max_conversion=params.max_conversion / 100
     )
     trends = queries.daily_tries(
         session, period=period, stores=stores, gtins=[r["gtin"] for r in flagged[:50]]
     )
     lang = _lang(request)
-    by_category = queries.conversion_by(
-        session,
-        group=reports.ConversionGroup.CATEGORY,
-        period=period,
-        stores=stores,
-        category=category or None,
-        size=size or None,
-    )
-    by_store = queries.conversion_by(
-        session,
-        group=reports.ConversionGroup.STORE,
-        period=period,
-        stores=stores,
-        category=category or None,
-        size=size or None,
-    )
+
+    def bars(group: reports.ConversionGroup, title: str) -> Markup:
+        found = queries.conversion_by(
+            session, group=group, period=period, stores=stores, category=category, size=size
+        )
+        return Markup(
+            charts.bar_chart(
+                [(r["key"], 100 * (r["conversion"] or 0)) for r in found],
+                title=i18n.translate(lang, title),
+                value_format="{:.1f}%",
+            )
+        )
+
     categories, sizes = queries.categories_and_sizes(session)
     return _render(
         request,
@@ -353,31 +380,19 @@ def products(
         viewer,
         period=period,
         latest=latest,
-        store=store or "",
+        store=params.period.store or "",
         category=category or "",
         size=size or "",
-        min_tries=min_tries,
-        max_conversion=max_conversion,
+        min_tries=params.min_tries,
+        max_conversion=params.max_conversion,
         stores_list=queries.visible_stores(session, viewer.stores),
         categories=categories,
         sizes=sizes,
         rows=rows,
         flagged=flagged,
         sparklines={g: Markup(charts.sparkline(v)) for g, v in trends.items()},
-        category_bars=Markup(
-            charts.bar_chart(
-                [(r["key"], 100 * (r["conversion"] or 0)) for r in by_category],
-                title=i18n.translate(lang, "by_category"),
-                value_format="{:.1f}%",
-            )
-        ),
-        store_bars=Markup(
-            charts.bar_chart(
-                [(r["key"], 100 * (r["conversion"] or 0)) for r in by_store],
-                title=i18n.translate(lang, "by_store"),
-                value_format="{:.1f}%",
-            )
-        ),
+        category_bars=bars(reports.ConversionGroup.CATEGORY, "by_category"),
+        store_bars=bars(reports.ConversionGroup.STORE, "by_store"),
         csv_query=urlencode({k: v for k, v in request.query_params.items() if k != "lang"}),
     )
 
@@ -409,28 +424,20 @@ def products_csv(
     request: Request,
     viewer: ViewerDep,
     session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
-    store: Annotated[str | None, Query(max_length=64)] = None,
-    category: Annotated[str | None, Query(max_length=100)] = None,
-    size: Annotated[str | None, Query(max_length=20)] = None,
+    params: ProductQ,
     only: Annotated[str | None, Query(pattern="^(tobr)$")] = None,
-    min_tries: Annotated[int, Query(ge=1, le=1_000_000)] = DEFAULT_MIN_TRIES,
-    max_conversion: Annotated[float, Query(ge=0, le=100)] = DEFAULT_MAX_CONVERSION_PCT,
 ) -> Response:
     """The products table as shown (same filters); ``only=tobr``: the flagged list."""
     try:
-        period, stores, _latest = _product_filters(
-            session, viewer, day_from, day_to, store, category, size
-        )
+        period, stores, _latest = _product_filters(session, viewer, params)
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
     rows = queries.products(
-        session, period=period, stores=stores, category=category or None, size=size or None
+        session, period=period, stores=stores, category=params.category, size=params.size
     )
     if only == "tobr":
         rows = queries.tried_often_bought_rarely(
-            rows, min_tries=min_tries, max_conversion=max_conversion / 100
+            rows, min_tries=params.min_tries, max_conversion=params.max_conversion / 100
         )
     name = f"products-{period.day_from}-{period.day_to}{'-' + only if only else ''}.csv"
     return _csv(rows, PRODUCT_CSV_COLUMNS, name)
@@ -520,11 +527,12 @@ def stores(
     request: Request,
     viewer: ViewerDep,
     session: SessionDep,
-    day_from: Annotated[str | None, Query(alias="from", max_length=40)] = None,
-    day_to: Annotated[str | None, Query(alias="to", max_length=40)] = None,
+    params: PeriodQ,
 ) -> HTMLResponse:
     try:
-        period, stores, latest = _period_and_stores(session, viewer, day_from, day_to, None)
+        period, stores, latest = _period_and_stores(
+            session, viewer, params.day_from, params.day_to, params.store
+        )
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
     settings: Settings = request.app.state.settings
