@@ -489,6 +489,10 @@ def _page_queries(
     }
 
 
+CONSOLE_PAGE = "console_"
+"""Prefix of the entries that time a whole console page (all its queries together)."""
+
+
 def _console_pages(
     rng: random.Random, stores: int, settings: Any, members: int
 ) -> dict[str, Callable[[Any], list[Any]]]:
@@ -635,6 +639,10 @@ def reports_bench(args: Any) -> dict[str, Any]:
         results = time_queries(
             url, stores=stores, runs=args.runs, rng=rng, members=counts["members"]
         )
+    # A console page makes several page queries: the target is per query, the whole pages
+    # are shown beside it.
+    pages = {n: r for n, r in results.items() if n.startswith(CONSOLE_PAGE)}
+    results = {n: r for n, r in results.items() if n not in pages}
     slowest = max(results, key=lambda n: results[n]["p95_ms"])
     return {
         "scale": args.scale,
@@ -645,7 +653,9 @@ def reports_bench(args: Any) -> dict[str, Any]:
         "database_size": size[1],
         **{k: round(v, 1) for k, v in timings.items()},
         "queries": results,
+        "pages": pages,
         "page_p95_ms": results[slowest]["p95_ms"],
+        "whole_page_p95_ms": max((r["p95_ms"] for r in pages.values()), default=None),
         "slowest_query": slowest,
         "target_p95_ms": 300,
     }

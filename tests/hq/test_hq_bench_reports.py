@@ -26,6 +26,8 @@ QUERIES = {
     "segments_grid",
     "segment_members",
     "stores_revenue",
+}
+PAGES = {
     # Each console page with every query it makes.
     "console_overview_page",
     "console_products_page",
@@ -64,8 +66,8 @@ def test_bench_reports_tiny_scale() -> None:
     assert result.returncode == 0, result.stderr
     assert "bench: [7/7] sale_lines" in result.stderr  # progress goes to stderr
     figures = json.loads(result.stdout)
-    assert set(figures["queries"]) == QUERIES
-    for name, query in figures["queries"].items():
+    assert set(figures["queries"]) == QUERIES and set(figures["pages"]) == PAGES
+    for name, query in [*figures["queries"].items(), *figures["pages"].items()]:
         assert query["runs"] == 5, name
         assert query["max_rows"] > 0, f"{name} returned no rows"
         assert 0 < query["p50_ms"] <= query["p95_ms"], name
