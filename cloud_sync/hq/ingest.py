@@ -293,14 +293,11 @@ def store_batch(
     new_rows = [v.row for v in firsts if v.row["event_id"] in inserted]
     if new_rows:
         projected = projections.project(session, new_rows, settings=settings, now=now)
-        chain = rollups.add(session, projected.activity, projected.sale_lines)
+        rollups.add(session, projected.activity, projected.sale_lines)
         stock.project_stock(session, new_rows)
         reservations.project(session, new_rows, settings=settings, now=now)
         sold.project(session, new_rows)
         sold.project_gate_outcomes(session, new_rows)
-        # Last before the commit: the chain-wide rollup rows are shared by every store's
-        # uploads, so their row locks are held for as short a time as possible.
-        chain.write(session)
     session.commit()
     return BatchOutcome([results[i] for i in range(len(items))])
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -124,6 +123,8 @@ ROLLUPS: tuple[Table, ...] = (
     MEMBER_SALE,
 )
 
+TABLES: dict[str, Table] = {t.name: t for t in (*ROLLUPS, *PENDING.values())}
+
 _CHUNK_ROWS = 1000
 """Rows per upsert statement: stays far below PostgreSQL's 65,535 parameters."""
 
@@ -150,9 +151,12 @@ class _Sums:
         for name, delta in deltas.items():
             row[name] += delta
 
+    def sorted_rows(self) -> list[dict[str, Any]]:
+        return [self.rows[k] for k in sorted(self.rows)]
+
     def write(self, session: Session) -> None:
         if self.rows:
-            _upsert_add(session, self.target, [self.rows[k] for k in sorted(self.rows)])
+            _upsert_add(session, self.target, self.sorted_rows())
 
     def take_chain(self) -> _Sums:
         """Move the chain-wide rows (store '') out into their own sums."""
@@ -162,24 +166,13 @@ class _Sums:
         return chain
 
 
-@dataclass(slots=True)
-class ChainRows:
-    """Chain-wide rollup deltas of one batch. Every store's uploads add to the same chain
-    rows: updating them in the ingesting transaction made the stores wait for each other's
-    commits, so they are appended to the pending tables (no conflicts, no lock waits) and
-    folded in the background (:func:`fold_chain`); readers add what is still pending."""
-
-    sums: list[_Sums]
-
-    def write(self, session: Session) -> None:
-        for sums in self.sums:
-            if sums.rows:
-                rows = [sums.rows[k] for k in sorted(sums.rows)]
-                session.execute(insert(PENDING[sums.target.name]), rows)
-
-
 def fold_chain(session: Session) -> int:
-    """Move every pending chain-wide addition into its rollup row, in one transaction (a
+    """Chain-wide rows (store '') are shared by every store's uploads: updating them while
+    ingesting made the stores wait for each other's commits, so ingestion appends to the
+    pending tables (no conflicts, no lock waits) and this folds them in the background;
+    readers add what is still pending (:func:`sliced`).
+
+    Moves every pending chain-wide addition into its rollup row, in one transaction (a
     reader sees either the pending rows or their sum, never both or neither); returns how
     many were folded. Safe with several workers: each pending row is deleted, so added,
     by exactly one of them."""
@@ -200,28 +193,65 @@ def fold_chain(session: Session) -> int:
     return folded
 
 
-@functools.cache
-def _pg_upsert_add(target: Table) -> TextClause:
-    """PostgreSQL: one constant statement per table whose rows are one JSON parameter. A
-    multi-row VALUES of SQLAlchemy would be compiled anew for every batch size, which cost
-    the ingestion hot path two thirds of its throughput."""
+def _pg_upsert_sql(target: Table, param: str, *, add: bool = True) -> str:
+    """PostgreSQL: rows given as one JSON parameter; ``add``: ON CONFLICT adds every measure
+    (a pending table, keyed by a serial, is appended to instead). A multi-row VALUES of
+    SQLAlchemy would be compiled anew for every batch size, which cost the ingestion hot path
+    two thirds of its throughput."""
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy leaves it untyped
+    columns = [c for c in target.columns if not (c.primary_key and c.autoincrement is True)]
     keys = [c.name for c in target.primary_key.columns]
-    names = ", ".join(c.name for c in target.columns)
-    types = ", ".join(f"{c.name} {c.type.compile(dialect=dialect)}" for c in target.columns)
+    names = ", ".join(c.name for c in columns)
+    types = ", ".join(f"{c.name} {c.type.compile(dialect=dialect)}" for c in columns)
+    sql = (
+        f"INSERT INTO {target.name} ({names}) SELECT {names} "
+        f"FROM jsonb_to_recordset(CAST(:{param} AS jsonb)) AS r({types})"
+    )
+    if not add:
+        return sql
     updates = ", ".join(
         f"{c.name} = GREATEST({target.name}.{c.name}, excluded.{c.name})"
         if c.name == "last_ts"
         else f"{c.name} = {target.name}.{c.name} + excluded.{c.name}"
-        for c in target.columns
+        for c in columns
         if c.name not in keys
     )
-    return text(
-        f"INSERT INTO {target.name} ({names}) SELECT {names} "
-        f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({types}) "
-        f"ORDER BY {', '.join(keys)} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+    return (
+        f"{sql} ORDER BY {', '.join(keys)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
     )
+
+
+@functools.cache
+def _pg_upsert_add(target: Table) -> TextClause:
+    return text(_pg_upsert_sql(target, "rows"))
+
+
+@functools.cache
+def _pg_write_all(shape: tuple[tuple[str, bool], ...]) -> TextClause:
+    """Every rollup write of one batch as one statement (data-modifying CTEs, one per table,
+    in a fixed order): one round trip to the database instead of eight."""
+    ctes = ", ".join(
+        f"w{i} AS ({_pg_upsert_sql(TABLES[name], f'rows{i}', add=add)})"
+        for i, (name, add) in enumerate(shape)
+    )
+    return text(f"WITH {ctes} SELECT 1")
+
+
+def _write_all(session: Session, parts: Sequence[tuple[Table, list[dict[str, Any]], bool]]) -> None:
+    """Upserts that add (``True``) or appends (``False``) of one batch, in order."""
+    parts = [p for p in parts if p[1]]
+    if not parts:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for target, rows, add in parts:
+            if add:
+                _upsert_add(session, target, rows)
+            else:
+                session.execute(insert(target), rows)
+        return
+    shape = tuple((target.name, add) for target, _rows, add in parts)
+    params = {f"rows{i}": orjson.dumps(rows).decode() for i, (_t, rows, _a) in enumerate(parts)}
+    session.execute(_pg_write_all(shape), params)
 
 
 def _upsert_add(session: Session, target: Table, rows: list[dict[str, Any]]) -> None:
@@ -281,10 +311,9 @@ def add(
     session: Session,
     activity: Sequence[dict[str, Any]],
     sale_lines: Sequence[dict[str, Any]],
-) -> ChainRows:
-    """Add newly projected rows (exactly the ones just inserted) to every per-store and
-    per-member rollup; returns the chain-wide deltas, for the caller to write with
-    ``.write(session)`` as its last statement before the commit."""
+) -> None:
+    """Add newly projected rows (exactly the ones just inserted) to every rollup, in one
+    statement on PostgreSQL; the chain-wide additions go to the pending tables."""
     hours, days, products = _Sums(STORE_HOUR), _Sums(STORE_DAY), _Sums(PRODUCT)
     categories = _Sums(CATEGORY)
     catalog = _catalog(session, {r["gtin"] for r in [*activity, *sale_lines] if r["gtin"]})
@@ -351,10 +380,16 @@ def add(
         days.add((store, day), members=1)
     for member, _sale in _insert_new(session, MEMBER_SALE, bought_sales):
         members.add((member,), frequency=1)
-    chain = ChainRows([products.take_chain(), categories.take_chain()])
-    for sums in (hours, days, products, categories, revenue, members):
-        sums.write(session)
-    return chain
+    chain = [products.take_chain(), categories.take_chain()]
+    _write_all(
+        session,
+        [
+            *((s.target, s.sorted_rows(), True) for s in (hours, days, products, categories)),
+            *((s.target, s.sorted_rows(), True) for s in (revenue, members)),
+            # Chain-wide: appended, folded later (why: fold_chain).
+            *((PENDING[s.target.name], s.sorted_rows(), False) for s in chain),
+        ],
+    )
 
 
 UNKNOWN = ("unknown", "")
