@@ -819,11 +819,18 @@ class Slice(NamedTuple):
     """Periods first..last inclusive (None: unbounded) of the rows of one grain."""
 
 
+FIRST_DAY, LAST_DAY = date(1, 2, 1), date(9999, 11, 30)
+
+
 def period_slices(day_from: date | None, day_to: date | None) -> list[Slice]:
     """A day range as slices of rollup rows: whole months from the monthly rows, the ragged
     ends from the daily rows, so a year's query reads 12 rows per key instead of 365."""
     if day_from is None and day_to is None:
         return [Slice(MONTH, None, None)]
+    # Month arithmetic below must not pass the last date Python has (a filter may ask for
+    # 9999-12-31); no data lies that far, so the clamp changes no answer.
+    day_from = None if day_from is None else min(max(day_from, FIRST_DAY), LAST_DAY)
+    day_to = None if day_to is None else min(max(day_to, FIRST_DAY), LAST_DAY)
     first_full = day_from if day_from is None or day_from.day == 1 else _next_month(day_from)
     end = None if day_to is None else day_to + timedelta(days=1)
     last_full_end = end if end is None or end.day == 1 else end.replace(day=1)

@@ -345,3 +345,16 @@ def test_product_page_queries_match_the_projections(own_hq: tuple[TestClient, En
             assert got == want, (window, group, size)
             checked += len(got)
     assert checked > 0
+
+
+def test_period_slices_reach_the_last_dates_without_overflow() -> None:
+    """A filter may name the last date there is (the contract fuzzer does): no overflow."""
+    from datetime import date
+
+    last = date.max
+    assert rollups.period_slices(last, last)
+    assert rollups.period_slices(date(9999, 12, 15), None)
+    assert rollups.period_slices(date.min, date.min)
+    assert rollups.period_slices(None, date(1, 1, 1))
+    slices = rollups.period_slices(date(2026, 1, 15), last)
+    assert slices[0] == rollups.Slice(rollups.DAY, "2026-01-15", "2026-01-31")
