@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from cloud_sync.hq import crud, empty, reports, reservations
+from cloud_sync.hq import crud, reports, reservations
 from cloud_sync.hq.core.config import Settings
 from cloud_sync.hq.member_page import store_confirmations
 from cloud_sync.hq.models import (
@@ -107,11 +107,6 @@ def visible_stores(session: Session, stores: frozenset[str] | None) -> list[Stor
     return list(session.scalars(_in_stores(select(Store), Store.id, stores).order_by(Store.id)))
 
 
-def latest_day(session: Session, stores: frozenset[str] | None) -> date | None:
-    """The newest UTC day with activity or sales: where the default period ends."""
-    return empty.latest_day(session, stores)
-
-
 # --- overview -------------------------------------------------------------------------------
 
 KPIS = ("visitors", "members", "tryons", "tries", "purchases", "sales", "revenue")
@@ -153,14 +148,15 @@ def store_health(session: Session, *, stores: frozenset[str] | None, now: dateti
     such request advances, to the window's start), its newest event, and what its last health
     report said (outbox backlog, dead letters, devices offline, open alarms)."""
     out = []
+    shown = visible_stores(session, stores)
     windows = dict(
         session.execute(
             select(RateWindow.store_id, RateWindow.window_start).where(
-                RateWindow.store_id.in_([s.id for s in visible_stores(session, stores)])
+                RateWindow.store_id.in_([s.id for s in shown])
             )
         ).all()
     )
-    for store in visible_stores(session, stores):
+    for store in shown:
         last = session.scalar(
             select(func.max(StoredEvent.ts)).where(StoredEvent.store_id == store.id)
         )

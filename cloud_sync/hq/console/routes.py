@@ -23,7 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud_sync.hq import crud, reports
+from cloud_sync.hq import crud, empty, reports
 from cloud_sync.hq.console import accounts, charts, i18n, queries
 from cloud_sync.hq.console.accounts import Viewer
 from cloud_sync.hq.core.config import Settings
@@ -214,7 +214,7 @@ def asset(name: str) -> FileResponse:
 def _period_and_stores(
     session: Session, viewer: Viewer, raw_from: str | None, raw_to: str | None, store: str | None
 ) -> tuple[queries.Period, frozenset[str] | None, date | None]:
-    latest = queries.latest_day(session, viewer.stores)
+    latest = empty.latest_day(session, viewer.stores)
     default_to = latest if latest is not None else _now().date()
     period = queries.parse_period(raw_from, raw_to, default_to=default_to)
     return period, queries.scope_stores(session, viewer.stores, store), latest
@@ -332,7 +332,9 @@ def overview(
 
 def _product_filters(
     session: Session, viewer: Viewer, params: ProductParams
-) -> tuple[queries.Period, frozenset[str] | None, date | None]:
+) -> tuple[queries.Period, frozenset[str] | None, date | None, tuple[list[str], list[str]]]:
+    """The page's period and stores, checked filters, and the categories and sizes there are
+    (the filter's choices)."""
     p = params.period
     period, stores, latest = _period_and_stores(session, viewer, p.day_from, p.day_to, p.store)
     categories, sizes = queries.categories_and_sizes(session)
@@ -340,7 +342,7 @@ def _product_filters(
         raise queries.FilterError(f"There is no category {params.category[:100]!r}")
     if params.size and params.size not in sizes:
         raise queries.FilterError(f"There is no size {params.size[:20]!r}")
-    return period, stores, latest
+    return period, stores, latest, (categories, sizes)
 
 
 @router.get("/products")
@@ -348,7 +350,7 @@ def products(
     request: Request, viewer: ViewerDep, session: SessionDep, params: ProductQ
 ) -> HTMLResponse:
     try:
-        period, stores, latest = _product_filters(session, viewer, params)
+        period, stores, latest, (categories, sizes) = _product_filters(session, viewer, params)
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
     category, size = params.category, params.size
@@ -373,7 +375,6 @@ def products(
             )
         )
 
-    categories, sizes = queries.categories_and_sizes(session)
     return _render(
         request,
         "products.html",
@@ -429,7 +430,7 @@ def products_csv(
 ) -> Response:
     """The products table as shown (same filters); ``only=tobr``: the flagged list."""
     try:
-        period, stores, _latest = _product_filters(session, viewer, params)
+        period, stores, _latest, _choices = _product_filters(session, viewer, params)
     except queries.FilterError as error:
         return _error_page(request, viewer, str(error))
     rows = queries.products(
