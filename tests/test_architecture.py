@@ -35,6 +35,7 @@ LAYERS: dict[str, str] = {
     "edge": DOMAIN,  # edge/__init__.py
     "edge.clock": DOMAIN,
     "edge.logs": DOMAIN,
+    "edge.progress": DOMAIN,
     "edge.config": DOMAIN,
     "edge.events": DOMAIN,
     "edge.rfid": DOMAIN,

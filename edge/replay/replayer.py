@@ -365,6 +365,7 @@ class Replayer:
             _wait_for(
                 lambda d=driver: d.held_due_ms is None or d.held_due_ms > t_ms,  # type: ignore[misc]
                 f"serial reader {reader_id} did not flush its held bytes by t={t_ms}",
+                driver.wait_until,
             )
 
     def _pace(self, t_ms: int) -> None:
@@ -416,6 +417,7 @@ class Replayer:
         _wait_for(
             lambda: driver.bytes_received >= expected,
             f"serial reader {record.reader_id} did not read the chunk at t={record.t_ms}",
+            driver.wait_until,
         )
 
     def _feed_llrp(self, record: LlrpRecord) -> None:
@@ -477,8 +479,18 @@ class Replayer:
         )
 
 
-def _wait_for(condition: Callable[[], bool], failure: str) -> None:
+def _wait_for(
+    condition: Callable[[], bool],
+    failure: str,
+    wait_until: Callable[[Callable[[], bool], float], bool] | None = None,
+) -> None:
+    """Return once ``condition()`` holds: woken by the driver's ``wait_until`` where it has one
+    (it signals every change), else by polling; ReplayError after CONSUME_TIMEOUT_S."""
     if condition():
+        return
+    if wait_until is not None:
+        if not wait_until(condition, CONSUME_TIMEOUT_S):
+            raise ReplayError(failure)
         return
     deadline = time.monotonic() + CONSUME_TIMEOUT_S
     delay = 0.00005

@@ -24,6 +24,7 @@ import serial
 
 from edge.clock import Clock
 from edge.config.readers import R2000SerialReader
+from edge.progress import Progress
 from edge.rfid.r2000 import ErrorResponse, Frame, R2000Parser, TagFrame
 from edge.rfid.r2000_inventory import InventoryCommander
 from edge.rfid.reader_thread import ReaderThread
@@ -75,7 +76,7 @@ class R2000SerialDriver(ReaderThread):
         self._held_due_ms: int | None = None
         self._rng = random.Random(config.id)
         self._errors_logged: set[int] = set()
-        self._bytes_received = 0
+        self._bytes_received = Progress()
         self._counters = {
             "reconnects": 0,
             "open_errors": 0,
@@ -93,7 +94,7 @@ class R2000SerialDriver(ReaderThread):
     @property
     def bytes_received(self) -> int:
         """Bytes read so far; all reads from these bytes have been delivered."""
-        return self._bytes_received
+        return self._bytes_received.count
 
     @property
     def held_due_ms(self) -> int | None:
@@ -102,13 +103,18 @@ class R2000SerialDriver(ReaderThread):
         replayer that moves the clock past it can wait until they are flushed."""
         return self._held_due_ms
 
+    def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Block until ``done()`` holds, checked whenever :attr:`bytes_received` or
+        :attr:`held_due_ms` moves (the replayer's hand-over); False after ``timeout_s``."""
+        return self._bytes_received.wait_until(done, timeout_s)
+
     def stats(self) -> dict[str, int]:
         return {
             **self._parser.stats,
             **self._counters,
             "commands_sent": self._commander.commands_sent,
             "missing_antennas": len(self._commander.missing_antennas),
-            "bytes_received": self._bytes_received,
+            "bytes_received": self._bytes_received.count,
         }
 
     # --- thread ---------------------------------------------------------------------------
@@ -193,7 +199,7 @@ class R2000SerialDriver(ReaderThread):
         self._deliver(frames, ts_ms)
         # Only now: whoever waits on bytes_received (the replayer) sees every read delivered.
         self._held_due_ms = self._parser.flush_due_ms()
-        self._bytes_received += len(chunk)
+        self._bytes_received.advance(len(chunk))
         return flushed + frames
 
     def _flush_idle(self) -> list[Frame]:
@@ -207,6 +213,7 @@ class R2000SerialDriver(ReaderThread):
         if arrived_ms is not None:
             self._deliver(frames, arrived_ms)
         self._held_due_ms = self._parser.flush_due_ms()
+        self._bytes_received.changed()
         return frames
 
     def _deliver(self, frames: list[Frame], ts_ms: int) -> None:
