@@ -14,7 +14,9 @@ stock. Then each session brings a new item (a new EPC, a random catalog product)
 one read every 200 ms until the tracker's rule (``min_reads_for_zone`` reads and
 ``arrival_settle_s`` after the first) places it. That read's timestamp is the ``ts`` of the
 arrival and of the recommendation it causes (every read's timestamp is unique), so the
-recommendation received is matched to the publish time of exactly that read. After it, two
+recommendation received that lists the item is matched to the publish time of exactly that
+read (the room's previous session, emptied by the last item's departure, ends with that read
+too: its end is a recommendation without items, not timed). After it, two
 strong backroom reads move the item out of the room (another recommendation, not timed) and
 the slot brings the next item. Four items per room are in flight at once, staggered, in both
 rooms: the room's tablet gets a recommendation per item as in a busy store.
@@ -23,12 +25,12 @@ Figures: ``p50_ms``, ``p90_ms``, ``p99_ms``, ``max_ms`` of that latency over ``s
 (target p99 < 100 ms), split into ``edge_*`` (read published -> the owner loop emits the
 recommendation: broker hop in, driver, owner queue, tracker, fusion, recommender) and
 ``out_*`` (emitted -> received: JSON, publish, broker hop out); ``lost`` sessions (no
-recommendation within 5 s), ``recs_per_session``; ``peak_rss_mb``, ``cpu_s`` and ``load_avg``
+recommendation within 5 s), ``recs_per_session`` (products recommended with the item, up
+to ``recommend.limit``); ``peak_rss_mb``, ``cpu_s`` and ``load_avg``
 to read them on a shared machine. Then ``edge.bench.recommend`` (the recommender alone on a
 20,000-product catalog, target p99 < 10 ms) adds its ``rec_*`` figures.
 
-Measured on the events topic: the tablet topic (``tablets/{zone}/recommendations``) is not
-published by the edge yet. The bench's two clients turn Nagle's algorithm off (TCP_NODELAY),
+The bench's two clients turn Nagle's algorithm off (TCP_NODELAY),
 as a latency-sensitive reader or tablet would; the edge's own connection and the broker are
 measured as they are configured (Mosquitto's ``set_tcp_nodelay`` is off by default).
 """
@@ -65,6 +67,7 @@ from edge.config.loader import load_store_config
 from edge.config.readers import ZebraMqttReader
 from edge.config.store import StoreConfig
 from edge.events.base import Event, EventFactory, datetime_to_ms
+from edge.events.fusion import Recommendation
 from edge.mqtt.topics import status_topic, tablet_topic
 from edge.replay.capture import format_utc
 from edge.replay.scenarios import COMPANY_PREFIX
@@ -139,13 +142,14 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
 
 
 class EmitProbe:
-    """An owner-loop sink before the MQTT one: when each recommendation left the core."""
+    """An owner-loop sink before the MQTT one: when each recommendation with items left the
+    core (a session's end, which may share the arrival's timestamp, shows no items)."""
 
     def __init__(self) -> None:
         self.emitted_s: dict[int, float] = {}
 
     def emit(self, event: Event) -> None:
-        if event.type == "recommendation":
+        if isinstance(event, Recommendation) and event.payload.items:
             self.emitted_s[event.ts_ms] = time.perf_counter()
 
     def close(self) -> None:
@@ -307,10 +311,13 @@ class SessionDriver:
     def _received(self, received_s: float, payload: bytes) -> None:
         event = json.loads(payload)
         ts_ms = datetime_to_ms(datetime.fromisoformat(event["ts"]))
+        session = self._pending.get(ts_ms)
+        if session is None or session.gtin not in event["payload"]["items"]:
+            # Not timed: the recommendation after an item left, or the end of the room's
+            # previous session, which the arrival's read may close at the same timestamp.
+            return
+        del self._pending[ts_ms]
         emitted_s = self._probe.emitted_s.pop(ts_ms, None)
-        session = self._pending.pop(ts_ms, None)
-        if session is None:
-            return  # the recommendation after an item left: not timed
         self.measured.append(
             _Measured(
                 total_ms=(received_s - session.confirm_pub_s) * 1000,

@@ -29,7 +29,9 @@ def test_bench_e2e_quick_measures_sessions(mqtt_broker: tuple[str, int]) -> None
     figures = json.loads(result.stdout)
     assert figures["sessions"] + figures["lost"] == 50
     assert figures["sessions"] >= 45, figures
-    assert figures["recs_per_session"] > 0
+    # Every timed recommendation lists the item that arrived: with two of every product in
+    # stock the recommender fills its list (an empty one is the session end, not timed).
+    assert figures["recs_per_session"] >= 3, figures
     assert figures["stock_items"] > 0 and figures["events_dropped"] == 0
     for key in FIGURES:
         assert figures[key] > 0, key
