@@ -464,6 +464,7 @@ class Replayer:
         _wait_for(
             lambda: driver.messages_received >= expected,
             f"MQTT reader {reader_id} did not receive the message at t={record.t_ms}",
+            driver.wait_until,
         )
 
     def _feed_store_input(self, record: MqttMessage) -> None:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from edge.clock import Clock
 from edge.config.readers import ImpinjMqttReader, ZebraMqttReader
 from edge.mqtt.client import MqttConnection
+from edge.progress import Progress
 from edge.rfid.event_delivery import EventDelivery, EventReaderStats
 from edge.rfid.impinj import parse_impinj
 from edge.rfid.mqtt_payloads import ParseResult
@@ -80,7 +81,7 @@ class MqttReaderDriver:
         self._max_drift_ms = round(config.max_clock_drift_s * 1000)
         self._delivery = EventDelivery(config, on_read, on_status, self._log)
         self._status_topic = config.status_topic if isinstance(config, ImpinjMqttReader) else None
-        self._messages_received = 0
+        self._messages_received = Progress()
         self._status_messages = 0
         self._counts_lock = threading.Lock()
 
@@ -91,7 +92,12 @@ class MqttReaderDriver:
     @property
     def messages_received(self) -> int:
         """Messages fully handled (all their reads delivered); the replayer waits on it."""
-        return self._messages_received
+        return self._messages_received.count
+
+    def wait_until(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Block until ``done()`` holds, checked whenever :attr:`messages_received` moves;
+        False after ``timeout_s``."""
+        return self._messages_received.wait_until(done, timeout_s)
 
     def start(self) -> None:
         """Subscribe (renewed after every reconnect) and report the subscription's state."""
@@ -113,7 +119,7 @@ class MqttReaderDriver:
         with self._counts_lock:
             return MqttReaderStats(
                 **{name: getattr(counts, name) for name in EventReaderStats.__dataclass_fields__},
-                messages_received=self._messages_received,
+                messages_received=self._messages_received.count,
                 status_messages=self._status_messages,
             )
 
@@ -127,8 +133,7 @@ class MqttReaderDriver:
             self._delivery.deliver(result, received_ms, topic)
         finally:
             # Even when a sink failed: the replayer must not wait for this message forever.
-            with self._counts_lock:
-                self._messages_received += 1
+            self._messages_received.advance()
 
     def handle_status_message(self, topic: str, payload: bytes) -> None:
         """One message on the reader's willTopic: its own broker connection."""
@@ -147,8 +152,7 @@ class MqttReaderDriver:
                 self._log.info("reader %s: %s", self.reader_id, status.detail)
                 self._on_status(status)
         finally:
-            with self._counts_lock:
-                self._messages_received += 1
+            self._messages_received.advance()
 
     def _last_will_status(self, payload: bytes, received_ms: int) -> ReaderStatus | None:
         config = self.config
