@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cloud_sync.hq import crud, reports, reservations
@@ -193,8 +193,8 @@ def store_health(session: Session, *, stores: frozenset[str] | None, now: dateti
 
 
 def categories_and_sizes(session: Session) -> tuple[list[str], list[str]]:
-    cats = sorted(c for c in session.scalars(select(distinct(Product.category))) if c)
-    sizes = sorted(s for s in session.scalars(select(distinct(Product.size))) if s)
+    cats = sorted(c for c in session.scalars(select(Product.category).distinct()) if c)
+    sizes = sorted(s for s in session.scalars(select(Product.size).distinct()) if s)
     return cats, sizes
 
 
