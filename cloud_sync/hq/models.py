@@ -339,9 +339,11 @@ class DeliveryAttempt(Base):
 
 class StoreStock(Base):
     """Counts per store and GTIN as the store last reported them (``stock.*`` events).
-    Keyed by GTIN first: the availability query asks for one GTIN across stores."""
+    Keyed by GTIN first: the availability query asks for one GTIN across stores; the
+    nearby-stock downlink asks for every GTIN of a few stores (``store_id`` index)."""
 
     __tablename__ = "store_stock"
+    __table_args__ = (Index("ix_store_stock_store_id", "store_id"),)
 
     gtin: Mapped[str] = mapped_column(String(14), primary_key=True)
     store_id: Mapped[str] = mapped_column(String(64), primary_key=True)

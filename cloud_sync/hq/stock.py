@@ -10,6 +10,7 @@ counts are incomplete or older than ``max_age_s``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Select, and_, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -217,15 +218,7 @@ def availability(
         .where(Store.active.is_(True))
     )
     if near is not None:
-        # A bounding box first (cheap in SQL), the exact distance below.
-        lat, lon = near
-        dlat = radius_km / 110.574
-        query = query.where(Store.latitude.between(lat - dlat, lat + dlat))
-        cos_lat = math.cos(math.radians(lat))
-        if cos_lat > 0.01 and abs(lat) + dlat < 89:
-            dlon = radius_km / (111.320 * cos_lat)
-            if lon - dlon >= -180 and lon + dlon <= 180:  # no wrap across the antimeridian
-                query = query.where(Store.longitude.between(lon - dlon, lon + dlon))
+        query = _within_box(query, near, radius_km)
     else:
         query = query.order_by(Store.id).limit(limit)
     rows = session.execute(query).all()
@@ -239,6 +232,20 @@ def availability(
         )
     found.sort(key=lambda a: (a.distance_km if a.distance_km is not None else 0.0, a.store_id))
     return found[:limit]
+
+
+def _within_box(query: Select[Any], near: tuple[float, float], radius_km: float) -> Select[Any]:
+    """Stores in a bounding box around ``near`` (cheap in SQL); callers keep those within the
+    exact distance."""
+    lat, lon = near
+    dlat = radius_km / 110.574
+    query = query.where(Store.latitude.between(lat - dlat, lat + dlat))
+    cos_lat = math.cos(math.radians(lat))
+    if cos_lat > 0.01 and abs(lat) + dlat < 89:
+        dlon = radius_km / (111.320 * cos_lat)
+        if lon - dlon >= -180 and lon + dlon <= 180:  # no wrap across the antimeridian
+            query = query.where(Store.longitude.between(lon - dlon, lon + dlon))
+    return query
 
 
 def _judge(
@@ -263,3 +270,98 @@ def _judge(
     if age > max_age_s:
         status = "stale"
     return StoreAvailability(store_id, name, rounded, floor, backroom, as_of, round(age, 1), status)
+
+
+# --- nearby stores' stock (the tablets' downlink) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NearbyStore:
+    """Another active store near the asking one, with complete and fresh counts."""
+
+    store_id: str
+    name: str
+    distance_km: float
+    as_of: datetime
+    generation: int
+    """HQ's count of the store's applied stock messages: it changes whenever its counts may."""
+
+
+def nearby_stores(
+    session: Session,
+    *,
+    store_id: str,
+    radius_km: float,
+    max_age_s: float,
+    now: datetime,
+) -> list[NearbyStore]:
+    """The other active stores within ``radius_km`` of ``store_id`` whose counts are complete
+    and at most ``max_age_s`` old, nearest first (empty for an unknown store)."""
+    home = session.get(Store, store_id)
+    if home is None:
+        return []
+    query = (
+        select(
+            Store.id,
+            Store.name,
+            Store.latitude,
+            Store.longitude,
+            StockStream.as_of,
+            StockStream.generation,
+        )
+        .join(StockStream, StockStream.store_id == Store.id)
+        .where(Store.active.is_(True), Store.id != store_id, StockStream.complete.is_(True))
+    )
+    query = _within_box(query, (home.latitude, home.longitude), radius_km)
+    found: list[NearbyStore] = []
+    for other_id, name, lat, lon, as_of, generation in session.execute(query).all():
+        distance = haversine_km(home.latitude, home.longitude, lat, lon)
+        as_of = _naive(as_of).replace(tzinfo=UTC)
+        if distance <= radius_km and (now - as_of).total_seconds() <= max_age_s:
+            found.append(NearbyStore(other_id, name, round(distance, 2), as_of, generation))
+    found.sort(key=lambda s: (s.distance_km, s.store_id))
+    return found
+
+
+def nearby_version(stores: Sequence[NearbyStore], *, catalog_version: int, per_gtin: int) -> str:
+    """Changes whenever the answer of :func:`nearby_counts` may: the catalog, which stores
+    are near and fresh, or any of their counts (every applied message moves ``generation``)."""
+    digest = hashlib.sha256(f"{catalog_version}|{per_gtin}".encode())
+    for s in stores:
+        digest.update(f"|{s.store_id}|{s.name}|{s.distance_km}|{s.generation}".encode())
+    return digest.hexdigest()[:32]
+
+
+def nearby_counts(
+    session: Session, stores: Sequence[NearbyStore], *, per_gtin: int
+) -> dict[str, list[tuple[str, int]]]:
+    """GTIN of the catalog -> up to ``per_gtin`` of ``stores`` that have units of it, nearest
+    first, with their counts (floor + backroom). One query: the ranking by distance is done
+    by the database (a window per GTIN), not row by row here."""
+    if not stores:
+        return {}
+    rank = case({s.store_id: i for i, s in enumerate(stores)}, value=StoreStock.store_id)
+    count = (StoreStock.floor + StoreStock.backroom).label("count")
+    ranked = (
+        select(
+            StoreStock.gtin,
+            StoreStock.store_id,
+            count,
+            func.row_number().over(partition_by=StoreStock.gtin, order_by=rank).label("n"),
+        )
+        .join(Product, Product.gtin == StoreStock.gtin)
+        .where(
+            StoreStock.store_id.in_([s.store_id for s in stores]),
+            StoreStock.floor + StoreStock.backroom > 0,
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.gtin, ranked.c.store_id, ranked.c.count)
+        .where(ranked.c.n <= per_gtin)
+        .order_by(ranked.c.gtin, ranked.c.n)
+    )
+    found: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for gtin, other_id, units in rows:
+        found[gtin].append((other_id, int(units)))
+    return dict(found)

@@ -106,6 +106,18 @@ class Settings(BaseModel):
         title="A store's stock counts older than this are never reported as in stock, seconds",
         description="Stores send their counts at least every stock_heartbeat_s (edge, 300 s)",
     )
+    nearby_radius_km: float = Field(
+        default=25.0,
+        gt=0,
+        le=1000,
+        title="Stores' tablets name other stores within this distance that have a size, km",
+    )
+    nearby_stores: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        title="Nearby stores listed per GTIN on a store's downlink (nearest first)",
+    )
     sold_epcs_days: int = Field(
         default=90,
         ge=1,

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from cloud_sync import protocol
-from cloud_sync.hq import crud
-from cloud_sync.hq.api.deps import SessionDep, StoreAuth, VaultDep
+from cloud_sync.hq import crud, stock
+from cloud_sync.hq.api.deps import SessionDep, SettingsDep, StoreAuth, VaultDep
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import RecommenderModel, StoreConfirmation, StorePickup, table
 from cloud_sync.hq.schemas import ProductPublic
@@ -131,6 +131,79 @@ def erasures(
             ]
         },
     )
+
+
+class NearbyStorePublic(BaseModel):
+    store_id: str
+    name: str
+    distance_km: float = Field(description="From the asking store")
+    as_of: datetime = Field(description="Time of the store's last stock report")
+
+
+class NearbyCountPublic(BaseModel):
+    store_id: str
+    count: int = Field(description="Units on the floor and in the backroom (always > 0)")
+
+
+class NearbyStockPublic(BaseModel):
+    radius_km: float = Field(description="Stores farther than this are not listed")
+    max_age_s: float = Field(description="Stores whose counts are older are not listed")
+    stores: list[NearbyStorePublic] = Field(
+        description="Other active stores within the radius with complete, fresh counts, "
+        "nearest first"
+    )
+    stock: dict[str, list[NearbyCountPublic]] = Field(
+        description="GTIN of the catalog -> the nearest stores that have units (up to the "
+        "HQ setting nearby_stores), nearest first; GTINs no nearby store has are left out"
+    )
+
+
+@router.get(
+    "/{store_id}/nearby-stock",
+    response_model=NearbyStockPublic,
+    responses={304: {"description": "Unchanged (If-None-Match)"}},
+)
+def nearby_stock(
+    store_id: str,
+    store: StoreAuth,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+) -> Response:
+    """The chain's stock of the catalog at the stores near this one (its tablets say where a
+    size it lacks can be found). Stock only: nothing about members."""
+    stores = stock.nearby_stores(
+        session,
+        store_id=store_id,
+        radius_km=settings.nearby_radius_km,
+        max_age_s=settings.stock_max_age_s,
+        now=datetime.now(UTC),
+    )
+    version = stock.nearby_version(
+        stores,
+        catalog_version=crud.version_of(session, name=crud.CATALOG),
+        per_gtin=settings.nearby_stores,
+    )
+
+    def build() -> dict[str, Any]:
+        counts = stock.nearby_counts(session, stores, per_gtin=settings.nearby_stores)
+        return NearbyStockPublic(
+            radius_km=settings.nearby_radius_km,
+            max_age_s=settings.stock_max_age_s,
+            stores=[
+                NearbyStorePublic(
+                    store_id=s.store_id, name=s.name, distance_km=s.distance_km, as_of=s.as_of
+                )
+                for s in stores
+            ],
+            stock={
+                gtin: [NearbyCountPublic(store_id=i, count=n) for i, n in found]
+                for gtin, found in counts.items()
+            },
+        ).model_dump(mode="json")
+
+    # Checked before the counts are read: an unchanged answer costs one small query.
+    return _versioned(request, f'"nearby-{version}"', build)
 
 
 class Confirmation(BaseModel):
