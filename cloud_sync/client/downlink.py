@@ -13,6 +13,9 @@
 - sold_epcs -> the EPCs sold chain-wide recently (``edge.alerts.sold_set`` wire form), written
   atomically to ``data_dir/sync/sold_epcs.bin`` (the edge loads it at start) and handed to
   ``on_sold_set``; a damaged set is refused and the one in use stays;
+- nearby_stock -> the stock of the chain's stores near this one (``edge.events.stock``), handed
+  to ``on_nearby_stock``; kept in memory only (its ETag is not saved: after a restart the
+  first poll fetches it whole);
 - model    -> downloaded beside ``data_dir/models/recommender.onnx``, checked by size and
   SHA-256, then atomically swapped in and announced (``on_model``); a wrong checksum is
   refused, logged and counted, and the running model stays.
@@ -46,6 +49,7 @@ from edge.alerts.sold_set import SoldSet, SoldSetError
 from edge.clock import Clock, SystemClock
 from edge.config.sync import SyncConfig
 from edge.events.reservations import Reservation
+from edge.events.stock import NearbyStock
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +80,11 @@ class Resource(StrEnum):
     STOCK = "stock"
     RESERVATIONS = "reservations"
     SOLD_EPCS = "sold_epcs"
+    NEARBY_STOCK = "nearby_stock"
+
+
+IN_MEMORY = frozenset({Resource.NEARBY_STOCK})
+"""Resources the edge keeps only in memory: their ETags are not saved across a restart."""
 
 
 class DownlinkError(ValueError):
@@ -162,9 +171,11 @@ class Downlink:
         on_stock_request: Callable[[], None] | None = None,
         on_reservations: Callable[[list[Reservation]], None] | None = None,
         on_sold_set: Callable[[SoldSet], None] | None = None,
+        on_nearby_stock: Callable[[NearbyStock], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._on_sold_set = on_sold_set
+        self._on_nearby_stock = on_nearby_stock
         self.client = client
         self.store_id = store_id
         self.data_dir = Path(data_dir)
@@ -209,7 +220,7 @@ class Downlink:
 
     def _save_state(self) -> None:
         data = {
-            "etags": self.state.etags,
+            "etags": {k: v for k, v in self.state.etags.items() if k not in IN_MEMORY},
             "versions": self.state.versions,
             "erasures_seq": self.state.erasures_seq,
             "stock_requests": self.state.stock_requests,
@@ -228,6 +239,7 @@ class Downlink:
             Resource.STOCK: self.config.stock_request_poll_s,
             Resource.RESERVATIONS: self.config.reservations_poll_s,
             Resource.SOLD_EPCS: self.config.sold_epcs_poll_s,
+            Resource.NEARBY_STOCK: self.config.nearby_stock_poll_s,
         }[resource]
 
     def sync_all(self) -> dict[Resource, bool]:
@@ -409,6 +421,21 @@ class Downlink:
         log.info("downlink: sold set version %d, %d EPCs", sold.version, len(sold))
         return True
 
+    def _poll_nearby_stock(self) -> bool:
+        if self._on_nearby_stock is None:
+            return False
+        response = self._get(Resource.NEARBY_STOCK, self._path("nearby-stock"))
+        if response is None:
+            return False
+        answer = NearbyStock.model_validate_json(response.content)
+        self._on_nearby_stock(answer)
+        etag = response.headers.get("ETag")
+        self._remember(Resource.NEARBY_STOCK, etag, etag or "")
+        log.info(
+            "downlink: stock of %d nearby stores, %d GTINs", len(answer.stores), len(answer.stock)
+        )
+        return True
+
     def _poll_model(self) -> bool:
         response = self._get(Resource.MODEL, self._path("model"))
         if response is None:
@@ -502,6 +529,7 @@ _ORDER = (
     Resource.STOCK,
     Resource.RESERVATIONS,
     Resource.SOLD_EPCS,
+    Resource.NEARBY_STOCK,
 )
 _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.CATALOG: Downlink._poll_catalog,
@@ -511,4 +539,5 @@ _HANDLERS: dict[Resource, Callable[[Downlink], bool]] = {
     Resource.STOCK: Downlink._poll_stock,
     Resource.RESERVATIONS: Downlink._poll_reservations,
     Resource.SOLD_EPCS: Downlink._poll_sold_epcs,
+    Resource.NEARBY_STOCK: Downlink._poll_nearby_stock,
 }

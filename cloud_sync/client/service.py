@@ -16,6 +16,7 @@ from edge.alerts.sold_set import SoldSet
 from edge.clock import Clock, SystemClock
 from edge.config.store import StoreConfig
 from edge.events.reservations import Reservation
+from edge.events.stock import NearbyStock
 
 OUTBOX_FILE = Path("sync") / "outbox.db"
 
@@ -31,6 +32,7 @@ class SyncClient:
         on_stock_request: Callable[[], None] | None = None,
         on_reservations: Callable[[list[Reservation]], None] | None = None,
         on_sold_set: Callable[[SoldSet], None] | None = None,
+        on_nearby_stock: Callable[[NearbyStock], None] | None = None,
         on_progress: Callable[[DrainProgress], None] | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -67,6 +69,7 @@ class SyncClient:
                 on_stock_request=on_stock_request,
                 on_reservations=on_reservations,
                 on_sold_set=on_sold_set,
+                on_nearby_stock=on_nearby_stock,
                 clock=self._clock,
             )
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, select
+from sqlalchemy import ColumnElement, and_, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -218,7 +218,7 @@ def availability(
         .where(Store.active.is_(True))
     )
     if near is not None:
-        query = _within_box(query, near, radius_km)
+        query = query.where(*_in_box(near, radius_km))
     else:
         query = query.order_by(Store.id).limit(limit)
     rows = session.execute(query).all()
@@ -234,18 +234,18 @@ def availability(
     return found[:limit]
 
 
-def _within_box(query: Select[Any], near: tuple[float, float], radius_km: float) -> Select[Any]:
+def _in_box(near: tuple[float, float], radius_km: float) -> list[ColumnElement[bool]]:
     """Stores in a bounding box around ``near`` (cheap in SQL); callers keep those within the
     exact distance."""
     lat, lon = near
     dlat = radius_km / 110.574
-    query = query.where(Store.latitude.between(lat - dlat, lat + dlat))
+    box: list[ColumnElement[bool]] = [Store.latitude.between(lat - dlat, lat + dlat)]
     cos_lat = math.cos(math.radians(lat))
     if cos_lat > 0.01 and abs(lat) + dlat < 89:
         dlon = radius_km / (111.320 * cos_lat)
         if lon - dlon >= -180 and lon + dlon <= 180:  # no wrap across the antimeridian
-            query = query.where(Store.longitude.between(lon - dlon, lon + dlon))
-    return query
+            box.append(Store.longitude.between(lon - dlon, lon + dlon))
+    return box
 
 
 def _judge(
@@ -276,7 +276,7 @@ def _judge(
 
 
 @dataclass(frozen=True, slots=True)
-class NearbyStore:
+class NearStore:
     """Another active store near the asking one, with complete and fresh counts."""
 
     store_id: str
@@ -294,7 +294,7 @@ def nearby_stores(
     radius_km: float,
     max_age_s: float,
     now: datetime,
-) -> list[NearbyStore]:
+) -> list[NearStore]:
     """The other active stores within ``radius_km`` of ``store_id`` whose counts are complete
     and at most ``max_age_s`` old, nearest first (empty for an unknown store)."""
     home = session.get(Store, store_id)
@@ -312,18 +312,18 @@ def nearby_stores(
         .join(StockStream, StockStream.store_id == Store.id)
         .where(Store.active.is_(True), Store.id != store_id, StockStream.complete.is_(True))
     )
-    query = _within_box(query, (home.latitude, home.longitude), radius_km)
-    found: list[NearbyStore] = []
+    query = query.where(*_in_box((home.latitude, home.longitude), radius_km))
+    found: list[NearStore] = []
     for other_id, name, lat, lon, as_of, generation in session.execute(query).all():
         distance = haversine_km(home.latitude, home.longitude, lat, lon)
         as_of = _naive(as_of).replace(tzinfo=UTC)
         if distance <= radius_km and (now - as_of).total_seconds() <= max_age_s:
-            found.append(NearbyStore(other_id, name, round(distance, 2), as_of, generation))
+            found.append(NearStore(other_id, name, round(distance, 2), as_of, generation))
     found.sort(key=lambda s: (s.distance_km, s.store_id))
     return found
 
 
-def nearby_version(stores: Sequence[NearbyStore], *, catalog_version: int, per_gtin: int) -> str:
+def nearby_version(stores: Sequence[NearStore], *, catalog_version: int, per_gtin: int) -> str:
     """Changes whenever the answer of :func:`nearby_counts` may: the catalog, which stores
     are near and fresh, or any of their counts (every applied message moves ``generation``)."""
     digest = hashlib.sha256(f"{catalog_version}|{per_gtin}".encode())
@@ -333,7 +333,7 @@ def nearby_version(stores: Sequence[NearbyStore], *, catalog_version: int, per_g
 
 
 def nearby_counts(
-    session: Session, stores: Sequence[NearbyStore], *, per_gtin: int
+    session: Session, stores: Sequence[NearStore], *, per_gtin: int
 ) -> dict[str, list[tuple[str, int]]]:
     """GTIN of the catalog -> up to ``per_gtin`` of ``stores`` that have units of it, nearest
     first, with their counts (floor + backroom). One query: the ranking by distance is done

@@ -17,6 +17,7 @@ from edge.api.schemas import (
     EventSummaryPublic,
     HourPublic,
     MemberPublic,
+    NearbyStorePublic,
     ProductLabelPublic,
     RecommendationPublic,
     RoomItemPublic,
@@ -33,7 +34,7 @@ from edge.events.alerts import AlertState
 from edge.events.base import ms_to_datetime
 from edge.events.fusion import RecommendedItem, StockPlace
 from edge.recommend.catalog import Catalog, Product
-from edge.recommend.filters import availability, available_stock
+from edge.recommend.filters import Availability, availability, available_stock
 from edge.rfid.epc import gtin_of
 from edge.service.health import camera_state, reader_state
 from edge.service.store import AlertView, DashboardView, RoomView
@@ -108,7 +109,7 @@ class Presenter:
         session = room.state.session
         member = room.state.member
         items = (
-            [self._item(zone, i.epc, i.gtin, i.since_ms, room.stock) for i in session.items]
+            [self._item(zone, i.epc, i.gtin, i.since_ms, room) for i in session.items]
             if session
             else []
         )
@@ -122,30 +123,43 @@ class Presenter:
             member=MemberPublic(first_name=member.first_name, tier=member.tier) if member else None,
             items=items,
             recommendations=[
-                self._recommendation(zone, r, [p for p in worn if p is not None], room.stock)
+                self._recommendation(zone, r, [p for p in worn if p is not None], room)
                 for r in room.state.recommendations
             ],
             requests=[self.size_request(view) for view in reversed(room.requests)],
         )
 
-    def _variant(self, zone: str, product: Product, stock: Stock) -> VariantPublic:
-        here = stock.get(product.gtin, {})
+    def _variant(self, zone: str, product: Product, room: RoomView) -> VariantPublic:
+        here = room.stock.get(product.gtin, {})
         places = available_stock(here, self._kinds, STOCK_KINDS)
+        offers = room.nearby.get(product.gtin, ())
+        where = availability(places, in_this_room=here.get(zone, 0), at_nearby_store=bool(offers))
         return VariantPublic(
             gtin=product.gtin,
             size=product.size,
             colour=product.colour,
             i18n=product.i18n,
-            # The nearby-store hook: no source of other stores' stock reaches the edge yet.
-            availability=availability(places, in_this_room=here.get(zone, 0)),
+            availability=where,
             places=[
                 self._place(StockPlace(zone=p.zone, kind=p.kind.value, count=p.count))
                 for p in places
             ],
+            nearby=[
+                NearbyStorePublic(
+                    store_id=o.store_id,
+                    name=o.name,
+                    distance_km=o.distance_km,
+                    count=o.count,
+                    as_of=ms_to_datetime(o.as_of_ms),
+                )
+                for o in offers
+            ]
+            if where is Availability.NEARBY_STORE
+            else [],
         )
 
     def _item(
-        self, zone: str, epc: str, gtin: str | None, since_ms: int, stock: Stock
+        self, zone: str, epc: str, gtin: str | None, since_ms: int, room: RoomView
     ) -> RoomItemPublic:
         catalog = self.catalog
         product = catalog.get(gtin) if catalog is not None and gtin else None
@@ -178,7 +192,7 @@ class Presenter:
             colours=_unique(v.colour for v in variants if v.colour),
             text=product.text,
             i18n=product.i18n,
-            variants=[self._variant(zone, v, stock) for v in variants],
+            variants=[self._variant(zone, v, room) for v in variants],
         )
 
     def _variants(self, product: Product) -> list[Product]:
@@ -187,7 +201,7 @@ class Presenter:
         return sorted(found, key=lambda v: size_order(v.size))
 
     def _recommendation(
-        self, zone: str, item: RecommendedItem, worn: Sequence[Product], stock: Stock
+        self, zone: str, item: RecommendedItem, worn: Sequence[Product], room: RoomView
     ) -> RecommendationPublic:
         catalog = self.catalog
         product = catalog.get(item.gtin) if catalog is not None else None
@@ -218,7 +232,7 @@ class Presenter:
                 else None
             ),
             shopper_size=shopper_size(variants, because, worn),
-            variants=[self._variant(zone, v, stock) for v in variants],
+            variants=[self._variant(zone, v, room) for v in variants],
         )
 
     def size_request(self, view: AlertView) -> SizeRequestPublic:

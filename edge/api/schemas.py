@@ -33,6 +33,16 @@ class SizeStockPublic(_Public):
     places: list[StockPlacePublic]
 
 
+class NearbyStorePublic(_Public):
+    """Another store of the chain that has the variant (stock only: what HQ counted there)."""
+
+    store_id: str
+    name: str
+    distance_km: float = Field(description="From this store")
+    count: int = Field(description="Units there, on the floor and in the backroom")
+    as_of: UtcMs = Field(description="When that store last reported its stock")
+
+
 class VariantPublic(_Public):
     """One size and colour of a style, and where the store has it for the asking room."""
 
@@ -42,9 +52,13 @@ class VariantPublic(_Public):
     i18n: dict[str, ProductText] = Field(description="The catalog's translations (colour)")
     availability: Availability = Field(
         description="floor, backroom, in_room (only in this fitting room), nearby_store "
-        "(not reported yet: no source of other stores' stock) or not_in_store"
+        "(none in this store, units at another store near it: see nearby) or not_in_store"
     )
     places: list[StockPlacePublic] = Field(description="Shelves first, then the stock room")
+    nearby: list[NearbyStorePublic] = Field(
+        default_factory=list,
+        description="With nearby_store: the stores that have it, nearest first (else empty)",
+    )
 
 
 class RoomItemPublic(_Public):

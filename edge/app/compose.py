@@ -37,10 +37,12 @@ from edge.config.readers import (
 from edge.config.store import StoreConfig
 from edge.events.base import EventFactory
 from edge.events.reservations import Reservation
+from edge.events.stock import NearbyStock as NearbyStockAnswer
 from edge.mqtt.client import MqttConnection
 from edge.mqtt.publisher import EventPublisher
 from edge.mqtt.store_inputs import StoreMqttInputs
 from edge.recommend.catalog import Catalog
+from edge.recommend.nearby import NearbyStock
 from edge.rfid.impinj_http import ImpinjHttpDriver
 from edge.rfid.llrp.driver import LlrpReaderDriver
 from edge.rfid.mqtt_reader import MqttReaderDriver
@@ -218,6 +220,7 @@ def build_edge(config: StoreConfig, options: EdgeOptions | None = None) -> Edge:
         activity=activity,
         probe=lambda: component_counters(runtime),
         sync_status=(lambda: sync.status()) if sync is not None else (lambda: None),
+        wall_clock=options.wall_clock,
     )
     runtime = StoreRuntime(
         config=config,
@@ -366,6 +369,10 @@ def _sync_client(
     def on_sold_set(sold: SoldSet) -> None:
         owner.call(lambda core: core.receive_sold_set(sold))
 
+    def on_nearby_stock(answer: NearbyStockAnswer) -> None:
+        nearby = NearbyStock(answer)  # indexed here, off the owner thread
+        owner.call(lambda core: core.receive_nearby_stock(nearby))
+
     gallery: GallerySink | None = (
         SyncedGallery(faces) if faces is not None and config.cameras else None
     )
@@ -377,5 +384,6 @@ def _sync_client(
         on_stock_request=on_stock_request,
         on_reservations=on_reservations,
         on_sold_set=on_sold_set,
+        on_nearby_stock=on_nearby_stock,
         clock=wall_clock,
     )

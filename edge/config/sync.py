@@ -89,6 +89,22 @@ class SyncConfig(StrictModel):
     stock_request_poll_s: float = Field(
         default=30.0, ge=1, title="Ask HQ whether it wants a new stock snapshot this often, s"
     )
+    nearby_stock_poll_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        title="Other stores' stock near this one (the tablets' nearby-store hint): poll "
+        "interval, s",
+    )
+    nearby_stock_max_age_s: float = Field(
+        default=600.0,
+        ge=10,
+        le=86_400,
+        title="Never show another store's stock older than this, s",
+        description="Counted from that store's last stock report to HQ, which comes at least "
+        "every stock_heartbeat_s (300 s by default): keep it above that, and at least twice "
+        "nearby_stock_poll_s",
+    )
 
     @field_validator("api_secret")
     @classmethod
@@ -99,6 +115,12 @@ class SyncConfig(StrictModel):
     def _complete_when_enabled(self) -> SyncConfig:
         if self.api_secret and self.api_secret_file:
             raise ValueError("sync: give api_secret or api_secret_file, not both")
+        if self.nearby_stock_max_age_s < 2 * self.nearby_stock_poll_s:
+            raise ValueError(
+                f"sync -> nearby_stock_max_age_s ({self.nearby_stock_max_age_s:g}) must be at "
+                f"least twice sync -> nearby_stock_poll_s ({self.nearby_stock_poll_s:g}), or "
+                "other stores' stock is dropped before the next poll can renew it"
+            )
         if not self.enabled:
             return self
         for key in ("hq_url", "api_key_id"):

@@ -3,6 +3,9 @@
 HQ keeps, per store, the last ``seq`` of the current ``stream``. A change whose ``seq`` is not
 the next one tells HQ it missed something; it then asks for a new snapshot (downlink), and the
 store's counts are reported as stale until that snapshot is complete (docs/sync.md).
+
+HQ sends back, on each store's downlink, the stock of the stores near it
+(:class:`NearbyStock`, docs/sync.md "Nearby stores' stock"): HQ builds it, the edge reads it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.events.base import Event
+from edge.events.base import Event, UtcMs
 
 
 class StockLevel(BaseModel):
@@ -58,3 +61,38 @@ class StockChanged(Event):
 
     type: Literal["stock.changed"] = "stock.changed"
     payload: StockChangedPayload
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class NearbyStore(_Wire):
+    """Another active store of the chain near the asking one, whose counts HQ holds complete
+    and fresh."""
+
+    store_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(max_length=200)
+    distance_km: float = Field(ge=0, description="From the asking store")
+    as_of: UtcMs = Field(description="Time of the store's last stock report to HQ")
+
+
+class NearbyCount(_Wire):
+    store_id: str = Field(min_length=1, max_length=64)
+    count: int = Field(gt=0, le=2_000_000, description="Units on the floor and in the backroom")
+
+
+class NearbyStock(_Wire):
+    """HQ -> store: the chain's stock of the catalog at the stores near this one. Stock only,
+    nothing about members."""
+
+    radius_km: float = Field(gt=0, description="Stores farther than this are not listed")
+    max_age_s: float = Field(gt=0, description="Stores whose counts are older are not listed")
+    stores: list[NearbyStore] = Field(
+        description="Other active stores within the radius with complete, fresh counts, "
+        "nearest first"
+    )
+    stock: dict[str, list[NearbyCount]] = Field(
+        description="GTIN of the catalog -> the nearest stores that have units (up to HQ's "
+        "nearby_stores), nearest first; GTINs no nearby store has are left out"
+    )

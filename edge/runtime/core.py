@@ -26,6 +26,7 @@ from edge.fusion.engine import FusionEngine, FusionOutput, to_events
 from edge.fusion.reservations import Arrived, ReservationDesk, ReservationOutput
 from edge.fusion.sales import SaleResult, SaleStatus
 from edge.recommend.catalog import Catalog
+from edge.recommend.nearby import NearbyStock
 from edge.recommend.runtime import Recommender, default_paths
 from edge.rfid.reads import ReaderStatus, TagRead
 from edge.rfid.stock_feed import StockFeed
@@ -67,6 +68,7 @@ class StoreCore:
             config, self.alerts, stock_of=self.tracker.stock_of, recommender=recommender
         )
         self.sold_set = SoldSet.empty()
+        self.nearby = NearbyStock()
         self.gate = GateRules.from_store_config(
             config, self.alerts, self.tracker.gtin_of, self._product_of
         )
@@ -139,6 +141,12 @@ class StoreCore:
 
     def receive_reservations(self, reservations: Sequence[Reservation]) -> list[Event]:
         self.reservations.receive(reservations)
+        return []
+
+    def receive_nearby_stock(self, nearby: NearbyStock) -> list[Event]:
+        """Other stores' stock near this one (downlink): the tablets name the nearest store
+        that has a size this one lacks (docs/tablet.md)."""
+        self.nearby = nearby
         return []
 
     def receive_sold_set(self, sold: SoldSet) -> list[Event]:

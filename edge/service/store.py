@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import queue
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -29,6 +29,7 @@ from edge.fusion.engine import RoomState
 from edge.fusion.reservations import ReservationError, UnknownReservationError
 from edge.fusion.sales import SaleResult
 from edge.recommend.catalog import Catalog
+from edge.recommend.nearby import NearbyOffer
 from edge.runtime.core import StoreCore
 from edge.runtime.owner import OwnerLoop
 from edge.service.activity import ActivityLog, EventSummary, HourCounts
@@ -58,6 +59,9 @@ class RoomView:
     """The room's size requests of the current session, oldest first."""
     stock: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     """GTIN -> {zone: count} for every variant of the styles in the room and recommended."""
+    nearby: Mapping[str, tuple[NearbyOffer, ...]] = field(default_factory=dict)
+    """GTIN -> the nearby stores that have it (fresh counts only, nearest first), for the same
+    variants; GTINs no nearby store has are left out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,13 +107,16 @@ class StoreService:
         activity: ActivityLog,
         probe: Probe,
         sync_status: Callable[[], SyncStatus | None],
+        wall_clock: Clock | None = None,
         timeout_s: float = CALL_TIMEOUT_S,
     ) -> None:
         """``clock``: the store's event clock (virtual in a replay); ``sync_status``: the store
-        <-> HQ sync's status (None: no sync in this edge)."""
+        <-> HQ sync's status (None: no sync in this edge); ``wall_clock``: real time, which
+        other stores' stock is judged by (HQ dates it; the store's clock by default)."""
         self._owner = owner
         self.config = config
         self.clock = clock
+        self.wall_clock = wall_clock or clock
         self._activity = activity
         self._probe = probe
         self._sync_status = sync_status
@@ -165,7 +172,8 @@ class StoreService:
                         requests.append(
                             AlertView(alert, fusion.alerts.acknowledged_by(alert.alert_id))
                         )
-            return RoomView(state, tuple(requests), self._variant_stock(core, state))
+            stock = self._variant_stock(core, state)
+            return RoomView(state, tuple(requests), stock, self._nearby(core, stock))
 
         return self._call(snap)
 
@@ -182,6 +190,15 @@ class StoreService:
             for style in sorted(styles)
             for variant in catalog.variants(style)
         }
+
+    def _nearby(self, core: StoreCore, gtins: Iterable[str]) -> dict[str, tuple[NearbyOffer, ...]]:
+        """On the owner thread: the nearby stores that have these GTINs, counts still fresh."""
+        now_ms = self.wall_clock.now_ms()
+        max_age_ms = round(self.config.sync.nearby_stock_max_age_s * 1000)
+        found = {
+            gtin: core.nearby.offers(gtin, now_ms=now_ms, max_age_ms=max_age_ms) for gtin in gtins
+        }
+        return {gtin: offers for gtin, offers in found.items() if offers}
 
     def request_size(
         self, zone: str, gtin: str, size: str | None, colour: str | None, device: str

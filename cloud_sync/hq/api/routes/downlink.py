@@ -18,6 +18,7 @@ from cloud_sync.hq.api.deps import SessionDep, SettingsDep, StoreAuth, VaultDep
 from cloud_sync.hq.core.db import insert_for
 from cloud_sync.hq.models import RecommenderModel, StoreConfirmation, StorePickup, table
 from cloud_sync.hq.schemas import ProductPublic
+from edge.events.stock import NearbyCount, NearbyStock, NearbyStore
 
 router = APIRouter(
     prefix="/api/v1/stores",
@@ -133,34 +134,9 @@ def erasures(
     )
 
 
-class NearbyStorePublic(BaseModel):
-    store_id: str
-    name: str
-    distance_km: float = Field(description="From the asking store")
-    as_of: datetime = Field(description="Time of the store's last stock report")
-
-
-class NearbyCountPublic(BaseModel):
-    store_id: str
-    count: int = Field(description="Units on the floor and in the backroom (always > 0)")
-
-
-class NearbyStockPublic(BaseModel):
-    radius_km: float = Field(description="Stores farther than this are not listed")
-    max_age_s: float = Field(description="Stores whose counts are older are not listed")
-    stores: list[NearbyStorePublic] = Field(
-        description="Other active stores within the radius with complete, fresh counts, "
-        "nearest first"
-    )
-    stock: dict[str, list[NearbyCountPublic]] = Field(
-        description="GTIN of the catalog -> the nearest stores that have units (up to the "
-        "HQ setting nearby_stores), nearest first; GTINs no nearby store has are left out"
-    )
-
-
 @router.get(
     "/{store_id}/nearby-stock",
-    response_model=NearbyStockPublic,
+    response_model=NearbyStock,
     responses={304: {"description": "Unchanged (If-None-Match)"}},
 )
 def nearby_stock(
@@ -187,17 +163,17 @@ def nearby_stock(
 
     def build() -> dict[str, Any]:
         counts = stock.nearby_counts(session, stores, per_gtin=settings.nearby_stores)
-        return NearbyStockPublic(
+        return NearbyStock(
             radius_km=settings.nearby_radius_km,
             max_age_s=settings.stock_max_age_s,
             stores=[
-                NearbyStorePublic(
+                NearbyStore(
                     store_id=s.store_id, name=s.name, distance_km=s.distance_km, as_of=s.as_of
                 )
                 for s in stores
             ],
             stock={
-                gtin: [NearbyCountPublic(store_id=i, count=n) for i, n in found]
+                gtin: [NearbyCount(store_id=i, count=n) for i, n in found]
                 for gtin, found in counts.items()
             },
         ).model_dump(mode="json")
