@@ -6,7 +6,8 @@ tee in S on a shelf and in M in the stock room, a navy scarf on a shelf. The tes
 store and one page, in file order: the picker says where each size and colour is, a request
 for what the store lacks is answered within a second, the page speaks Spanish and Chinese from
 the catalog, one-size items show no size, and a recommendation is brought in the shopper's
-size. Screenshots go to docs/screenshots/.
+size, and a size only a nearby store has names that store. Screenshots go to
+docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import json
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from edge.events.stock import NearbyCount, NearbyStock, NearbyStore
+from edge.recommend.nearby import NearbyStock as NearbyIndex
 from edge.replay.scenarios import GONE, ItemSpec, Stay
 from tests.browser.conftest import TABLET_VIEWPORT, AlertSubscriber, LiveStore
 
@@ -27,6 +31,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.network]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NAVY_M = "00614141110018"
+NAVY_XL = "00614141111039"
 SCARF_GREY = "00614141311019"
 TIMEOUT_MS = 20_000
 
@@ -192,4 +197,50 @@ def test_bring_me_this_in_the_shoppers_size(
     )
     tee.get_by_text("On its way — Maria").wait_for()
     screenshot(tablet, artifacts_dir, "tablet-bring-me-this.png")
+    assert tablet.console_errors == []
+
+
+def test_a_size_this_store_lacks_names_the_nearby_store_that_has_it(
+    tablet: Any, live_store: LiveStore, handheld: AlertSubscriber, artifacts_dir: Path
+) -> None:
+    # What the downlink hands the store core when HQ answers (tests/sync covers that path
+    # over HTTP from a real o2o-hq): Lyon Bellecour, 2.1 km away, has the navy sweater in XL.
+    answer = NearbyStock(
+        radius_km=25,
+        max_age_s=900,
+        stores=[
+            NearbyStore(
+                store_id="lyon-bellecour",
+                name="Lyon Bellecour",
+                distance_km=2.14,
+                as_of=datetime.now(UTC),
+            )
+        ],
+        stock={NAVY_XL: [NearbyCount(store_id="lyon-bellecour", count=2)]},
+    )
+    live_store.edge.owner.call(lambda core: core.receive_nearby_stock(NearbyIndex(answer)))
+    tablet.reload()
+    navy = tablet.locator(f'[data-testid="room-item"][data-gtin="{NAVY_M}"]')
+    navy.get_by_test_id("another-size").tap()
+    xl = navy.locator('[data-testid="size-option"][data-value="XL"]')
+    xl.wait_for()
+    assert options(navy, "size") == {"S": "floor", "L": "backroom", "XL": "nearby_store"}
+    assert xl.inner_text().split("\n") == ["XL", "At Lyon Bellecour, 2.1 km"]
+    assert "unavailable" in (xl.get_attribute("class") or "")  # staff cannot bring it here
+    xl.tap()
+    navy.get_by_test_id("ask-staff").tap()
+    said = navy.get_by_test_id("request-answer")
+    said.wait_for(timeout=1000)
+    assert said.inner_text() == (
+        "Sorry, Merino crew sweater (navy, XL) is not in this store. "
+        "Lyon Bellecour has it, 2.1 km from here."
+    )
+    screenshot(tablet, artifacts_dir, "tablet-nearby-store.png")
+    tablet.get_by_role("button", name="Español").click()
+    assert xl.inner_text().split("\n") == ["XL", "En Lyon Bellecour, a 2,1 km"]
+    tablet.get_by_role("button", name="中文").click()
+    assert xl.inner_text().split("\n") == ["XL", "Lyon Bellecour有货，2.1 公里"]
+    tablet.get_by_role("button", name="English").click()
+    tablet.wait_for_timeout(300)
+    assert [json.loads(p) for _t, p in handheld.messages if "XL" in p.decode()] == []
     assert tablet.console_errors == []

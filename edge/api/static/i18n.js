@@ -52,12 +52,18 @@ window.O2O_I18N = {
     where_backroom: { en: "In the stock room", es: "En el almacén", zh: "仓库有货" },
     where_in_room: { en: "In your room", es: "En su probador", zh: "已在您的试衣间" },
     where_nearby_store: { en: "At a nearby store", es: "En una tienda cercana", zh: "附近门店有货" },
+    where_nearby_named: { en: "At {store}, {km} km", es: "En {store}, a {km} km", zh: "{store}有货，{km} 公里" },
     where_not_in_store: { en: "Not in this store", es: "No hay en esta tienda", zh: "本店无货" },
     where_no_variant: { en: "Not made", es: "No existe", zh: "无此款" },
     answer_not_in_store: {
       en: "Sorry, {item} is not in this store.",
       es: "Lo sentimos, {item} no está en esta tienda.",
       zh: "抱歉，本店没有{item}。",
+    },
+    answer_nearby_store: {
+      en: "Sorry, {item} is not in this store. {store} has it, {km} km from here.",
+      es: "Lo sentimos, {item} no está en esta tienda. Lo tiene {store}, a {km} km.",
+      zh: "抱歉，本店没有{item}。{store}有货，距此 {km} 公里。",
     },
     answer_in_room: { en: "{item} is already in your room.", es: "{item} ya está en su probador.", zh: "{item}已在您的试衣间。" },
     answer_no_variant: { en: "{item} does not exist in that size or colour.", es: "{item} no existe en esa talla o color.", zh: "{item}没有该尺码或颜色。" },

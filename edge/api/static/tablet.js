@@ -1,8 +1,8 @@
 // The fitting-room tablet: items in the room, the member's greeting, recommendations with
 // every size and where it is, "another size or colour" and "bring me this" requests with
 // their acknowledgement. It offers only what can happen: each option says where it is (on
-// the floor, in the stock room, in this room, not in this store), and a request the store
-// cannot fetch gets the edge's immediate answer, never "on its way".
+// the floor, in the stock room, in this room, at a named nearby store, not in this store), and
+// a request the store cannot fetch gets the edge's immediate answer, never "on its way".
 "use strict";
 
 (() => {
@@ -19,7 +19,7 @@
     floor: "where_floor",
     backroom: "where_backroom",
     in_room: "where_in_room",
-    nearby_store: "where_nearby_store", // hook: no source of other stores' stock yet
+    nearby_store: "where_nearby_store", // named by whereWords when the edge says which store
     not_in_store: "where_not_in_store",
     no_variant: "where_no_variant",
   };
@@ -73,16 +73,31 @@
     return el("p", { class: "answer", role: "alert", "data-testid": "request-answer" }, answer.message);
   }
 
+  function km(distance) {
+    return new Intl.NumberFormat(O2O.lang, { maximumFractionDigits: 1 }).format(distance);
+  }
+
+  // Where a variant (or null: no such variant) is, in words: the nearest store that has it
+  // when this store has none (stock only, from headquarters).
+  function whereWords(variant) {
+    const where = variant ? variant.availability : "no_variant";
+    const nearest = where === "nearby_store" && variant.nearby && variant.nearby[0];
+    return nearest
+      ? t("where_nearby_named", { store: nearest.name, km: km(nearest.distance_km) })
+      : t(WHERE[where]);
+  }
+
   // A size or colour button that says where that variant is.
-  function optionChip(kind, value, text, where, pressed, onPick) {
+  function optionChip(kind, value, text, variant, pressed, onPick) {
+    const where = variant ? variant.availability : "no_variant";
     const button = el("button", {
       type: "button",
-      class: "chip" + (FETCHABLE.has(where) ? "" : " unavailable"),
+      class: "chip" + (FETCHABLE.has(where) ? "" : " unavailable") + (where === "nearby_store" ? " elsewhere" : ""),
       "data-testid": `${kind}-option`,
       "data-value": value,
       "data-availability": where,
       "aria-pressed": String(pressed),
-    }, el("span", { class: "chip-value" }, text), el("span", { class: "chip-where" }, t(WHERE[where])));
+    }, el("span", { class: "chip-value" }, text), el("span", { class: "chip-where" }, whereWords(variant)));
     button.addEventListener("click", onPick);
     return button;
   }
@@ -94,19 +109,15 @@
   function picker(item) {
     const size = picked.size || item.size;
     const colour = picked.colour || item.colour;
-    const where = (s, c) => {
-      const variant = variantOf(item, s, c);
-      return variant ? variant.availability : "no_variant";
-    };
     const toggle = (kind, value) => () => {
       picked[kind] = picked[kind] === value ? undefined : value;
       answer = null;
       render();
     };
     const sizes = item.sizes.filter((s) => s !== item.size).map((s) =>
-      optionChip("size", s, s, where(s, colour), picked.size === s, toggle("size", s)));
+      optionChip("size", s, s, variantOf(item, s, colour), picked.size === s, toggle("size", s)));
     const colours = item.colours.filter((c) => c !== item.colour).map((c) =>
-      optionChip("colour", c, colourName(item.variants, c), where(size, c), picked.colour === c, toggle("colour", c)));
+      optionChip("colour", c, colourName(item.variants, c), variantOf(item, size, c), picked.colour === c, toggle("colour", c)));
     const ask = el("button", { type: "button", class: "primary", "data-testid": "ask-staff" }, t("askStaff"));
     ask.addEventListener("click", () => sendPicked(item));
     const cancel = el("button", { type: "button", class: "secondary" }, t("cancel"));
@@ -129,15 +140,16 @@
     const wanted = variantOf(item, picked.size || item.size, picked.colour || item.colour);
     // A variant carries the catalog's words for itself (name and colour in every language).
     const words = label(wanted ? Object.assign({}, item, wanted) : item);
-    if (await send(body, item.epc, words)) {
+    if (await send(body, item.epc, words, wanted)) {
       openPicker = null;
       picked = {};
     }
     render();
   }
 
-  // POST the request; the edge answers at once: 201 the request, 409 why staff cannot bring it.
-  async function send(body, key, words) {
+  // POST the request; the edge answers at once: 201 the request, 409 why staff cannot bring it
+  // (and, for a variant this store lacks, which nearby store has it).
+  async function send(body, key, words, variant) {
     try {
       const request = await api(`/api/v1/rooms/${encodeURIComponent(zone)}/size-requests`, { method: "POST", body });
       room.requests = [request, ...room.requests.filter((r) => r.alert_id !== request.alert_id)];
@@ -145,10 +157,12 @@
       return true;
     } catch (error) {
       const known = error.status === 409 && ANSWERS[error.detail];
-      answer = {
-        key,
-        message: known ? t(known, { item: words }) : t("requestFailed", { reason: error.message }),
-      };
+      const nearest = known === "answer_not_in_store" && variant && variant.nearby && variant.nearby[0];
+      let message = known ? t(known, { item: words }) : t("requestFailed", { reason: error.message });
+      if (nearest) {
+        message = t("answer_nearby_store", { item: words, store: nearest.name, km: km(nearest.distance_km) });
+      }
+      answer = { key, message };
       if (known) refresh(); // the stock changed since the page last heard: show it as it is
       return false;
     }
@@ -212,11 +226,11 @@
     let sizes;
     if (oneSize) {
       sizes = el("p", { class: "one-size", "data-testid": "one-size", "data-availability": where },
-        t("oneSize"), " · ", t(WHERE[where]));
+        t("oneSize"), " · ", whereWords(chosen));
     } else {
       sizes = el("div", { class: "chips", role: "group", "aria-label": t("size") },
         rec.variants.map((v) => {
-          const chip = optionChip("rec-size", v.size, v.size, v.availability, v.size === size, () => {
+          const chip = optionChip("rec-size", v.size, v.size, v, v.size === size, () => {
             recSize[rec.gtin] = v.size;
             answer = null;
             render();
@@ -236,7 +250,7 @@
       if (size) body.size = size;
       else body.colour = rec.colour;
       const words = label(Object.assign({}, rec, { size: size || "" }));
-      await send(body, rec.gtin, words);
+      await send(body, rec.gtin, words, chosen);
       render();
     });
     return el("article", { class: "card recommendation", "data-testid": "recommendation", "data-gtin": rec.gtin },
