@@ -143,8 +143,8 @@ class Availability(StrEnum):
     IN_ROOM = "in_room"
     """Only in the asking fitting room itself (the shopper has it)."""
     NEARBY_STORE = "nearby_store"
-    """At a nearby store of the chain. No source yet: the edge does not know other stores'
-    stock; when it does (HQ's store stock on the downlink), pass ``at_nearby_store``."""
+    """At a nearby store of the chain (HQ's counts on the downlink, ``edge.recommend.nearby``):
+    none here to fetch, none in the asking room."""
     NOT_IN_STORE = "not_in_store"
     """Nowhere staff can fetch it from (sold out, or only in other shoppers' rooms)."""
 
@@ -153,7 +153,7 @@ def availability(
     places: Sequence[ZoneStock], *, in_this_room: int = 0, at_nearby_store: bool = False
 ) -> Availability:
     """Where a variant is, from its fetchable places (``available_stock`` with shelf and
-    backroom kinds), its units in the asking room, and (one day) a nearby store's stock."""
+    backroom kinds), its units in the asking room, and whether a nearby store has it."""
     kinds = {place.kind for place in places if place.count > 0}
     if ZoneKind.SHELF in kinds:
         return Availability.FLOOR
