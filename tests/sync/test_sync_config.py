@@ -72,10 +72,28 @@ def test_secret_from_a_key_file(tmp_path: Path) -> None:
             {"api_secret": "a", "api_secret_file": "/k"},
             "give api_secret or api_secret_file, not both",
         ),
+        (
+            {"nearby_stock_poll_s": 400},
+            "sync -> nearby_stock_max_age_s (600) must be at least twice "
+            "sync -> nearby_stock_poll_s (400)",
+        ),
+        ({"nearby_stock_poll_s": 0}, "sync -> nearby_stock_poll_s: Input should be greater"),
     ],
-    ids=["no-url", "no-key", "no-secret", "bad-scheme", "unset-env", "zero-batch", "typo", "both"],
+    ids=[
+        "no-url",
+        "no-key",
+        "no-secret",
+        "bad-scheme",
+        "unset-env",
+        "zero-batch",
+        "typo",
+        "both",
+        "nearby-too-old-for-the-poll",
+        "nearby-zero-poll",
+    ],
 )
 def test_invalid_sync_sections_name_the_key(sync: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_store_config(_store(sync), "STORE.yaml")
     assert message in str(error.value)
+    assert "STORE.yaml" in str(error.value)
