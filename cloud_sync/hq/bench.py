@@ -7,6 +7,8 @@
 - ``availability``: the online channels' stock query at a chain's size (issue: p95 <= 20 ms at
   500 stores x 20,000 GTINs on PostgreSQL). A fresh database is filled by COPY (10 M stock
   rows), then random GTINs, sizes and places are asked through the HTTP app, as a channel.
+- ``nearby``: the stores' nearby-stock downlink on the same chain: signed store GETs through
+  the HTTP app, a full answer (the stock of every GTIN at the stores near by) and then a 304.
 """
 
 from __future__ import annotations
@@ -661,8 +663,101 @@ def reports_bench(args: Any) -> dict[str, Any]:
     }
 
 
+NEARBY_BENCH_RADIUS_KM = 150.0
+"""The bench's stores are spread over 18 x 22 degrees of eastern China (one per ~8,400 km2):
+150 km gathers about 8 of them, the neighbours of a store in a dense city."""
+
+
+def nearby_bench(args: Any) -> dict[str, Any]:
+    from fastapi.testclient import TestClient
+
+    from cloud_sync import protocol
+    from cloud_sync.hq.app import create_app
+    from cloud_sync.hq.core.config import Settings
+    from cloud_sync.hq.core.db import upgrade
+    from cloud_sync.hq.core.security import new_server_key
+
+    rng = random.Random(7)
+    args.stores = args.stores or 500
+    with _fresh_database(args.database_url, args.keep) as url:
+        _progress(f"database {url.rsplit('/', 1)[1]}: migrating")
+        upgrade(url)
+        started = time.monotonic()
+        _fill(url, args.stores, args.gtins, rng)
+        load_s = time.monotonic() - started
+        settings = Settings(
+            database_url=url,
+            admin_token="bench-admin",
+            secret_key=new_server_key(),
+            rate_limit_requests=10**9,
+            nearby_radius_km=NEARBY_BENCH_RADIUS_KM,
+        )
+        admin = {"Authorization": "Bearer bench-admin"}
+        with TestClient(create_app(settings)) as http:
+            asking = rng.sample(range(args.stores), min(args.stores, 100))
+            keys: list[tuple[str, str, str]] = []
+            for s in asking:
+                made = http.post(f"/api/v1/admin/stores/s{s:04d}/rotate-key", headers=admin)
+                assert made.status_code == 200, made.text
+                keys.append((f"s{s:04d}", made.json()["key_id"], made.json()["secret"]))
+
+            def get(store_id: str, key_id: str, secret: str, etag: str = "") -> Any:
+                path = f"/api/v1/stores/{store_id}/nearby-stock"
+                now = int(time.time())
+                headers = {
+                    protocol.HEADER_KEY_ID: key_id,
+                    protocol.HEADER_TIMESTAMP: str(now),
+                    protocol.HEADER_SIGNATURE: protocol.sign(secret, now, "GET", path, b""),
+                }
+                if etag:
+                    headers["If-None-Match"] = etag
+                return http.get(path, headers=headers)
+
+            for key in keys[:10]:  # warm the caches and the connection pool
+                get(*key)
+            full: list[float] = []
+            unchanged: list[float] = []
+            sizes: list[int] = []
+            stores: list[int] = []
+            entries: list[int] = []
+            for n in range(args.requests):
+                key = keys[n % len(keys)]
+                t0 = time.perf_counter()
+                response = get(*key)
+                full.append((time.perf_counter() - t0) * 1000)
+                assert response.status_code == 200, response.text
+                body = response.json()
+                sizes.append(len(response.content))
+                stores.append(len(body["stores"]))
+                entries.append(sum(len(at) for at in body["stock"].values()))
+                t0 = time.perf_counter()
+                again = get(*key, etag=response.headers["ETag"])
+                unchanged.append((time.perf_counter() - t0) * 1000)
+                assert again.status_code == 304, again.status_code
+                if n % 100 == 99:
+                    _progress(f"{n + 1} of {args.requests} stores asked")
+    full.sort()
+    unchanged.sort()
+    return {
+        "stores": args.stores,
+        "gtins": args.gtins,
+        "stock_rows": args.stores * args.gtins,
+        "load_s": round(load_s, 1),
+        "radius_km": NEARBY_BENCH_RADIUS_KM,
+        "requests": len(full),
+        "nearby_stores_per_answer": round(sum(stores) / len(stores), 1),
+        "entries_per_answer": round(sum(entries) / len(entries)),
+        "bytes_per_answer": round(sum(sizes) / len(sizes)),
+        "p50_ms": round(full[len(full) // 2], 2),
+        "p95_ms": round(full[int(len(full) * 0.95)], 2),
+        "not_modified_p50_ms": round(unchanged[len(unchanged) // 2], 2),
+        "not_modified_p95_ms": round(unchanged[int(len(unchanged) * 0.95)], 2),
+    }
+
+
 BENCHES: dict[str, Callable[[Any], dict[str, Any]]] = {
     "availability": availability,
+    "nearby": nearby_bench,
     "reports": reports_bench,
 }
 

@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         one = users_sub.add_parser(verb, help=f"{verb} a console user")
         one.add_argument("username")
     bench = sub.add_parser("bench", help="run a benchmark; prints one JSON object")
-    bench.add_argument("name", choices=["availability", "reports"])
+    bench.add_argument("name", choices=["availability", "nearby", "reports"])
     bench.add_argument(
         "--database-url",
         default=os.environ.get(
@@ -226,7 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="PostgreSQL server to create the benchmark's own database on",
     )
     bench.add_argument(
-        "--stores", type=int, default=None, help="default 500 (availability), 100 (reports)"
+        "--stores",
+        type=int,
+        default=None,
+        help="default 500 (availability, nearby), 100 (reports)",
     )
     bench.add_argument(
         "--scale", type=float, default=1.0, help="reports: fraction of a year of 100 stores' data"

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from edge.events.stock import NearbyStock
 from tests.hq.helpers import ADMIN, StoreCreds, create_store, signed_get
 from tests.hq.test_hq_stock import changed, level, send, snapshot
 
@@ -81,6 +82,7 @@ def test_nearest_fresh_complete_stores_within_the_radius(
     response = nearby(client, home)
     assert response.status_code == 200, response.text
     body = response.json()
+    NearbyStock.model_validate(body)  # the wire model the edge reads it with
     assert body["radius_km"] == 25.0 and body["max_age_s"] == 900.0
     stores = {s["store_id"]: s for s in body["stores"]}
     # Only fresh, complete, active stores within 25 km, never the asking store, nearest first.
