@@ -9,7 +9,7 @@
 - stock    -> HQ's count of stock snapshot requests; when it grows, ``on_stock_request`` (the
   store sends a full snapshot: HQ missed a change, docs/sync.md "Stock at HQ");
 - reservations -> the store's open online reservations (``edge.events.reservations``), handed
-  to ``on_reservations`` each time they change;
+  to ``on_reservations`` each time they change; in memory only, like nearby_stock;
 - sold_epcs -> the EPCs sold chain-wide recently (``edge.alerts.sold_set`` wire form), written
   atomically to ``data_dir/sync/sold_epcs.bin`` (the edge loads it at start) and handed to
   ``on_sold_set``; a damaged set is refused and the one in use stays;
@@ -83,8 +83,9 @@ class Resource(StrEnum):
     NEARBY_STOCK = "nearby_stock"
 
 
-IN_MEMORY = frozenset({Resource.NEARBY_STOCK})
-"""Resources the edge keeps only in memory: their ETags are not saved across a restart."""
+IN_MEMORY = frozenset({Resource.RESERVATIONS, Resource.NEARBY_STOCK})
+"""Resources the edge keeps only in memory: their ETags are not saved across a restart (a
+restarted edge that sent one would get a 304 and hold nothing until HQ's answer changed)."""
 
 
 class DownlinkError(ValueError):
@@ -211,7 +212,8 @@ class Downlink:
             log.warning("downlink: ignoring unreadable %s (%s); fetching everything", path, error)
             return DownlinkState()
         return DownlinkState(
-            etags=dict(data.get("etags", {})),
+            # (filtered here too: files saved before a resource was known to be in memory)
+            etags={k: v for k, v in data.get("etags", {}).items() if k not in IN_MEMORY},
             versions=dict(data.get("versions", {})),
             erasures_seq=int(data.get("erasures_seq", 0)),
             stock_requests=int(data.get("stock_requests", 0)),
