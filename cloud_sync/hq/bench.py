@@ -718,6 +718,7 @@ def nearby_bench(args: Any) -> dict[str, Any]:
             full: list[float] = []
             unchanged: list[float] = []
             sizes: list[int] = []
+            wire: list[int] = []
             stores: list[int] = []
             entries: list[int] = []
             for n in range(args.requests):
@@ -728,6 +729,7 @@ def nearby_bench(args: Any) -> dict[str, Any]:
                 assert response.status_code == 200, response.text
                 body = response.json()
                 sizes.append(len(response.content))
+                wire.append(response.num_bytes_downloaded)
                 stores.append(len(body["stores"]))
                 entries.append(sum(len(at) for at in body["stock"].values()))
                 t0 = time.perf_counter()
@@ -748,6 +750,7 @@ def nearby_bench(args: Any) -> dict[str, Any]:
         "nearby_stores_per_answer": round(sum(stores) / len(stores), 1),
         "entries_per_answer": round(sum(entries) / len(entries)),
         "bytes_per_answer": round(sum(sizes) / len(sizes)),
+        "gzip_bytes_per_answer": round(sum(wire) / len(wire)),
         "p50_ms": round(full[len(full) // 2], 2),
         "p95_ms": round(full[int(len(full) * 0.95)], 2),
         "not_modified_p50_ms": round(unchanged[len(unchanged) // 2], 2),

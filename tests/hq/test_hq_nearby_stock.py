@@ -134,3 +134,26 @@ def test_only_the_store_itself_may_ask(client: TestClient, coats: None, store_id
     path = f"/api/v1/stores/{other.store_id}/nearby-stock"
     assert client.get(path).status_code == 401
     assert signed_get(client, mine, path).status_code == 403
+
+
+def test_a_large_answer_is_gzipped_for_a_store_that_accepts_it(
+    client: TestClient, store_id: str
+) -> None:
+    socks = [f"0061414188{n:03d}0" for n in range(60)]  # (GTIN-14 shape; no check digit asked)
+    products = [
+        {"gtin": g, "name": "Sock", "category": "socks", "size": str(n), "colour": "black"}
+        | {"price": 9.0}
+        for n, g in enumerate(socks)
+    ]
+    response = client.put("/api/v1/catalog", headers=ADMIN, json={"products": products})
+    assert response.status_code == 204, response.text
+    home = create_store(client, f"{store_id}h", lat=-33.8688, lon=151.2093)  # Sydney CBD
+    other = create_store(client, f"{store_id}n", lat=-33.8915, lon=151.2767)  # Bondi, 6.8 km
+    send(client, other, snapshot(other, "a", 1, [level(g, 1) for g in socks]))
+    zipped = nearby(client, home)
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.num_bytes_downloaded * 4 < len(zipped.content)
+    assert sorted(zipped.json()["stock"]) == sorted(socks)
+    plain = nearby(client, home, **{"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers and plain.json() == zipped.json()
+    assert plain.headers["ETag"] == zipped.headers["ETag"]
