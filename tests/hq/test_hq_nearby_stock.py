@@ -1,17 +1,22 @@
 """The nearby-stock downlink: for the asking store, which other stores near it have units of
-each catalog GTIN (real PostgreSQL, stores at real coordinates around Lyon)."""
+each catalog GTIN (real PostgreSQL, and SQLite as the demo runs it; stores at real
+coordinates around Lyon and Sydney)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from cloud_sync.hq.app import create_app
+from cloud_sync.hq.core.db import upgrade
 from edge.events.stock import NearbyStock
-from tests.hq.helpers import ADMIN, StoreCreds, create_store, signed_get
+from tests.hq.helpers import ADMIN, StoreCreds, create_store, make_settings, signed_get
 from tests.hq.test_hq_stock import changed, level, send, snapshot
 
 pytestmark = pytest.mark.network
@@ -32,8 +37,23 @@ SAINT_PRIEST = ("sp", 45.6959, 4.9437)  # 9.8 km: last report an hour ago
 VIENNE = ("vi", 45.5255, 4.8747)  # 26 km: outside the 25 km radius
 
 
-@pytest.fixture(scope="module")
-def coats(client: TestClient) -> None:
+@pytest.fixture(params=["postgresql", "sqlite"])
+def hq(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """HQ with the coats in its catalog: on PostgreSQL (the session's database, shared with
+    the other tests: hence stores far from theirs) and on SQLite (the demo's)."""
+    if request.param == "postgresql":
+        client: TestClient = request.getfixturevalue("client")
+        _coats(client)
+        yield client
+        return
+    url = f"sqlite:///{tmp_path / 'hq.sqlite3'}"
+    upgrade(url)
+    with TestClient(create_app(make_settings(url))) as client:
+        _coats(client)
+        yield client
+
+
+def _coats(client: TestClient) -> None:
     products = [
         {"gtin": g, "name": "Wool coat", "category": "outerwear", "size": s, "colour": "navy"}
         | {"price": 249.0}
@@ -47,9 +67,8 @@ def nearby(client: TestClient, store: StoreCreds, **headers: str) -> Any:
     return signed_get(client, store, f"/api/v1/stores/{store.store_id}/nearby-stock", **headers)
 
 
-def test_nearest_fresh_complete_stores_within_the_radius(
-    client: TestClient, coats: None, store_id: str
-) -> None:
+def test_nearest_fresh_complete_stores_within_the_radius(hq: TestClient, store_id: str) -> None:
+    client = hq
     made = {
         place[0]: create_store(client, f"{store_id}{place[0]}", lat=place[1], lon=place[2])
         for place in (
@@ -128,7 +147,7 @@ def test_nearest_fresh_complete_stores_within_the_radius(
     assert [c["store_id"] for c in body["stock"][COAT_M]] == [made["vl"].store_id]
 
 
-def test_only_the_store_itself_may_ask(client: TestClient, coats: None, store_id: str) -> None:
+def test_only_the_store_itself_may_ask(client: TestClient, store_id: str) -> None:
     mine = create_store(client, f"{store_id}m", lat=45.76, lon=4.86)
     other = create_store(client, f"{store_id}o", lat=45.76, lon=4.86)
     path = f"/api/v1/stores/{other.store_id}/nearby-stock"
@@ -137,8 +156,9 @@ def test_only_the_store_itself_may_ask(client: TestClient, coats: None, store_id
 
 
 def test_a_large_answer_is_gzipped_for_a_store_that_accepts_it(
-    client: TestClient, store_id: str
+    hq: TestClient, store_id: str
 ) -> None:
+    client = hq
     socks = [f"0061414188{n:03d}0" for n in range(60)]  # (GTIN-14 shape; no check digit asked)
     products = [
         {"gtin": g, "name": "Sock", "category": "socks", "size": str(n), "colour": "black"}
