@@ -323,10 +323,11 @@ def nearby_stores(
     return found
 
 
-def nearby_version(stores: Sequence[NearStore], *, catalog_version: int, per_gtin: int) -> str:
-    """Changes whenever the answer of :func:`nearby_counts` may: the catalog, which stores
-    are near and fresh, or any of their counts (every applied message moves ``generation``)."""
-    digest = hashlib.sha256(f"{catalog_version}|{per_gtin}".encode())
+def nearby_version(stores: Sequence[NearStore], *, catalog_version: int, settings: str) -> str:
+    """Changes whenever the answer may: the catalog, the settings it was made with, which
+    stores are near and fresh, or any of their counts (every applied message moves
+    ``generation``)."""
+    digest = hashlib.sha256(f"{catalog_version}|{settings}".encode())
     for s in stores:
         digest.update(f"|{s.store_id}|{s.name}|{s.distance_km}|{s.generation}".encode())
     return digest.hexdigest()[:32]

@@ -172,7 +172,7 @@ def nearby_stock(
     version = stock.nearby_version(
         stores,
         catalog_version=crud.version_of(session, name=crud.CATALOG),
-        per_gtin=settings.nearby_stores,
+        settings=f"{settings.nearby_radius_km}|{settings.stock_max_age_s}|{settings.nearby_stores}",
     )
 
     def build() -> bytes:
