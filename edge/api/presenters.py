@@ -6,7 +6,7 @@ catalog whole), so naming products and places needs no lock.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from edge.alerts.staff_rules import STOCK_KINDS
@@ -38,9 +38,6 @@ from edge.recommend.filters import Availability, availability, available_stock
 from edge.rfid.epc import gtin_of
 from edge.service.health import camera_state, reader_state
 from edge.service.store import AlertView, DashboardView, RoomView
-
-Stock = Mapping[str, Mapping[str, int]]
-"""GTIN -> {zone: count} (:attr:`RoomView.stock`)."""
 
 FLOOR = "floor"
 BACKROOM = "backroom"
