@@ -12,6 +12,9 @@ topics and, at the end, a summary.
 
 from __future__ import annotations
 
+import gzip
+import itertools
+import json
 import logging
 import os
 import shutil
@@ -22,8 +25,12 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+from cloud_sync.client.http import HqClient
 from cloud_sync.client.service import SyncClient
 from cloud_sync.client.status import SyncStatus
 from edge.api.devices import DeviceRegistry, DeviceRole
@@ -45,8 +52,15 @@ from edge.config.store import StoreConfig
 from edge.config.sync import SyncConfig
 from edge.config.zones import ZoneKind
 from edge.events.alerts import AlertRaised
-from edge.events.base import Event
+from edge.events.base import Event, EventFactory
 from edge.events.fusion import TryOnOutcome, TryOnOutcomeEvent
+from edge.events.stock import (
+    StockChanged,
+    StockChangedPayload,
+    StockLevel,
+    StockSnapshot,
+    StockSnapshotPayload,
+)
 from edge.replay.capture import Capture
 from edge.replay.replayer import ReplayStats
 from edge.replay.simulator import simulate
@@ -60,6 +74,12 @@ DEMO_CONFIG = FIRMWARE / "demo_store.yaml"
 DEMO_CAMERAS_CONFIG = FIRMWARE / "demo_store_cameras.yaml"
 DEMO_MEMBER_PHONE = "+33600000001"
 DEMO_CATALOG = FIRMWARE / "demo_catalog.json"
+NEIGHBOUR_ID = "demo-opera"
+NEIGHBOUR_NAME = "Paris Opéra"
+NEIGHBOUR_AT = (48.8708, 2.3317)
+"""2.1 km from the demo store (Hôtel de Ville)."""
+NEIGHBOUR_HEARTBEAT_S = 240.0
+"""Below the edge's stock heartbeat (300 s): the tablets never show counts gone stale."""
 DAY_MINUTES = 10.0
 DRAIN_TIMEOUT_S = 120.0
 
@@ -153,6 +173,56 @@ def connect_to_hq(hq: Headquarters, config: StoreConfig) -> StoreConfig:
         enabled=True, hq_url=hq.url, api_key_id=key_id, api_secret=secret, max_batch_age_s=0.5
     )
     return config.model_copy(update={"sync": sync})
+
+
+@dataclass
+class Neighbour:
+    """The demo's second store: only its stock reaches HQ."""
+
+    gtins: int
+    events: int = 0
+    """Events HQ stored from it (the summary counts the demo store's own)."""
+
+
+def start_neighbour(hq: Headquarters) -> Neighbour:
+    """Register the neighbouring store and send HQ its stock: every other size of the catalog,
+    then an empty change every few minutes so that its counts stay fresh."""
+    key_id, secret = hq.create_store(NEIGHBOUR_ID, NEIGHBOUR_NAME, NEIGHBOUR_AT)
+    products = json.loads(DEMO_CATALOG.read_text(encoding="utf-8"))["products"]
+    gtins = sorted(str(p["gtin"]) for p in products)[::2]
+    levels = [StockLevel(gtin=g, floor=1, backroom=1) for g in gtins]
+    client = HqClient(hq.url, key_id, secret)
+    factory = EventFactory(NEIGHBOUR_ID)
+    clock = SystemClock()
+    neighbour = Neighbour(len(gtins))
+
+    def send(event: Event) -> None:
+        body = b'{"events":[' + event.model_dump_json().encode() + b"]}"
+        response = client.post_events(NEIGHBOUR_ID, gzip.compress(body))
+        if response.status_code != 200:
+            log.warning("demo: %s's stock refused: HTTP %s", NEIGHBOUR_NAME, response.status_code)
+            return
+        neighbour.events += sum(r["status"] == "stored" for r in response.json()["results"])
+
+    snapshot = StockSnapshotPayload(stream="demo", seq=1, part=1, parts=1, levels=levels)
+    send(factory.make(StockSnapshot, ts_ms=clock.now_ms(), source="demo", payload=snapshot))
+
+    def heartbeat() -> None:
+        for seq in itertools.count(2):
+            time.sleep(NEIGHBOUR_HEARTBEAT_S)
+            change = StockChangedPayload(stream="demo", seq=seq, levels=[])
+            event = factory.make(StockChanged, ts_ms=clock.now_ms(), source="demo", payload=change)
+            try:
+                send(event)
+            except httpx.HTTPError as error:  # HQ stopping with the demo
+                log.info("demo: %s's heartbeat not sent: %s", NEIGHBOUR_NAME, error)
+
+    threading.Thread(target=heartbeat, name="o2o-demo-neighbour", daemon=True).start()
+    print(
+        f"A second store of the chain, {NEIGHBOUR_NAME} (2.1 km away), reports its stock to "
+        f"headquarters ({neighbour.gtins} sizes): the tablets name it for a size this store lacks"
+    )
+    return neighbour
 
 
 def _show_login_codes(hq: Headquarters) -> None:
@@ -249,8 +319,14 @@ def replay_day(
 
 
 def print_summary(
-    stats: ReplayStats, counter: CountingSink, status: SyncStatus, hq: Headquarters, store_id: str
+    stats: ReplayStats,
+    counter: CountingSink,
+    status: SyncStatus,
+    hq: Headquarters,
+    store_id: str,
+    others: int = 0,
 ) -> None:
+    """``others``: events HQ stored from other stores than the demo's (its neighbour)."""
     tried = sum(counter.outcomes.values())
     purchased = counter.outcomes[TryOnOutcome.PURCHASED]
     hq_view = hq.conversion(store_id)
@@ -264,7 +340,7 @@ def print_summary(
         + (f" ({purchased / tried:.0%})" if tried else "")
         + f"\n  sales: {counter.by_type['sale']}\n"
         f"  alerts: {alerts}\n"
-        f"  events synced to headquarters: {hq.events_stored()} "
+        f"  events synced to headquarters: {hq.events_stored() - others} "
         f"(outbox delivered {status.delivered_events}, backlog {status.backlog_events}, "
         f"dead letters {status.dead_letters}); HQ conversion report: "
         f"{hq_view.get('purchases', 0)} / {hq_view.get('tries', 0)}",
@@ -344,9 +420,10 @@ def run_demo(
             broker.start()
             print(f"Started an embedded MQTT broker on {config.mqtt.host}:{config.mqtt.port}")
         config = connect_to_hq(hq, config)
+        neighbour = start_neighbour(hq)
 
         def after_day(stats: ReplayStats, counter: CountingSink, status: SyncStatus) -> None:
-            print_summary(stats, counter, status, hq, config.store_id)
+            print_summary(stats, counter, status, hq, config.store_id, neighbour.events)
             if stay_up:
                 print(
                     "\nThe day is over; the pages and headquarters stay up to explore. "

@@ -550,12 +550,15 @@ class Headquarters:
         ]
         return codes, offset + len(complete)
 
-    def create_store(self, store_id: str, name: str) -> tuple[str, str]:
-        """The store's key id and secret (HQ shows the secret only now)."""
+    def create_store(
+        self, store_id: str, name: str, at: tuple[float, float] = (48.8566, 2.3522)
+    ) -> tuple[str, str]:
+        """The store's key id and secret (HQ shows the secret only now); by default at the
+        Hôtel de Ville, Paris."""
         created = self.request(
             "POST",
             "/api/v1/admin/stores",
-            {"id": store_id, "name": name, "latitude": 48.8566, "longitude": 2.3522},
+            {"id": store_id, "name": name, "latitude": at[0], "longitude": at[1]},
         )
         return str(created["key_id"]), str(created["secret"])
 

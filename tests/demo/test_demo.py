@@ -18,6 +18,9 @@ import pytest
 from edge.app.demo_store import DAY_MEMBERS, DAY_STRANGERS, free_port, store_day
 from tests.conftest import REPO_ROOT, cli_env, face_data_dir, run_cli
 
+NEIGHBOUR_GTIN = "00614141110018"
+"""Merino crew sweater, navy M: among the sizes the demo's neighbouring store has."""
+
 
 def test_the_day_opens_with_hand_written_scenes_and_their_receipts_are_unique() -> None:
     day = store_day(120, cameras=False)
@@ -44,9 +47,10 @@ def _count(label: str, text: str) -> int:
 
 def run_demo_until_the_day_is_over(
     *args: str, timeout_s: float = 240
-) -> tuple[str, int, list[dict[str, Any]]]:
+) -> tuple[str, int, list[dict[str, Any]], dict[str, Any]]:
     """``o2o-edge demo ARGS`` as a user runs it: until it says the day is over (it stays up);
-    checks its pages and HQ answer then, stops it as Ctrl-C does; its output and exit code."""
+    checks its pages and HQ answer then, stops it as Ctrl-C does; its output and exit code,
+    HQ's RFM rows and its availability of a size the neighbouring store has."""
     process = subprocess.Popen(
         [sys.executable, "-m", "edge.cli", "demo", *args],
         stdout=subprocess.PIPE,
@@ -74,15 +78,18 @@ def run_demo_until_the_day_is_over(
         assert httpx.get(hq.group(1) + "/healthz", timeout=10).status_code == 200
         token = re.search(r"admin bearer token: (\S+)\)", text)
         assert token, text[-3000:]
-        rfm = httpx.get(
-            hq.group(1) + "/api/v1/reports/rfm",
-            headers={"Authorization": f"Bearer {token.group(1)}"},
-            timeout=30,
-        ).json()["rows"]
+        admin = {"Authorization": f"Bearer {token.group(1)}"}
+        rfm = httpx.get(hq.group(1) + "/api/v1/reports/rfm", headers=admin, timeout=30).json()[
+            "rows"
+        ]
+        near = {"gtin": NEIGHBOUR_GTIN, "lat": 48.8566, "lon": 2.3522, "radius_km": 25}
+        nearby = httpx.get(
+            hq.group(1) + "/api/v1/availability", params=near, headers=admin, timeout=30
+        ).json()
     finally:
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=60)
-    return text + rest, process.returncode, rfm
+    return text + rest, process.returncode, rfm, nearby
 
 
 @pytest.mark.network
@@ -92,7 +99,7 @@ def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
 ) -> None:
     port = free_port()
     data = tmp_path / "demo-data"
-    output, code, rfm = run_demo_until_the_day_is_over(
+    output, code, rfm, nearby = run_demo_until_the_day_is_over(
         "--fast",
         "--minutes",
         "3",
@@ -106,6 +113,10 @@ def test_the_fast_demo_syncs_its_store_day_to_headquarters_and_stays_up(
     assert code in (0, 130), output
     # The day's members exist at HQ: their purchases fill the RFM report.
     assert {row["member_id"] for row in rfm} & {m for m, _person in DAY_MEMBERS}, rfm
+    # The neighbouring store's stock is at HQ, fresh: the tablets can name it.
+    assert "Paris Opéra (2.1 km away), reports its stock" in output
+    opera = next(s for s in nearby["stores"] if s["store_id"] == "demo-opera")
+    assert opera["in_stock"] and opera["distance_km"] == pytest.approx(2.1, abs=0.1)
     # The run's data stays in its named folder after the demo (HQ's database among it).
     [run] = data.iterdir()
     assert (run / "hq").is_dir() and any((run / "hq").iterdir())
