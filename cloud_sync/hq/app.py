@@ -59,8 +59,8 @@ retention of 0 days purges at once, in the request)."""
 
 
 class BackgroundLoop:
-    """Per worker: delivers due notifications, purges erased members' personal data and
-    refreshes the RFM segments snapshot."""
+    """Per worker: delivers due notifications, pumps the queued events into the rollups,
+    purges erased members' personal data and refreshes the RFM segments snapshot."""
 
     def __init__(self, app: FastAPI) -> None:
         self._app = app
@@ -85,6 +85,8 @@ class BackgroundLoop:
                     now = datetime.now(UTC)
                     if adapter is not None:
                         notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
+                    with state.sessions() as session:
+                        rollups.pump(session)
                     with state.sessions() as session:
                         rollups.fold_chain(session)
                     if time.monotonic() >= next_segments_s:

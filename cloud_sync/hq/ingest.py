@@ -293,7 +293,10 @@ def store_batch(
     new_rows = [v.row for v in firsts if v.row["event_id"] in inserted]
     if new_rows:
         projected = projections.project(session, new_rows, settings=settings, now=now)
-        rollups.add(session, projected.activity, projected.sale_lines)
+        # The rollups are added behind ingestion, by the pump (rollups.pump): only queued here.
+        rollups.enqueue(
+            session, (r["event_id"] for r in [*projected.activity, *projected.sale_lines])
+        )
         stock.project_stock(session, new_rows)
         reservations.project(session, new_rows, settings=settings, now=now)
         sold.project(session, new_rows)

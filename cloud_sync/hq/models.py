@@ -674,3 +674,13 @@ class CategoryChainDelta(Base):
     purchases: Mapped[int] = mapped_column(BigInteger, default=0)
     units: Mapped[int] = mapped_column(BigInteger, default=0)
     revenue: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RollupQueue(Base):
+    """Events whose projected rows (activity, sale_lines) are not yet in the rollups:
+    ingestion adds their ids, the pump (rollups.pump) deletes them in the transaction that
+    adds the rows to the rollups, and readers pump first (rollups.catch_up)."""
+
+    __tablename__ = "rollup_queue"
+
+    event_id: Mapped[str] = mapped_column(Uuid(as_uuid=False), primary_key=True)

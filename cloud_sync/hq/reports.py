@@ -76,6 +76,7 @@ def overview(session: Session, *, window: Window, by: OverviewBy) -> list[Row]:
     day (summed over days), ``visitors`` the cameras' anonymous counts; ``conversion`` is
     try-on outcomes ending in a purchase, ``sales``/``returns`` are till transactions and
     ``revenue`` is net of returns."""
+    rollups.catch_up(session)  # what was ingested but not yet rolled up
     d = rollups.STORE_DAY.c
     keys: dict[OverviewBy, list[Any]] = {
         OverviewBy.STORE: [d.store_id],
@@ -125,6 +126,7 @@ def product_totals(
     """The products page: try-ons, try-on outcomes (``tries``), purchases among them,
     conversion, units sold and revenue (net of returns) per product, category, store or day;
     only groups with at least one try-on outcome, as the conversion report."""
+    rollups.catch_up(session)  # what was ingested but not yet rolled up
     if group in (ConversionGroup.STORE, ConversionGroup.DAY) and not products.any:
         return _store_day_conversion(session, group=group, window=window)
     slices = (
@@ -293,6 +295,7 @@ def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> 
     """The trend line of each product in ``gtins``: tries, purchases and units per day (per
     month for windows over ``TREND_DAILY_MAX_DAYS`` days or unbounded), ordered by product and
     period; ``period`` is YYYY-MM-DD or YYYY-MM."""
+    rollups.catch_up(session)  # what was ingested but not yet rolled up
     daily = (
         window.day_from is not None
         and window.day_to is not None
@@ -329,6 +332,7 @@ def product_trend(session: Session, *, window: Window, gtins: Sequence[str]) -> 
 def hourly(session: Session, *, window: Window) -> list[Row]:
     """Member visits (visit.started), anonymous visitors (sum of the cameras' zone.visitors
     counts: a person seen by two cameras counts twice) and try-ons, per store and UTC hour."""
+    rollups.catch_up(session)  # what was ingested but not yet rolled up
     h = rollups.STORE_HOUR.c
     stmt = select(h.store_id, h.day, h.hour, h.visits, h.visitors, h.tryons).order_by(
         h.store_id, h.day, h.hour
@@ -438,6 +442,7 @@ def rfm(session: Session, *, as_of: datetime, window: Window) -> list[Row]:
     """Every member's recency, frequency, monetary, scores and segment, ranked among the
     members who bought in the window. Erased members are not profiled."""
     if window == Window():
+        rollups.catch_up(session)  # what was ingested but not yet rolled up
         mr = rollups.MEMBER.c
         stmt: Select[*tuple[Any, ...]] = select(
             mr.member_id, mr.last_ts, mr.frequency, mr.monetary
@@ -481,6 +486,7 @@ def rfm(session: Session, *, as_of: datetime, window: Window) -> list[Row]:
 def revenue_share(session: Session, *, settings: Settings, window: Window) -> list[Row]:
     """Per store: its own sales, the share it pays to members' home stores elsewhere, the
     share it receives as home store, and the attributed total (sales - paid + received)."""
+    rollups.catch_up(session)  # what was ingested but not yet rolled up
     rows_in = rollups.sliced(
         rollups.REVENUE,
         rollups.period_slices(window.day_from, window.day_to),

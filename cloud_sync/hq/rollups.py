@@ -1,28 +1,39 @@
-"""Rollups of the projections, maintained in the ingesting transaction (docs/hq.md, "Rollups").
+"""Rollups of the projections, maintained behind ingestion by a pump (docs/hq.md, "Rollups").
 
 The reports read these instead of scanning ``activity`` and ``sale_lines``. Why they stay
 exact:
 
-- **Exactly-once input.** :func:`add` sees only the activity rows and sale lines of events
-  that were *newly* stored in this transaction (``ingest.store_batch`` projects only ids its
-  ``INSERT ... ON CONFLICT DO NOTHING`` returned), and it commits or rolls back with them. A
-  duplicate, a replayed batch or a retry after a lost answer therefore adds nothing.
+- **Exactly-once input.** Ingestion projects only events its ``INSERT ... ON CONFLICT DO
+  NOTHING`` newly stored, and queues their ids (:func:`enqueue`, ``rollup_queue``) in the same
+  transaction: a duplicate, a replayed batch or a retry after a lost answer queues nothing,
+  a rolled-back batch queues nothing. :func:`pump` deletes queued ids and adds their projected
+  rows (:func:`add`) in one transaction, so each event is added exactly once, whatever the
+  order in which ingesting transactions commit. (Not a high-water mark on ids: a lower id can
+  commit after a higher one.)
+- **Readers see everything committed.** The rollups lag ingestion by up to one background
+  pass (about a second), so every reader calls :func:`catch_up` first: if anything is queued
+  it pumps (waiting for a pump in progress) and the reader then reads rollups that hold every
+  event committed before it. Folding the tail in, rather than adding it to each query, keeps
+  one code path for the distinct counts below. Ingestion no longer touches a rollup row, so
+  stores never wait on each other; pumps take turns (an advisory lock), so they upsert the
+  chain-wide rows directly, in key order.
 - **Additive, keyed by event time.** Every counter is a sum over rows keyed by the event's own
   UTC day (and hour, month, GTIN, store): a late event adds to its own day whatever arrives in
-  between, and ``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`` is commutative, so
-  batches may land in any order and from several workers. Rows are upserted in key order, so
-  two transactions lock shared rows (chain-wide ones) in the same order: no deadlock.
+  between, and ``INSERT ... ON CONFLICT DO UPDATE SET n = n + excluded.n`` is commutative.
 - **Distinct counts keep their set.** Recognised members per store-day and a member's number
   of purchases are distinct counts, not sums: ``rollup_member_day`` and
   ``rollup_member_sale`` hold the pairs, and a counter grows only by the pairs that
   ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` actually inserted.
 - **State that is not an event.** The revenue share depends on the buyer's current home store:
-  :func:`move_home` moves a member's amounts when it changes. Erasing a member
-  (:func:`forget_member`) deletes every row that names them; aggregate counts, which name
-  nobody, stay (as the sale lines themselves stay, for accounting).
+  :func:`move_home` moves a member's rolled-up amounts when it changes (queued lines are
+  pumped afterwards, with the new home). Erasing a member (:func:`forget_member`) deletes
+  every row that names them, and the pump does not write an erased member's id again (the
+  queued tail); aggregate counts, which name nobody, stay (as the sale lines themselves stay,
+  for accounting). Both hold the pump lock, so no pump runs with the state of before.
 - **Checked.** :func:`recompute` gives, for each rollup table, the SELECT that derives it from
-  the projections; tests compare every row, and :func:`rebuild` (the migration's backfill and
-  the benchmark's bulk load) is nothing but those SELECTs.
+  the projections; tests compare every row, with events queued and after pumps, and
+  :func:`rebuild` (the migration's backfill and the benchmark's bulk load) is nothing but
+  those SELECTs.
 
 The RFM segments are a ranking of all members as of a moment, not a sum, so they are a
 snapshot (:func:`refresh_segments`) of ``rollup_member``, refreshed in the background.
@@ -70,6 +81,7 @@ from cloud_sync.hq.models import (
     ProductChainDelta,
     ProductRollup,
     RevenueRollup,
+    RollupQueue,
     SaleLine,
     SegmentCell,
     SegmentScore,
@@ -91,6 +103,7 @@ PENDING: dict[str, Table] = {
 REVENUE = table(RevenueRollup)
 MEMBER = table(MemberRollup)
 MEMBER_SALE = table(MemberSaleRollup)
+QUEUE = table(RollupQueue)
 SEGMENT_SCORES = table(SegmentScore)
 SEGMENT_CELLS = table(SegmentCell)
 
@@ -127,6 +140,8 @@ TABLES: dict[str, Table] = {t.name: t for t in (*ROLLUPS, *PENDING.values())}
 
 _CHUNK_ROWS = 1000
 """Rows per upsert statement: stays far below PostgreSQL's 65,535 parameters."""
+_IN_VALUES = 10_000
+"""Values per IN list of a lookup: below PostgreSQL's 65,535 and SQLite's 32,766 parameters."""
 
 
 def _key(row: dict[str, Any], columns: Sequence[str]) -> tuple[Any, ...]:
@@ -158,19 +173,90 @@ class _Sums:
         if self.rows:
             _upsert_add(session, self.target, self.sorted_rows())
 
-    def take_chain(self) -> _Sums:
-        """Move the chain-wide rows (store '') out into their own sums."""
-        chain = _Sums(self.target)
-        chain.rows = {k: r for k, r in self.rows.items() if r["store_id"] == CHAIN}
-        self.rows = {k: r for k, r in self.rows.items() if r["store_id"] != CHAIN}
-        return chain
+
+# --- the queue and the pump -----------------------------------------------------------------
+
+PUMP_LOCK = 0x0016_9B7E
+"""Advisory lock id: one pump (or home-store move, or erasure) at a time across workers."""
+
+_PG_ENQUEUE = text(f"INSERT INTO {QUEUE.name} (event_id) SELECT unnest(CAST(:ids AS uuid[]))")
+
+
+def enqueue(session: Session, event_ids: Iterable[str]) -> None:
+    """Ingestion: the events whose projected rows the rollups do not hold yet (one short
+    INSERT per batch, in the ingesting transaction: it commits or rolls back with them)."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_ENQUEUE, {"ids": ids})
+    else:
+        session.execute(insert(QUEUE), [{"event_id": i} for i in ids])
+
+
+def _lock(session: Session, *, wait: bool) -> bool:
+    """Take the pump lock for this transaction (False: ``wait`` is off and someone has it).
+    SQLite needs none: it lets one writer at a time in."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    if wait:
+        session.execute(select(func.pg_advisory_xact_lock(PUMP_LOCK)))
+        return True
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(PUMP_LOCK))))
+
+
+def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), _IN_VALUES):
+        yield ordered[start : start + _IN_VALUES]
+
+
+def pump(session: Session, *, wait: bool = False) -> int | None:
+    """Adds every queued event's projected rows to the rollups and deletes them from the
+    queue, in one transaction (committed here): a reader sees a queued event either in the
+    queue or in the rollups, never both or neither. Returns how many events were pumped, or
+    None when another pump holds the lock and ``wait`` is off (the background loop's case).
+
+    Why a queue and not a high-water mark on ids: ingesting transactions commit out of order,
+    so an id below the mark may become visible after the mark passed it; a queue row is
+    deleted, so added, exactly once whenever it commits. The lock makes pumps take turns, so
+    they add to the chain-wide rows directly and never wait on each other's row locks."""
+    if not _lock(session, wait=wait):
+        session.rollback()
+        return None
+    ids = list(session.scalars(delete(QUEUE).returning(QUEUE.c.event_id)))
+    if ids:
+        activity: list[dict[str, Any]] = []
+        lines: list[dict[str, Any]] = []
+        for chunk in _chunks(str(i) for i in ids):
+            activity.extend(
+                dict(r)
+                for r in session.execute(select(ACT).where(ACT.c.event_id.in_(chunk))).mappings()
+            )
+            lines.extend(
+                dict(r)
+                for r in session.execute(
+                    select(LINES).where(LINES.c.event_id.in_(chunk))
+                ).mappings()
+            )
+        add(session, activity, lines)
+    session.commit()
+    return len(ids)
+
+
+def catch_up(session: Session) -> None:
+    """Readers call this first: whatever ingestion committed is in the rollups when it
+    returns (it pumps, waiting for a running pump, if anything is queued)."""
+    if session.scalar(select(QUEUE.c.event_id).limit(1)) is not None:
+        pump(session, wait=True)
 
 
 def fold_chain(session: Session) -> int:
     """Chain-wide rows (store '') are shared by every store's uploads: updating them while
-    ingesting made the stores wait for each other's commits, so ingestion appends to the
-    pending tables (no conflicts, no lock waits) and this folds them in the background;
-    readers add what is still pending (:func:`sliced`).
+    ingesting made the stores wait for each other's commits, so ingestion appended to the
+    pending tables and this folds them in the background; readers add what is still pending
+    (:func:`sliced`). Since the rollups left the ingesting transaction (:func:`pump`), only
+    rows appended before that upgrade can be pending.
 
     Moves every pending chain-wide addition into its rollup row, in one transaction (a
     reader sees either the pending rows or their sum, never both or neither); returns how
@@ -312,8 +398,9 @@ def add(
     activity: Sequence[dict[str, Any]],
     sale_lines: Sequence[dict[str, Any]],
 ) -> None:
-    """Add newly projected rows (exactly the ones just inserted) to every rollup, in one
-    statement on PostgreSQL; the chain-wide additions go to the pending tables."""
+    """Add projected rows (exactly the ones just taken from the queue) to every rollup, in
+    one statement on PostgreSQL. Erased members' ids are not written again (a sale or visit
+    that was in flight, or queued, when they were erased); their amounts and counts are."""
     hours, days, products = _Sums(STORE_HOUR), _Sums(STORE_DAY), _Sums(PRODUCT)
     categories = _Sums(CATEGORY)
     catalog = _catalog(session, {r["gtin"] for r in [*activity, *sale_lines] if r["gtin"]})
@@ -351,6 +438,9 @@ def add(
                 products.add((*level, row["gtin"] or CHAIN), **counts)
                 categories.add((*level, *kind_of), **counts)
     homes = _home_stores(session, {r["member_id"] for r in sale_lines if r["member_id"]})
+    erased = _erased(
+        session, {r["member_id"] for r in [*activity, *sale_lines] if r["member_id"] is not None}
+    )
     sales: dict[tuple[str, str], set[Any]] = defaultdict(set)
     returns: dict[tuple[str, str], set[Any]] = defaultdict(set)
     bought_sales: list[tuple[str, str]] = []
@@ -365,7 +455,7 @@ def add(
             categories.add((*level, *kind_of), units=quantity, revenue=amount)
             if level[1] != CHAIN:
                 revenue.add((*level, homes.get(member, CHAIN)), amount=amount)
-        if member is not None:
+        if member is not None and member not in erased:
             members.add((member,), monetary=amount)
             row = members.rows[(member,)]
             row["last_ts"] = max(line["ts"], row["last_ts"] or line["ts"])
@@ -376,18 +466,21 @@ def add(
     for key, ids in returns.items():
         days.add(key, returns=len(ids))
     # Distinct counts: only pairs not seen before count.
-    for store, day, _member in _insert_new(session, MEMBER_DAY, _without_erased(session, seen)):
+    for store, day, _member in _insert_new(
+        session, MEMBER_DAY, [s for s in seen if s[2] not in erased]
+    ):
+        days.add((store, day), members=1)
+    for store, day in _first_visits_of_erased(
+        session, {s for s in seen if s[2] in erased}, {r["event_id"] for r in activity}
+    ):
         days.add((store, day), members=1)
     for member, _sale in _insert_new(session, MEMBER_SALE, bought_sales):
         members.add((member,), frequency=1)
-    chain = [products.take_chain(), categories.take_chain()]
     _write_all(
         session,
         [
-            *((s.target, s.sorted_rows(), True) for s in (hours, days, products, categories)),
-            *((s.target, s.sorted_rows(), True) for s in (revenue, members)),
-            # Chain-wide: appended, folded later (why: fold_chain).
-            *((PENDING[s.target.name], s.sorted_rows(), False) for s in chain),
+            (s.target, s.sorted_rows(), True)
+            for s in (hours, days, products, categories, revenue, members)
         ],
     )
 
@@ -397,47 +490,67 @@ UNKNOWN = ("unknown", "")
 
 
 def _catalog(session: Session, gtins: set[str]) -> dict[str | None, tuple[str, str]]:
-    if not gtins:
-        return {}
-    found = session.execute(
-        select(Product.gtin, Product.category, Product.size).where(Product.gtin.in_(sorted(gtins)))
-    )
-    return {g: (category, size) for g, category, size in found}
+    found: dict[str | None, tuple[str, str]] = {}
+    for chunk in _chunks(gtins):
+        rows = session.execute(
+            select(Product.gtin, Product.category, Product.size).where(Product.gtin.in_(chunk))
+        )
+        found.update((g, (category, size)) for g, category, size in rows)
+    return found
 
 
 def _home_stores(session: Session, member_ids: set[str]) -> dict[str | None, str]:
-    if not member_ids:
-        return {}
-    found = session.execute(
-        select(Member.id, Member.home_store_id).where(Member.id.in_(sorted(member_ids)))
-    )
-    return {m: home or CHAIN for m, home in found}
+    found: dict[str | None, str] = {}
+    for chunk in _chunks(member_ids):
+        rows = session.execute(select(Member.id, Member.home_store_id).where(Member.id.in_(chunk)))
+        found.update((m, home or CHAIN) for m, home in rows)
+    return found
 
 
-def _without_erased(
-    session: Session, seen: list[tuple[str, str, str]]
-) -> list[tuple[str, str, str]]:
-    """An erased member's id is not written again (a visit in flight when they were erased)."""
-    if not seen:
-        return seen
-    erased = set(
-        session.scalars(
-            select(Member.id).where(
-                Member.id.in_(sorted({m for _, _, m in seen})), Member.erased_at.is_not(None)
+def _first_visits_of_erased(
+    session: Session, pairs: set[tuple[str, str, str]], pumped: set[str]
+) -> list[tuple[str, str]]:
+    """The (store, day) of each erased member's visit pair that no visit already rolled up
+    names: their pairs are no longer kept, so the visits themselves tell (pumps take turns,
+    so every visit outside this pump and outside the queue is already rolled up)."""
+    counted: set[tuple[str, str, str]] = set()
+    for chunk in _chunks(m for _, _, m in pairs):
+        counted.update(
+            (store, day, member)
+            for store, day, member, event_id in session.execute(
+                select(ACT.c.store_id, ACT.c.day, ACT.c.member_id, ACT.c.event_id).where(
+                    ACT.c.kind == "visit",
+                    ACT.c.member_id.in_(chunk),
+                    ACT.c.event_id.not_in(select(QUEUE.c.event_id)),
+                )
+            )
+            if str(event_id) not in pumped
+        )
+    return [(store, day) for store, day, member in sorted(pairs - counted)]
+
+
+def _erased(session: Session, member_ids: set[str]) -> set[str]:
+    erased: set[str] = set()
+    for chunk in _chunks(member_ids):
+        erased.update(
+            session.scalars(
+                select(Member.id).where(Member.id.in_(chunk), Member.erased_at.is_not(None))
             )
         )
-    )
-    return [s for s in seen if s[2] not in erased]
+    return erased
 
 
 def move_home(session: Session, *, member_id: str, old: str | None, new: str | None) -> None:
-    """A member's home store changed: their sales now count toward the new home's share."""
+    """A member's home store changed: their sales now count toward the new home's share.
+    Only the rolled-up lines move: under the pump lock, the queued ones are pumped after this
+    transaction commits, so with the new home."""
     if (old or CHAIN) == (new or CHAIN):
         return
+    _lock(session, wait=True)
     moved = _Sums(REVENUE)
     found = session.execute(
         select(SaleLine.store_id, SaleLine.day, func.sum(SaleLine.amount))
-        .where(SaleLine.member_id == member_id)
+        .where(SaleLine.member_id == member_id, SaleLine.event_id.not_in(select(QUEUE.c.event_id)))
         .group_by(SaleLine.store_id, SaleLine.day)
     )
     for store, day, amount in found:
@@ -448,7 +561,10 @@ def move_home(session: Session, *, member_id: str, old: str | None, new: str | N
 
 
 def forget_member(session: Session, *, member_id: str) -> None:
-    """Erasure: delete every rollup row that names the member (counts stay)."""
+    """Erasure: delete every rollup row that names the member (counts stay). Under the pump
+    lock, so a pump that read the member as not erased has committed; the queued rows are
+    pumped after this commits and :func:`add` no longer writes the id."""
+    _lock(session, wait=True)
     for target in (MEMBER_DAY, MEMBER, MEMBER_SALE, SEGMENT_SCORES):
         session.execute(delete(target).where(target.c.member_id == member_id))
 
@@ -685,6 +801,8 @@ def rebuild(conn: Connection | Session, *, pending: bool = True) -> None:
     """Every rollup from scratch, in bulk (the migration's backfill, the benchmark's load).
     The product and revenue rollups' coarser levels are summed from their store-by-day rows,
     a tenth of the projections' size, instead of scanning the projections four times."""
+    if pending:  # the rebuild counts the queued events too
+        conn.execute(delete(QUEUE))
     for target in ROLLUPS:
         rebuild_one(conn, target, pending=pending)
 
@@ -739,6 +857,7 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
     (as reports.rfm does), store each member's segment and the grid; returns the members
     scored, or None when another worker holds the refresh.
     One transaction: readers see the old snapshot or the new one, never half."""
+    catch_up(session)
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
         select(func.pg_try_advisory_xact_lock(SEGMENTS_LOCK))
     ):

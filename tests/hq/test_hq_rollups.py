@@ -1,7 +1,8 @@
-"""Rollups maintained at ingestion equal a recomputation from the projections, after a
+"""Rollups pumped behind ingestion equal a recomputation from the projections, after a
 realistic mixed upload: several stores, a month boundary, late batches, duplicates inside a
 batch, whole batches replayed, returns, try-ons without a GTIN, then a home-store change, a
-merge and an erasure. Also: the SQL RFM snapshot scores members as reports.rfm does."""
+merge and an erasure while part of the upload is still queued (not yet pumped); readers are
+exact before any pump. Also: the SQL RFM snapshot scores members as reports.rfm does."""
 
 from __future__ import annotations
 
@@ -46,7 +47,9 @@ def own_hq(
             upgrade(url)
         engine = make_engine(url, pool_size=2)
         stack.callback(engine.dispose)
-        yield stack.enter_context(TestClient(create_app(make_settings(url)))), engine
+        # No background pass during the test: the test pumps when it means to.
+        settings = make_settings(url, background_interval_s=3600)
+        yield stack.enter_context(TestClient(create_app(settings))), engine
 
 
 def _mixed_events(
@@ -129,8 +132,41 @@ def _rows(engine: Engine, target: Table, source: Any) -> list[tuple[Any, ...]]:
     return sorted(out)
 
 
+def _queued(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(rollups.QUEUE)).scalar() or 0)
+
+
+def _assert_rollups_equal_recomputation(engine: Engine) -> int:
+    compared = 0
+    for target in rollups.ROLLUPS:
+        kept = _rows(engine, target, select(target))
+        recomputed = _rows(engine, target, rollups.recompute(target))
+        assert kept == recomputed, target.name
+        assert kept, f"{target.name} is empty: the batch did not exercise it"
+        compared += len(kept)
+    return compared
+
+
+def _queued_lines_of(engine: Engine, member_id: str) -> int:
+    lines = rollups.LINES
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(lines)
+                .where(
+                    lines.c.member_id == member_id,
+                    lines.c.event_id.in_(select(rollups.QUEUE.c.event_id)),
+                )
+            ).scalar()
+            or 0
+        )
+
+
 def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
     client, engine = own_hq
+    sessions = make_sessionmaker(engine)
     rng = random.Random(16)
     stores = [create_store(client, f"r{n}") for n in range(3)]
     members = [
@@ -143,20 +179,42 @@ def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
     by_store: dict[str, list[dict[str, Any]]] = {s.store_id: [] for s in stores}
     for e in events:
         by_store[e["store_id"]].append(e)
-    stored = 0
+    plans = []
     for creds in stores:
         mine = by_store[creds.store_id]
         batches = [mine[i : i + 25] for i in range(0, len(mine), 25)]
         rng.shuffle(batches)  # late batches: older days arrive after newer ones
-        for batch in batches:
-            body = post_events(client, creds, batch + batch[:3]).json()  # duplicates inside
-            stored += body["stored"]
-            assert body["duplicates"] == len(batch[:3])
-        for batch in batches[:3]:  # the outbox resends whole batches
-            assert post_events(client, creds, batch).json()["stored"] == 0
-    assert stored == len(events)
+        plans.append((creds, batches))
+    stored = 0
 
-    # State that is not an event: a home store change, a merge, an erasure.
+    def upload(half: int) -> None:
+        nonlocal stored
+        for creds, batches in plans:
+            mine = batches[half::2]
+            for batch in mine:
+                body = post_events(client, creds, batch + batch[:3]).json()  # duplicates inside
+                stored += body["stored"]
+                assert body["duplicates"] == len(batch[:3])
+            for batch in mine[:2]:  # the outbox resends whole batches
+                assert post_events(client, creds, batch).json()["stored"] == 0
+
+    # First half: queued by ingestion, nothing rolled up yet; one pump adds it all.
+    upload(0)
+    queued = _queued(engine)
+    assert queued > 0
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(rollups.STORE_DAY)).scalar() == 0
+    with sessions() as session:
+        assert rollups.pump(session) == queued
+    assert _queued(engine) == 0
+    _assert_rollups_equal_recomputation(engine)
+
+    # Second half stays queued while the state that is not an event changes: a home store
+    # change, a merge, an erasure, each naming members with queued sales.
+    upload(1)
+    assert stored == len(events)
+    assert _queued_lines_of(engine, members[0]) > 0
+    assert _queued_lines_of(engine, members[1]) > 0
     moved = client.patch(
         f"/api/v1/members/{members[0]}",
         headers=ADMIN,
@@ -168,32 +226,33 @@ def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
     )
     assert merged.status_code == 200, merged.text
     assert client.delete(f"/api/v1/members/{members[1]}", headers=ADMIN).status_code in (200, 204)
+    assert _queued(engine) > 0
 
-    # Chain-wide additions may still be pending (the background loop folds them): readers
-    # add them to the chain rows, and the sum equals the recomputation before any fold.
-    for target in (rollups.PRODUCT, rollups.CATEGORY):
-        both = rollups.sliced(
-            target, [rollups.Slice(g, None, None) for g in (rollups.DAY, rollups.MONTH)], [""]
-        )
-        keys = [both.c[c.name] for c in target.primary_key.columns]
-        measures = [func.sum(both.c[c.name]) for c in target.columns if not c.primary_key]
-        read = _rows(engine, target, select(*keys, *measures).group_by(*keys))
-        chain = rollups.recompute(target).subquery()
-        expected = _rows(engine, target, select(chain).where(chain.c.store_id == ""))
-        assert read == expected, target.name
-    with make_sessionmaker(engine)() as session:
-        rollups.fold_chain(session)
+    # A reader is exact while events are queued: it folds them in first.
+    recomputed = rollups.recompute(rollups.STORE_DAY).subquery()
+    day = dict(zip((c.name for c in rollups.STORE_DAY.columns), recomputed.c, strict=True))
     with engine.connect() as conn:
-        for pending in rollups.PENDING.values():
-            assert conn.execute(select(func.count()).select_from(pending)).scalar() == 0
-    compared = 0
-    for target in rollups.ROLLUPS:
-        kept = _rows(engine, target, select(target))
-        recomputed = _rows(engine, target, rollups.recompute(target))
-        assert kept == recomputed, target.name
-        assert kept, f"{target.name} is empty: the batch did not exercise it"
-        compared += len(kept)
-    assert compared > 500
+        expected_overview = {
+            store: (int(tries), int(purchases), round(float(revenue), 2))
+            for store, tries, purchases, revenue in conn.execute(
+                select(
+                    day["store_id"],
+                    func.sum(day["tries"]),
+                    func.sum(day["purchases"]),
+                    func.sum(day["revenue"]),
+                ).group_by(day["store_id"])
+            )
+        }
+    with sessions() as session:
+        read = reports.overview(session, window=reports.Window(), by=reports.OverviewBy.STORE)
+    assert {
+        r["store"]: (r["tries"], r["purchases"], r["revenue"]) for r in read
+    } == expected_overview
+    assert _queued(engine) == 0
+    assert _assert_rollups_equal_recomputation(engine) > 500
+    with sessions() as session:
+        assert rollups.pump(session) == 0
+        assert rollups.fold_chain(session) == 0  # chain-wide rows go straight to the rollups
     # The bulk rebuild (migration backfill, benchmark load) gives the same rows.
     with engine.begin() as conn:
         rollups.rebuild(conn)
