@@ -54,9 +54,13 @@ from sqlalchemy import (
     Select,
     Subquery,
     Table,
+    Text,
     TextClause,
     and_,
+    any_,
+    bindparam,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -205,10 +209,20 @@ def _lock(session: Session, *, wait: bool) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(PUMP_LOCK))))
 
 
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+def _in(session: Session, column: ColumnElement[Any], values: Iterable[Any]) -> list[Any]:
+    """``column IN values`` as few conditions as the dialect takes: PostgreSQL one array
+    parameter (a pump's 5,000-value IN list cost more to send than the lookup itself),
+    SQLite chunks below its parameter limit."""
     ordered = sorted(set(values))
-    for start in range(0, len(ordered), _IN_VALUES):
-        yield ordered[start : start + _IN_VALUES]
+    if not ordered:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        array = bindparam(None, ordered, type_=postgresql.ARRAY(Text))
+        return [column == any_(cast(array, postgresql.ARRAY(column.type)))]
+    return [
+        column.in_(ordered[start : start + _IN_VALUES])
+        for start in range(0, len(ordered), _IN_VALUES)
+    ]
 
 
 def pump(session: Session, *, wait: bool = False) -> int | None:
@@ -228,16 +242,13 @@ def pump(session: Session, *, wait: bool = False) -> int | None:
     if ids:
         activity: list[dict[str, Any]] = []
         lines: list[dict[str, Any]] = []
-        for chunk in _chunks(str(i) for i in ids):
+        for condition in _in(session, ACT.c.event_id, (str(i) for i in ids)):
             activity.extend(
-                dict(r)
-                for r in session.execute(select(ACT).where(ACT.c.event_id.in_(chunk))).mappings()
+                dict(r) for r in session.execute(select(ACT).where(condition)).mappings()
             )
+        for condition in _in(session, LINES.c.event_id, (str(i) for i in ids)):
             lines.extend(
-                dict(r)
-                for r in session.execute(
-                    select(LINES).where(LINES.c.event_id.in_(chunk))
-                ).mappings()
+                dict(r) for r in session.execute(select(LINES).where(condition)).mappings()
             )
         add(session, activity, lines)
     session.commit()
@@ -491,9 +502,9 @@ UNKNOWN = ("unknown", "")
 
 def _catalog(session: Session, gtins: set[str]) -> dict[str | None, tuple[str, str]]:
     found: dict[str | None, tuple[str, str]] = {}
-    for chunk in _chunks(gtins):
+    for condition in _in(session, PRODUCTS.c.gtin, gtins):
         rows = session.execute(
-            select(Product.gtin, Product.category, Product.size).where(Product.gtin.in_(chunk))
+            select(PRODUCTS.c.gtin, PRODUCTS.c.category, PRODUCTS.c.size).where(condition)
         )
         found.update((g, (category, size)) for g, category, size in rows)
     return found
@@ -501,8 +512,8 @@ def _catalog(session: Session, gtins: set[str]) -> dict[str | None, tuple[str, s
 
 def _home_stores(session: Session, member_ids: set[str]) -> dict[str | None, str]:
     found: dict[str | None, str] = {}
-    for chunk in _chunks(member_ids):
-        rows = session.execute(select(Member.id, Member.home_store_id).where(Member.id.in_(chunk)))
+    for condition in _in(session, MEMBERS.c.id, member_ids):
+        rows = session.execute(select(MEMBERS.c.id, MEMBERS.c.home_store_id).where(condition))
         found.update((m, home or CHAIN) for m, home in rows)
     return found
 
@@ -514,13 +525,13 @@ def _first_visits_of_erased(
     names: their pairs are no longer kept, so the visits themselves tell (pumps take turns,
     so every visit outside this pump and outside the queue is already rolled up)."""
     counted: set[tuple[str, str, str]] = set()
-    for chunk in _chunks(m for _, _, m in pairs):
+    for condition in _in(session, ACT.c.member_id, (m for _, _, m in pairs)):
         counted.update(
             (store, day, member)
             for store, day, member, event_id in session.execute(
                 select(ACT.c.store_id, ACT.c.day, ACT.c.member_id, ACT.c.event_id).where(
                     ACT.c.kind == "visit",
-                    ACT.c.member_id.in_(chunk),
+                    condition,
                     ACT.c.event_id.not_in(select(QUEUE.c.event_id)),
                 )
             )
@@ -531,11 +542,9 @@ def _first_visits_of_erased(
 
 def _erased(session: Session, member_ids: set[str]) -> set[str]:
     erased: set[str] = set()
-    for chunk in _chunks(member_ids):
+    for condition in _in(session, MEMBERS.c.id, member_ids):
         erased.update(
-            session.scalars(
-                select(Member.id).where(Member.id.in_(chunk), Member.erased_at.is_not(None))
-            )
+            session.scalars(select(MEMBERS.c.id).where(condition, MEMBERS.c.erased_at.is_not(None)))
         )
     return erased
 
