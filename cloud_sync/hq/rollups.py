@@ -42,7 +42,6 @@ snapshot (:func:`refresh_segments`) of ``rollup_member``, refreshed in the backg
 from __future__ import annotations
 
 import functools
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -51,6 +50,7 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    FromClause,
     Select,
     Subquery,
     Table,
@@ -65,8 +65,10 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.dialects import postgresql
@@ -238,19 +240,11 @@ def pump(session: Session, *, wait: bool = False) -> int | None:
     if not _lock(session, wait=wait):
         session.rollback()
         return None
-    ids = list(session.scalars(delete(QUEUE).returning(QUEUE.c.event_id)))
+    ids = [str(i) for i in session.scalars(delete(QUEUE).returning(QUEUE.c.event_id))]
     if ids:
-        activity: list[dict[str, Any]] = []
-        lines: list[dict[str, Any]] = []
-        for condition in _in(session, ACT.c.event_id, (str(i) for i in ids)):
-            activity.extend(
-                dict(r) for r in session.execute(select(ACT).where(condition)).mappings()
-            )
-        for condition in _in(session, LINES.c.event_id, (str(i) for i in ids)):
-            lines.extend(
-                dict(r) for r in session.execute(select(LINES).where(condition)).mappings()
-            )
-        add(session, activity, lines)
+        act = select(ACT).where(or_(*_in(session, ACT.c.event_id, ids))).subquery("pumped")
+        lines = select(LINES).where(or_(*_in(session, LINES.c.event_id, ids))).subquery("lines")
+        add(session, act, lines)
     session.commit()
     return len(ids)
 
@@ -404,122 +398,74 @@ def _levels(store_id: str, day: str) -> tuple[tuple[str, str, str], ...]:
     )
 
 
-def add(
-    session: Session,
-    activity: Sequence[dict[str, Any]],
-    sale_lines: Sequence[dict[str, Any]],
-) -> None:
-    """Add projected rows (exactly the ones just taken from the queue) to every rollup, in
-    one statement on PostgreSQL. Erased members' ids are not written again (a sale or visit
-    that was in flight, or queued, when they were erased); their amounts and counts are."""
-    hours, days, products = _Sums(STORE_HOUR), _Sums(STORE_DAY), _Sums(PRODUCT)
-    categories = _Sums(CATEGORY)
-    catalog = _catalog(session, {r["gtin"] for r in [*activity, *sale_lines] if r["gtin"]})
-    revenue, members = _Sums(REVENUE), _Sums(MEMBER)
-    seen: list[tuple[str, str, str]] = []
-    for row in activity:
-        kind, quantity = row["kind"], row["quantity"]
-        store, day = row["store_id"], row["day"]
-        hours.add(
-            (store, day, row["hour"]),
-            visits=quantity if kind == "visit" else 0,
-            visitors=quantity if kind == "visitors" else 0,
-            tryons=quantity if kind == "tryon" else 0,
-            tries=1 if kind == "tryon_outcome" else 0,
+def add(session: Session, act: FromClause, lines: FromClause) -> None:
+    """Add the pumped events' projected rows (``act``, ``lines``: those rows of activity and
+    sale_lines) to every rollup. The sums are the recomputation's own SELECTs over just those
+    rows, upserted in the database (``n = n + excluded.n``); only what names a member comes
+    to Python: the distinct counts and the member rollup. Erased members' ids are not
+    written again (a sale or visit in flight, or queued, when they were erased); their
+    amounts and counts are."""
+    for target, rows in (
+        (STORE_HOUR, _store_hour(act)),
+        (STORE_DAY, _store_day(act, lines, members=False)),
+        (PRODUCT, _products(act=act, lines=lines)),
+        (CATEGORY, _categories(_products(act=act, lines=lines))),
+        (REVENUE, _revenue(lines=lines)),
+    ):
+        _upsert_select(session, target, rows)
+    seen = session.execute(
+        select(act.c.store_id, act.c.day, act.c.member_id)
+        .where(act.c.kind == "visit", act.c.member_id.is_not(None))
+        .distinct()
+    ).all()
+    bought = session.execute(
+        select(lines.c.member_id, lines.c.ts, lines.c.amount, lines.c.sale_id).where(
+            lines.c.member_id.is_not(None)
         )
-        bought = 1 if kind == "tryon_outcome" and row["outcome"] == "purchased" else 0
-        days.add(
-            (store, day),
-            visits=quantity if kind == "visit" else 0,
-            visitors=quantity if kind == "visitors" else 0,
-            tryons=quantity if kind == "tryon" else 0,
-            tries=1 if kind == "tryon_outcome" else 0,
-            purchases=bought,
-        )
-        if kind == "visit" and row["member_id"] is not None:
-            seen.append((store, day, row["member_id"]))
-        if kind in ("tryon", "tryon_outcome"):
-            counts = {
-                "tryons": quantity if kind == "tryon" else 0,
-                "tries": 1 if kind == "tryon_outcome" else 0,
-                "purchases": bought,
-            }
-            kind_of = catalog.get(row["gtin"], UNKNOWN)
-            for level in _levels(store, day):
-                products.add((*level, row["gtin"] or CHAIN), **counts)
-                categories.add((*level, *kind_of), **counts)
-    homes = _home_stores(session, {r["member_id"] for r in sale_lines if r["member_id"]})
-    erased = _erased(
-        session, {r["member_id"] for r in [*activity, *sale_lines] if r["member_id"] is not None}
-    )
-    sales: dict[tuple[str, str], set[Any]] = defaultdict(set)
-    returns: dict[tuple[str, str], set[Any]] = defaultdict(set)
+    ).all()
+    erased = _erased(session, {m for *_, m in seen} | {m for m, *_ in bought})
+    days, members = _Sums(STORE_DAY), _Sums(MEMBER)
     bought_sales: list[tuple[str, str]] = []
-    for line in sale_lines:
-        store, day, member = line["store_id"], line["day"], line["member_id"]
-        quantity, amount = line["quantity"], line["amount"]
-        (sales if quantity > 0 else returns)[(store, day)].add(line["event_id"])
-        days.add((store, day), units=quantity, revenue=amount)
-        kind_of = catalog.get(line["gtin"], UNKNOWN)
-        for level in _levels(store, day):
-            products.add((*level, line["gtin"] or CHAIN), units=quantity, revenue=amount)
-            categories.add((*level, *kind_of), units=quantity, revenue=amount)
-            if level[1] != CHAIN:
-                revenue.add((*level, homes.get(member, CHAIN)), amount=amount)
-        if member is not None and member not in erased:
-            members.add((member,), monetary=amount)
-            row = members.rows[(member,)]
-            row["last_ts"] = max(line["ts"], row["last_ts"] or line["ts"])
-            if amount > 0:
-                bought_sales.append((member, line["sale_id"]))
-    for key, ids in sales.items():
-        days.add(key, sales=len(ids))
-    for key, ids in returns.items():
-        days.add(key, returns=len(ids))
+    for member, ts, amount, sale_id in bought:
+        if member in erased:
+            continue
+        members.add((member,), monetary=amount)
+        row = members.rows[(member,)]
+        row["last_ts"] = max(ts, row["last_ts"] or ts)
+        if amount > 0:
+            bought_sales.append((member, sale_id))
     # Distinct counts: only pairs not seen before count.
+    pairs = [(store, day, member) for store, day, member in seen]
     for store, day, _member in _insert_new(
-        session, MEMBER_DAY, [s for s in seen if s[2] not in erased]
+        session, MEMBER_DAY, [p for p in pairs if p[2] not in erased]
     ):
         days.add((store, day), members=1)
-    for store, day in _first_visits_of_erased(
-        session, {s for s in seen if s[2] in erased}, {r["event_id"] for r in activity}
-    ):
+    for store, day in _first_visits_of_erased(session, {p for p in pairs if p[2] in erased}, act):
         days.add((store, day), members=1)
     for member, _sale in _insert_new(session, MEMBER_SALE, bought_sales):
         members.add((member,), frequency=1)
-    _write_all(
-        session,
-        [
-            (s.target, s.sorted_rows(), True)
-            for s in (hours, days, products, categories, revenue, members)
-        ],
+    _write_all(session, [(s.target, s.sorted_rows(), True) for s in (days, members)])
+
+
+def _upsert_select(session: Session, target: Table, rows: Select[Any]) -> None:
+    """INSERT ... SELECT ... ON CONFLICT DO UPDATE adding every measure (``rows``: one row
+    per key, columns in the table's order)."""
+    keys = [c.name for c in target.primary_key.columns]
+    source = rows.subquery()
+    # WHERE true: SQLite would otherwise read ON CONFLICT as a join's ON.
+    stmt = insert_for(session.get_bind().dialect.name, target).from_select(
+        [c.name for c in target.columns], select(source).where(true())
     )
+    added = {c.name: c + stmt.excluded[c.name] for c in target.columns if c.name not in keys}
+    session.execute(stmt.on_conflict_do_update(index_elements=keys, set_=added))
 
 
 UNKNOWN = ("unknown", "")
 """(category, size) of a GTIN missing from the catalog (or of no GTIN)."""
 
 
-def _catalog(session: Session, gtins: set[str]) -> dict[str | None, tuple[str, str]]:
-    found: dict[str | None, tuple[str, str]] = {}
-    for condition in _in(session, PRODUCTS.c.gtin, gtins):
-        rows = session.execute(
-            select(PRODUCTS.c.gtin, PRODUCTS.c.category, PRODUCTS.c.size).where(condition)
-        )
-        found.update((g, (category, size)) for g, category, size in rows)
-    return found
-
-
-def _home_stores(session: Session, member_ids: set[str]) -> dict[str | None, str]:
-    found: dict[str | None, str] = {}
-    for condition in _in(session, MEMBERS.c.id, member_ids):
-        rows = session.execute(select(MEMBERS.c.id, MEMBERS.c.home_store_id).where(condition))
-        found.update((m, home or CHAIN) for m, home in rows)
-    return found
-
-
 def _first_visits_of_erased(
-    session: Session, pairs: set[tuple[str, str, str]], pumped: set[str]
+    session: Session, pairs: set[tuple[str, str, str]], pumped: FromClause
 ) -> list[tuple[str, str]]:
     """The (store, day) of each erased member's visit pair that no visit already rolled up
     names: their pairs are no longer kept, so the visits themselves tell (pumps take turns,
@@ -528,14 +474,14 @@ def _first_visits_of_erased(
     for condition in _in(session, ACT.c.member_id, (m for _, _, m in pairs)):
         counted.update(
             (store, day, member)
-            for store, day, member, event_id in session.execute(
-                select(ACT.c.store_id, ACT.c.day, ACT.c.member_id, ACT.c.event_id).where(
+            for store, day, member in session.execute(
+                select(ACT.c.store_id, ACT.c.day, ACT.c.member_id).where(
                     ACT.c.kind == "visit",
                     condition,
                     ACT.c.event_id.not_in(select(QUEUE.c.event_id)),
+                    ACT.c.event_id.not_in(select(pumped.c.event_id)),
                 )
             )
-            if str(event_id) not in pumped
         )
     return [(store, day) for store, day, member in sorted(pairs - counted)]
 
@@ -598,27 +544,27 @@ def _period(grain: str, day: Any) -> Any:
     return day if grain == DAY else func.substr(day, 1, 7)
 
 
-def _product_level(grain: str, chain: bool) -> Select[Any]:
-    store = literal(CHAIN) if chain else ACT.c.store_id
-    period = _period(grain, ACT.c.day)
-    gtin = func.coalesce(ACT.c.gtin, CHAIN)
+def _product_level(grain: str, chain: bool, act: FromClause, lines: FromClause) -> Select[Any]:
+    store = literal(CHAIN) if chain else act.c.store_id
+    period = _period(grain, act.c.day)
+    gtin = func.coalesce(act.c.gtin, CHAIN)
     tryon_rows = select(
         literal(grain).label("grain"),
         store.label("store_id"),
         period.label("period"),
         gtin.label("gtin"),
-        _count(ACT.c.kind == "tryon", ACT.c.quantity).label("tryons"),
-        _count(ACT.c.kind == "tryon_outcome").label("tries"),
-        _count(and_(ACT.c.kind == "tryon_outcome", ACT.c.outcome == "purchased")).label(
+        _count(act.c.kind == "tryon", act.c.quantity).label("tryons"),
+        _count(act.c.kind == "tryon_outcome").label("tries"),
+        _count(and_(act.c.kind == "tryon_outcome", act.c.outcome == "purchased")).label(
             "purchases"
         ),
         literal(0).label("units"),
         literal(0.0).label("revenue"),
-    ).where(ACT.c.kind.in_(("tryon", "tryon_outcome")))
+    ).where(act.c.kind.in_(("tryon", "tryon_outcome")))
     tryon_rows = tryon_rows.group_by(store, period, gtin)
-    lstore = literal(CHAIN) if chain else LINES.c.store_id
-    lperiod = _period(grain, LINES.c.day)
-    lgtin = func.coalesce(LINES.c.gtin, CHAIN)
+    lstore = literal(CHAIN) if chain else lines.c.store_id
+    lperiod = _period(grain, lines.c.day)
+    lgtin = func.coalesce(lines.c.gtin, CHAIN)
     sale_rows = select(
         literal(grain),
         lstore,
@@ -627,8 +573,8 @@ def _product_level(grain: str, chain: bool) -> Select[Any]:
         literal(0),
         literal(0),
         literal(0),
-        func.sum(LINES.c.quantity),
-        func.sum(LINES.c.amount),
+        func.sum(lines.c.quantity),
+        func.sum(lines.c.amount),
     ).group_by(lstore, lperiod, lgtin)
     return union_all(tryon_rows, sale_rows).subquery().select()
 
@@ -636,8 +582,15 @@ def _product_level(grain: str, chain: bool) -> Select[Any]:
 ALL_LEVELS = ((DAY, False), (MONTH, False), (DAY, True), (MONTH, True))
 
 
-def _products(levels: Sequence[tuple[str, bool]] = ALL_LEVELS) -> Select[Any]:
-    both = union_all(*(_product_level(grain, chain) for grain, chain in levels)).subquery()
+def _products(
+    levels: Sequence[tuple[str, bool]] = ALL_LEVELS,
+    act: FromClause = ACT,
+    lines: FromClause = LINES,
+) -> Select[Any]:
+    """``act``, ``lines``: the projections, or the pumped events' rows of them."""
+    both = union_all(
+        *(_product_level(grain, chain, act, lines) for grain, chain in levels)
+    ).subquery()
     c = both.c
     return select(
         c.grain,
@@ -693,39 +646,44 @@ def _coarser(target: Table, grain: str, chain: bool) -> Select[Any]:
     )
 
 
-def _store_day() -> Select[Any]:
+def _store_day(
+    act: FromClause = ACT, lines: FromClause = LINES, *, members: bool = True
+) -> Select[Any]:
+    """``members``: the distinct count (the pump adds it from rollup_member_day instead)."""
     activity = select(
-        ACT.c.store_id,
-        ACT.c.day,
-        _count(ACT.c.kind == "visitors", ACT.c.quantity).label("visitors"),
-        _count(ACT.c.kind == "visit", ACT.c.quantity).label("visits"),
-        func.count(func.distinct(case((ACT.c.kind == "visit", ACT.c.member_id), else_=None))).label(
-            "members"
-        ),
-        _count(ACT.c.kind == "tryon", ACT.c.quantity).label("tryons"),
-        _count(ACT.c.kind == "tryon_outcome").label("tries"),
-        _count(and_(ACT.c.kind == "tryon_outcome", ACT.c.outcome == "purchased")).label(
+        act.c.store_id,
+        act.c.day,
+        _count(act.c.kind == "visitors", act.c.quantity).label("visitors"),
+        _count(act.c.kind == "visit", act.c.quantity).label("visits"),
+        (
+            func.count(func.distinct(case((act.c.kind == "visit", act.c.member_id), else_=None)))
+            if members
+            else literal(0)
+        ).label("members"),
+        _count(act.c.kind == "tryon", act.c.quantity).label("tryons"),
+        _count(act.c.kind == "tryon_outcome").label("tries"),
+        _count(and_(act.c.kind == "tryon_outcome", act.c.outcome == "purchased")).label(
             "purchases"
         ),
         literal(0).label("sales"),
         literal(0).label("returns"),
         literal(0).label("units"),
         literal(0.0).label("revenue"),
-    ).group_by(ACT.c.store_id, ACT.c.day)
+    ).group_by(act.c.store_id, act.c.day)
     sales = select(
-        LINES.c.store_id,
-        LINES.c.day,
+        lines.c.store_id,
+        lines.c.day,
         literal(0),
         literal(0),
         literal(0),
         literal(0),
         literal(0),
         literal(0),
-        func.count(func.distinct(case((LINES.c.quantity > 0, LINES.c.event_id), else_=None))),
-        func.count(func.distinct(case((LINES.c.quantity < 0, LINES.c.event_id), else_=None))),
-        func.sum(LINES.c.quantity),
-        func.sum(LINES.c.amount),
-    ).group_by(LINES.c.store_id, LINES.c.day)
+        func.count(func.distinct(case((lines.c.quantity > 0, lines.c.event_id), else_=None))),
+        func.count(func.distinct(case((lines.c.quantity < 0, lines.c.event_id), else_=None))),
+        func.sum(lines.c.quantity),
+        func.sum(lines.c.amount),
+    ).group_by(lines.c.store_id, lines.c.day)
     both = union_all(activity, sales).subquery()
     c = both.c
     return select(
@@ -735,33 +693,33 @@ def _store_day() -> Select[Any]:
     ).group_by(c.store_id, c.day)
 
 
-def _store_hour() -> Select[Any]:
+def _store_hour(act: FromClause = ACT) -> Select[Any]:
     return select(
-        ACT.c.store_id,
-        ACT.c.day,
-        ACT.c.hour,
-        _count(ACT.c.kind == "visit", ACT.c.quantity),
-        _count(ACT.c.kind == "visitors", ACT.c.quantity),
-        _count(ACT.c.kind == "tryon", ACT.c.quantity),
-        _count(ACT.c.kind == "tryon_outcome"),
-    ).group_by(ACT.c.store_id, ACT.c.day, ACT.c.hour)
+        act.c.store_id,
+        act.c.day,
+        act.c.hour,
+        _count(act.c.kind == "visit", act.c.quantity),
+        _count(act.c.kind == "visitors", act.c.quantity),
+        _count(act.c.kind == "tryon", act.c.quantity),
+        _count(act.c.kind == "tryon_outcome"),
+    ).group_by(act.c.store_id, act.c.day, act.c.hour)
 
 
-def _revenue(*grains: str) -> Select[Any]:
+def _revenue(grains: Sequence[str] = (DAY, MONTH), lines: FromClause = LINES) -> Select[Any]:
     home = func.coalesce(MEMBERS.c.home_store_id, CHAIN)
     levels = []
-    for grain in grains or (DAY, MONTH):
-        period = _period(grain, LINES.c.day)
+    for grain in grains:
+        period = _period(grain, lines.c.day)
         levels.append(
             select(
                 literal(grain).label("grain"),
-                LINES.c.store_id,
+                lines.c.store_id,
                 period.label("period"),
                 home.label("home_store_id"),
-                func.sum(LINES.c.amount).label("amount"),
+                func.sum(lines.c.amount).label("amount"),
             )
-            .select_from(LINES.outerjoin(MEMBERS, MEMBERS.c.id == LINES.c.member_id))
-            .group_by(LINES.c.store_id, period, home)
+            .select_from(lines.outerjoin(MEMBERS, MEMBERS.c.id == lines.c.member_id))
+            .group_by(lines.c.store_id, period, home)
         )
     return union_all(*levels).subquery().select()
 
@@ -833,7 +791,7 @@ def rebuild_one(conn: Connection | Session, target: Table, *, pending: bool = Tr
         for grain, chain in ((MONTH, False), (DAY, True), (MONTH, True)):
             conn.execute(insert(target).from_select(names, _coarser(target, grain, chain)))
     elif target is REVENUE:
-        conn.execute(insert(target).from_select(names, _revenue(DAY)))
+        conn.execute(insert(target).from_select(names, _revenue([DAY])))
         conn.execute(insert(target).from_select(names, _coarser(target, MONTH, False)))
     else:
         conn.execute(insert(target).from_select(names, recompute(target)))
