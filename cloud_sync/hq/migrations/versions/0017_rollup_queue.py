@@ -1,8 +1,8 @@
 """The rollups leave the ingesting transaction: ingestion queues the ids of events it
 projected (rollup_queue), a pump folds them into the rollups in big batches
 
-Revision ID: 0015_rollup_queue
-Revises: 0014_chain_pending
+Revision ID: 0017_rollup_queue
+Revises: 0016_store_stock_by_store
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015_rollup_queue"
-down_revision: str | None = "0014_chain_pending"
+revision: str = "0017_rollup_queue"
+down_revision: str | None = "0016_store_stock_by_store"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
