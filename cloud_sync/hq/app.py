@@ -86,7 +86,10 @@ class BackgroundLoop:
                     if adapter is not None:
                         notify.deliver_due(state.sessions, adapter, settings=settings, now=now)
                     with state.sessions() as session:
-                        rollups.pump(session)
+                        # A whole batch pumped: a backlog, go on without waiting.
+                        while rollups.pump(session) == rollups.PUMP_BATCH:
+                            if self._stop.is_set():
+                                break
                     with state.sessions() as session:
                         rollups.fold_chain(session)
                     if time.monotonic() >= next_segments_s:

@@ -184,6 +184,8 @@ class _Sums:
 
 PUMP_LOCK = 0x0016_9B7E
 """Advisory lock id: one pump (or home-store move, or erasure) at a time across workers."""
+PUMP_BATCH = 20_000
+"""Most queued events one pump transaction takes (about a second of a chain's uploads)."""
 
 _PG_ENQUEUE = text(f"INSERT INTO {QUEUE.name} (event_id) SELECT unnest(CAST(:ids AS uuid[]))")
 
@@ -227,11 +229,14 @@ def _in(session: Session, column: ColumnElement[Any], values: Iterable[Any]) -> 
     ]
 
 
-def pump(session: Session, *, wait: bool = False) -> int | None:
-    """Adds every queued event's projected rows to the rollups and deletes them from the
-    queue, in one transaction (committed here): a reader sees a queued event either in the
-    queue or in the rollups, never both or neither. Returns how many events were pumped, or
-    None when another pump holds the lock and ``wait`` is off (the background loop's case).
+def pump(session: Session, *, wait: bool = False, limit: int | None = None) -> int | None:
+    """Adds up to ``limit`` queued events' projected rows to the rollups and deletes them
+    from the queue, in one transaction (committed here): a reader sees a queued event either
+    in the queue or in the rollups, never both or neither. Returns how many events were
+    pumped (``limit``: call again, more may be queued), or None when another pump holds the
+    lock and ``wait`` is off (the background loop's case). The limit bounds one transaction
+    after a backlog (an HQ that was down while stores kept uploading to another worker);
+    None: :data:`PUMP_BATCH`.
 
     Why a queue and not a high-water mark on ids: ingesting transactions commit out of order,
     so an id below the mark may become visible after the mark passed it; a queue row is
@@ -240,7 +245,9 @@ def pump(session: Session, *, wait: bool = False) -> int | None:
     if not _lock(session, wait=wait):
         session.rollback()
         return None
-    ids = [str(i) for i in session.scalars(delete(QUEUE).returning(QUEUE.c.event_id))]
+    batch = select(QUEUE.c.event_id).limit(limit or PUMP_BATCH).scalar_subquery()
+    taken = delete(QUEUE).where(QUEUE.c.event_id.in_(batch)).returning(QUEUE.c.event_id)
+    ids = [str(i) for i in session.scalars(taken)]
     if ids:
         act = select(ACT).where(or_(*_in(session, ACT.c.event_id, ids))).subquery("pumped")
         lines = select(LINES).where(or_(*_in(session, LINES.c.event_id, ids))).subquery("lines")
@@ -251,9 +258,11 @@ def pump(session: Session, *, wait: bool = False) -> int | None:
 
 def catch_up(session: Session) -> None:
     """Readers call this first: whatever ingestion committed is in the rollups when it
-    returns (it pumps, waiting for a running pump, if anything is queued)."""
+    returns (it pumps, waiting for a running pump, if anything is queued; again while a
+    pump took a whole batch)."""
     if session.scalar(select(QUEUE.c.event_id).limit(1)) is not None:
-        pump(session, wait=True)
+        while pump(session, wait=True) == PUMP_BATCH:
+            pass
 
 
 def fold_chain(session: Session) -> int:

@@ -164,7 +164,9 @@ def _queued_lines_of(engine: Engine, member_id: str) -> int:
         )
 
 
-def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
+def test_rollups_equal_recomputation(
+    own_hq: tuple[TestClient, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client, engine = own_hq
     sessions = make_sessionmaker(engine)
     rng = random.Random(16)
@@ -198,14 +200,17 @@ def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
             for batch in mine[:2]:  # the outbox resends whole batches
                 assert post_events(client, creds, batch).json()["stored"] == 0
 
-    # First half: queued by ingestion, nothing rolled up yet; one pump adds it all.
+    # First half: queued by ingestion, nothing rolled up yet; a pump of a few events, then
+    # one of the rest, add it all (distinct counts and sums across the batch boundary).
     upload(0)
     queued = _queued(engine)
-    assert queued > 0
+    assert queued > 10
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(rollups.STORE_DAY)).scalar() == 0
     with sessions() as session:
-        assert rollups.pump(session) == queued
+        assert rollups.pump(session, limit=7) == 7
+        assert _queued(engine) == queued - 7
+        assert rollups.pump(session) == queued - 7
     assert _queued(engine) == 0
     _assert_rollups_equal_recomputation(engine)
 
@@ -226,9 +231,10 @@ def test_rollups_equal_recomputation(own_hq: tuple[TestClient, Engine]) -> None:
     )
     assert merged.status_code == 200, merged.text
     assert client.delete(f"/api/v1/members/{members[1]}", headers=ADMIN).status_code in (200, 204)
-    assert _queued(engine) > 0
+    assert _queued(engine) > 2 * 9  # several of the reader's batches below
 
-    # A reader is exact while events are queued: it folds them in first.
+    # A reader is exact while events are queued: it pumps them in first, batch after batch.
+    monkeypatch.setattr(rollups, "PUMP_BATCH", 9)
     recomputed = rollups.recompute(rollups.STORE_DAY).subquery()
     day = dict(zip((c.name for c in rollups.STORE_DAY.columns), recomputed.c, strict=True))
     with engine.connect() as conn:
