@@ -208,9 +208,16 @@ def _lock(session: Session, *, wait: bool) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True
     if wait:
-        session.execute(select(func.pg_advisory_xact_lock(PUMP_LOCK)))
+        session.execute(select(func.pg_advisory_xact_lock(PUMP_LOCK, _schema_key())))
         return True
-    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(PUMP_LOCK))))
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(PUMP_LOCK, _schema_key()))))
+
+
+def _schema_key() -> Any:
+    """Advisory locks belong to the whole database: keyed by schema too, two HQs in one
+    database (a staging schema beside production, the tests' private schemas) never wait
+    on each other's pumps."""
+    return func.hashtext(func.current_schema())
 
 
 def _in(session: Session, column: ColumnElement[Any], values: Iterable[Any]) -> list[Any]:
@@ -835,7 +842,7 @@ def refresh_segments(session: Session, *, as_of: datetime) -> int | None:
     One transaction: readers see the old snapshot or the new one, never half."""
     catch_up(session)
     if session.get_bind().dialect.name == "postgresql" and not session.scalar(
-        select(func.pg_try_advisory_xact_lock(SEGMENTS_LOCK))
+        select(func.pg_try_advisory_xact_lock(SEGMENTS_LOCK, _schema_key()))
     ):
         return None  # another worker is refreshing right now
     n = session.scalar(select(func.count()).select_from(MEMBER)) or 0

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from edge.app.demo import NEIGHBOUR_ID
 from edge.app.demo_store import free_port
 from tests.conftest import REPO_ROOT, cli_env
 
@@ -152,6 +153,9 @@ def test_the_demo_console_fills_from_the_synced_day(
         time.sleep(2)
         page.reload()
     assert any(counted.values()), page.locator("main").inner_text()
-    assert page.locator("#per-store tr[data-store]").count() == 1
+    # The demo store with its day, and its neighbour, which reports stock only (no day).
+    rows = page.locator("#per-store tr[data-store]")
+    shown = [rows.nth(i).get_attribute("data-store") for i in range(rows.count())]
+    assert len(shown) == 2 and NEIGHBOUR_ID in shown, shown
     page.screenshot(path=str(artifacts_dir / "console-demo-overview.png"), full_page=True)
     context.close()
