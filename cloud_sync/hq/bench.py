@@ -101,7 +101,10 @@ def _fill(url: str, stores: int, gtins: int, rng: random.Random) -> None:
         conn.commit()
 
 
-def availability(args: Any) -> dict[str, Any]:
+@contextmanager
+def _stocked_hq(args: Any, rng: random.Random, **settings: Any) -> Iterator[tuple[Any, float]]:
+    """A fresh database with ``args.stores`` stores' stock of ``args.gtins`` GTINs, and an
+    o2o-hq app on it (admin token ``bench-admin``); yields its test client and the load time."""
     from fastapi.testclient import TestClient
 
     from cloud_sync.hq.app import create_app
@@ -109,7 +112,6 @@ def availability(args: Any) -> dict[str, Any]:
     from cloud_sync.hq.core.db import upgrade
     from cloud_sync.hq.core.security import new_server_key
 
-    rng = random.Random(7)
     args.stores = args.stores or 500
     with _fresh_database(args.database_url, args.keep) as url:
         _progress(f"database {url.rsplit('/', 1)[1]}: migrating")
@@ -117,38 +119,45 @@ def availability(args: Any) -> dict[str, Any]:
         started = time.monotonic()
         _fill(url, args.stores, args.gtins, rng)
         load_s = time.monotonic() - started
-        settings = Settings(
+        made = Settings(
             database_url=url,
             admin_token="bench-admin",
             secret_key=new_server_key(),
             rate_limit_requests=10**9,
+            **settings,
         )
-        with TestClient(create_app(settings)) as http:
-            made = http.post(
-                "/api/v1/admin/staff",
-                json={"name": "web shop", "role": "channel"},
-                headers={"Authorization": "Bearer bench-admin"},
-            )
-            headers = {"Authorization": f"Bearer {made.json()['token']}"}
+        with TestClient(create_app(made)) as http:
+            yield http, load_s
 
-            def ask() -> dict[str, Any]:
-                query: dict[str, Any] = {"gtin": f"{rng.randrange(args.gtins):014d}"}
-                if rng.random() < 0.5:
-                    query["size"] = rng.choice(SIZES)
-                if rng.random() < 0.8:
-                    query |= {
-                        "lat": rng.uniform(22, 40),
-                        "lon": rng.uniform(100, 122),
-                        "radius_km": rng.choice((25, 100, 500)),
-                    }
-                response = http.get("/api/v1/availability", params=query, headers=headers)
-                assert response.status_code == 200, response.text
-                body: dict[str, Any] = response.json()
-                return body
 
-            for _ in range(50):  # warm the caches and the connection pool
-                ask()
-            timings, answered = _timed(ask, args.requests)
+def availability(args: Any) -> dict[str, Any]:
+    rng = random.Random(7)
+    with _stocked_hq(args, rng) as (http, load_s):
+        made = http.post(
+            "/api/v1/admin/staff",
+            json={"name": "web shop", "role": "channel"},
+            headers={"Authorization": "Bearer bench-admin"},
+        )
+        headers = {"Authorization": f"Bearer {made.json()['token']}"}
+
+        def ask() -> dict[str, Any]:
+            query: dict[str, Any] = {"gtin": f"{rng.randrange(args.gtins):014d}"}
+            if rng.random() < 0.5:
+                query["size"] = rng.choice(SIZES)
+            if rng.random() < 0.8:
+                query |= {
+                    "lat": rng.uniform(22, 40),
+                    "lon": rng.uniform(100, 122),
+                    "radius_km": rng.choice((25, 100, 500)),
+                }
+            response = http.get("/api/v1/availability", params=query, headers=headers)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body
+
+        for _ in range(50):  # warm the caches and the connection pool
+            ask()
+        timings, answered = _timed(ask, args.requests)
     timings.sort()
     return {
         "stores": args.stores,
@@ -669,75 +678,55 @@ NEARBY_BENCH_RADIUS_KM = 150.0
 
 
 def nearby_bench(args: Any) -> dict[str, Any]:
-    from fastapi.testclient import TestClient
-
     from cloud_sync import protocol
-    from cloud_sync.hq.app import create_app
-    from cloud_sync.hq.core.config import Settings
-    from cloud_sync.hq.core.db import upgrade
-    from cloud_sync.hq.core.security import new_server_key
 
     rng = random.Random(7)
-    args.stores = args.stores or 500
-    with _fresh_database(args.database_url, args.keep) as url:
-        _progress(f"database {url.rsplit('/', 1)[1]}: migrating")
-        upgrade(url)
-        started = time.monotonic()
-        _fill(url, args.stores, args.gtins, rng)
-        load_s = time.monotonic() - started
-        settings = Settings(
-            database_url=url,
-            admin_token="bench-admin",
-            secret_key=new_server_key(),
-            rate_limit_requests=10**9,
-            nearby_radius_km=NEARBY_BENCH_RADIUS_KM,
-        )
-        admin = {"Authorization": "Bearer bench-admin"}
-        with TestClient(create_app(settings)) as http:
-            asking = rng.sample(range(args.stores), min(args.stores, 100))
-            keys: list[tuple[str, str, str]] = []
-            for s in asking:
-                made = http.post(f"/api/v1/admin/stores/s{s:04d}/rotate-key", headers=admin)
-                assert made.status_code == 200, made.text
-                keys.append((f"s{s:04d}", made.json()["key_id"], made.json()["secret"]))
+    admin = {"Authorization": "Bearer bench-admin"}
+    with _stocked_hq(args, rng, nearby_radius_km=NEARBY_BENCH_RADIUS_KM) as (http, load_s):
+        asking = rng.sample(range(args.stores), min(args.stores, 100))
+        keys: list[tuple[str, str, str]] = []
+        for s in asking:
+            made = http.post(f"/api/v1/admin/stores/s{s:04d}/rotate-key", headers=admin)
+            assert made.status_code == 200, made.text
+            keys.append((f"s{s:04d}", made.json()["key_id"], made.json()["secret"]))
 
-            def get(store_id: str, key_id: str, secret: str, etag: str = "") -> Any:
-                path = f"/api/v1/stores/{store_id}/nearby-stock"
-                now = int(time.time())
-                headers = {
-                    protocol.HEADER_KEY_ID: key_id,
-                    protocol.HEADER_TIMESTAMP: str(now),
-                    protocol.HEADER_SIGNATURE: protocol.sign(secret, now, "GET", path, b""),
-                }
-                if etag:
-                    headers["If-None-Match"] = etag
-                return http.get(path, headers=headers)
+        def get(store_id: str, key_id: str, secret: str, etag: str = "") -> Any:
+            path = f"/api/v1/stores/{store_id}/nearby-stock"
+            now = int(time.time())
+            headers = {
+                protocol.HEADER_KEY_ID: key_id,
+                protocol.HEADER_TIMESTAMP: str(now),
+                protocol.HEADER_SIGNATURE: protocol.sign(secret, now, "GET", path, b""),
+            }
+            if etag:
+                headers["If-None-Match"] = etag
+            return http.get(path, headers=headers)
 
-            for key in keys[:10]:  # warm the caches and the connection pool
-                get(*key)
-            full: list[float] = []
-            unchanged: list[float] = []
-            sizes: list[int] = []
-            wire: list[int] = []
-            stores: list[int] = []
-            entries: list[int] = []
-            for n in range(args.requests):
-                key = keys[n % len(keys)]
-                t0 = time.perf_counter()
-                response = get(*key)
-                full.append((time.perf_counter() - t0) * 1000)
-                assert response.status_code == 200, response.text
-                body = response.json()
-                sizes.append(len(response.content))
-                wire.append(response.num_bytes_downloaded)
-                stores.append(len(body["stores"]))
-                entries.append(sum(len(at) for at in body["stock"].values()))
-                t0 = time.perf_counter()
-                again = get(*key, etag=response.headers["ETag"])
-                unchanged.append((time.perf_counter() - t0) * 1000)
-                assert again.status_code == 304, again.status_code
-                if n % 100 == 99:
-                    _progress(f"{n + 1} of {args.requests} stores asked")
+        for key in keys[:10]:  # warm the caches and the connection pool
+            get(*key)
+        full: list[float] = []
+        unchanged: list[float] = []
+        sizes: list[int] = []
+        wire: list[int] = []
+        stores: list[int] = []
+        entries: list[int] = []
+        for n in range(args.requests):
+            key = keys[n % len(keys)]
+            t0 = time.perf_counter()
+            response = get(*key)
+            full.append((time.perf_counter() - t0) * 1000)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            sizes.append(len(response.content))
+            wire.append(response.num_bytes_downloaded)
+            stores.append(len(body["stores"]))
+            entries.append(sum(len(at) for at in body["stock"].values()))
+            t0 = time.perf_counter()
+            again = get(*key, etag=response.headers["ETag"])
+            unchanged.append((time.perf_counter() - t0) * 1000)
+            assert again.status_code == 304, again.status_code
+            if n % 100 == 99:
+                _progress(f"{n + 1} of {args.requests} stores asked")
     full.sort()
     unchanged.sort()
     return {

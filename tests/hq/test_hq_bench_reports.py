@@ -77,3 +77,34 @@ def test_bench_reports_tiny_scale() -> None:
     assert rows["members"] == 500 and rows["activity"] == 2 * 5000 + 1500 + 2500
     assert rows["rollup_store_day"] > 0 and rows["segment_cells"] > 0
     assert figures["database_bytes"] > 1_000_000 and figures["target_p95_ms"] == 300
+
+
+def _bench(*args: str) -> dict[str, object]:
+    result = subprocess.run(
+        [sys.executable, "-m", "cloud_sync.hq.cli", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO_ROOT,
+        env=cli_env(),
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    figures: dict[str, object] = json.loads(result.stdout)
+    return figures
+
+
+@pytest.mark.parametrize("name", ["availability", "nearby"])
+def test_stock_benches_tiny_scale(name: str) -> None:
+    """``o2o-hq bench availability`` (the online channels' question) and ``bench nearby`` (a
+    store's downlink) on one shared set-up: 40 stores' stock of 100 GTINs."""
+    figures = _bench(
+        name, "--database-url", DATABASE_URL, "--stores", "40", "--gtins", "100", "--requests", "8"
+    )
+    assert figures["stores"] == 40 and figures["stock_rows"] == 40 * 100
+    assert figures["requests"] == 8
+    p50, p95 = figures["p50_ms"], figures["p95_ms"]
+    assert isinstance(p50, float) and isinstance(p95, float) and 0 < p50 <= p95
+    if name == "nearby":
+        assert isinstance(figures["entries_per_answer"], float | int)
+        assert figures["not_modified_p50_ms"] is not None
