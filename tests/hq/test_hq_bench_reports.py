@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -39,23 +40,10 @@ PAGES = {
 }
 
 
-def test_bench_reports_tiny_scale() -> None:
+def _bench(*args: str) -> tuple[dict[str, Any], str]:
+    """``o2o-hq bench ARGS`` as a user runs it: the JSON object on stdout, the progress."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cloud_sync.hq.cli",
-            "bench",
-            "reports",
-            "--database-url",
-            DATABASE_URL,
-            "--scale",
-            "0.0005",
-            "--stores",
-            "4",
-            "--runs",
-            "5",
-        ],
+        [sys.executable, "-m", "cloud_sync.hq.cli", "bench", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -64,8 +52,23 @@ def test_bench_reports_tiny_scale() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert "bench: [7/7] sale_lines" in result.stderr  # progress goes to stderr
-    figures = json.loads(result.stdout)
+    figures: dict[str, Any] = json.loads(result.stdout)
+    return figures, result.stderr
+
+
+def test_bench_reports_tiny_scale() -> None:
+    figures, progress = _bench(
+        "reports",
+        "--database-url",
+        DATABASE_URL,
+        "--scale",
+        "0.0005",
+        "--stores",
+        "4",
+        "--runs",
+        "5",
+    )
+    assert "bench: [7/7] sale_lines" in progress  # progress goes to stderr
     assert set(figures["queries"]) == QUERIES and set(figures["pages"]) == PAGES
     for name, query in [*figures["queries"].items(), *figures["pages"].items()]:
         assert query["runs"] == 5, name
@@ -79,26 +82,11 @@ def test_bench_reports_tiny_scale() -> None:
     assert figures["database_bytes"] > 1_000_000 and figures["target_p95_ms"] == 300
 
 
-def _bench(*args: str) -> dict[str, object]:
-    result = subprocess.run(
-        [sys.executable, "-m", "cloud_sync.hq.cli", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO_ROOT,
-        env=cli_env(),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    figures: dict[str, object] = json.loads(result.stdout)
-    return figures
-
-
 @pytest.mark.parametrize("name", ["availability", "nearby"])
 def test_stock_benches_tiny_scale(name: str) -> None:
     """``o2o-hq bench availability`` (the online channels' question) and ``bench nearby`` (a
     store's downlink) on one shared set-up: 40 stores' stock of 100 GTINs."""
-    figures = _bench(
+    figures, _ = _bench(
         name, "--database-url", DATABASE_URL, "--stores", "40", "--gtins", "100", "--requests", "8"
     )
     assert figures["stores"] == 40 and figures["stock_rows"] == 40 * 100
